@@ -1,0 +1,205 @@
+"""The Python driver of the kernels: rows, sample order, epochs and stopping rules.
+
+Kernels run one epoch per call; everything around an epoch (the order of the samples,
+scikit-learn's stopping rule, early stopping, the adaptive schedule, divergence checks,
+progress callbacks) lives here.
+"""
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from fastgd._rules import MAX_SLOTS, Penalty, Rule, Schedule
+from fastgd.kernels import _nb_sgd as nb
+
+
+@dataclass
+class Rows:
+    """Row access shared by dense and CSR data: the only thing the kernels see of X."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    dense_d: int
+    n_samples: int
+    n_features: int
+
+    @classmethod
+    def of(cls, X):
+        n, d = X.shape
+        if sp.issparse(X):
+            return cls(X.data, X.indices.astype(np.int32, copy=False),
+                       X.indptr.astype(np.int64, copy=False), 0, n, d)
+        X = np.ascontiguousarray(X)
+        return cls(X.reshape(-1), np.zeros(0, np.int32), np.zeros(0, np.int64), d, n, d)
+
+    @property
+    def is_sparse(self):
+        return self.dense_d == 0
+
+    def decision(self, coef, intercept):
+        out = np.empty(self.n_samples)
+        nb.margins(self.data, self.indices, self.indptr, self.dense_d, self.n_samples,
+                   coef, float(intercept), out)
+        return out
+
+
+@dataclass
+class Config:
+    """Everything a fit of one binary/regression problem needs, resolved."""
+
+    rule: int
+    loss: int
+    param: float
+    penalty: int
+    alpha: float
+    l1_ratio: float
+    fit_intercept: bool
+    schedule: int
+    eta0: float
+    power_t: float
+    hp: np.ndarray
+    batch_size: object  # int or 'full'
+    lazy: bool
+    average: int
+    max_iter: int
+    tol: float  # -inf when None
+    n_iter_no_change: int
+    early_stopping: bool
+    shuffle: bool
+    verbose: int = 0
+    optimal_init: float = 0.0
+
+    @property
+    def plain(self):
+        """scikit-learn's own per-sample SGD path."""
+        return self.rule == Rule.SGD and self.batch_size == 1
+
+
+@dataclass
+class Result:
+    coef: np.ndarray
+    intercept: float
+    n_iter: int
+    t: float
+    loss_curve: list
+    validation_scores: list = field(default_factory=list)
+    avg_coef: object = None
+    avg_intercept: float = 0.0
+    state: object = None
+
+
+def optimal_init(cfg):
+    """Bottou's t0 heuristic, as scikit-learn computes it for learning_rate='optimal'."""
+    typw = math.sqrt(1.0 / math.sqrt(cfg.alpha))
+    eta0 = typw / max(1.0, nb.loss_dloss(cfg.loss, 1.0, -typw, cfg.param))
+    return 1.0 / (eta0 * cfg.alpha)
+
+
+def penalty_value(cfg, w):
+    """alpha R(w) of SPEC section 1."""
+    if cfg.penalty == Penalty.NONE:
+        return 0.0
+    return cfg.alpha * ((1.0 - cfg.l1_ratio) * 0.5 * float(w @ w)
+                        + cfg.l1_ratio * float(np.abs(w).sum()))
+
+
+def new_state(cfg, n_features):
+    """Optimizer memory: rule state rows, cumulative-L1 vector q and scalar u."""
+    n_slots = max(MAX_SLOTS, 1)
+    return {"state": np.zeros((n_slots, n_features + 1)),
+            "q": np.zeros(n_features), "u": 0.0}
+
+
+def _divergence(epoch):
+    return ValueError(
+        f"Floating-point under-/overflow occurred at epoch #{epoch}: the fit diverged. "
+        "Scaling input data with StandardScaler or MinMaxScaler might help, as might a "
+        "smaller eta0 or a larger alpha.")
+
+
+def fit_binary(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, score_cb=None,
+               avg_coef=None, avg_intercept=0.0, state=None, intercept_decay=1.0,
+               callback=None):
+    """Run epochs of one binary (or regression) problem until the stopping rule says so.
+
+    ``y`` is float64 (+-1 for classification), ``sw`` float64 sample*class weights,
+    ``coef`` float64 and left untouched (a copy is fitted). ``train_idx`` are the samples
+    that are learned from (the others are the validation set). Returns a ``Result``.
+    """
+    w = np.array(coef, dtype=np.float64, copy=True)
+    n_train = train_idx.shape[0]
+    loss_curve, scores = [], []
+    best_obj, best_score, no_improve = np.inf, -np.inf, 0
+    eta = cfg.eta0
+    order = train_idx
+    if cfg.plain:
+        aw = (np.zeros_like(w) if avg_coef is None else
+              np.array(avg_coef, dtype=np.float64, copy=True))
+        q = np.zeros_like(w)
+        st = np.array([1.0, 0.0, 1.0, 0.0, float(w @ w), float(np.abs(w).sum()),
+                       float(intercept), float(avg_intercept)])
+    else:
+        ws = np.empty(rows.n_features + 1)
+        ws[:-1] = w
+        ws[-1] = intercept
+        state = new_state(cfg, rows.n_features) if state is None else {
+            k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in state.items()}
+        batch = n_train if cfg.batch_size == "full" else min(int(cfg.batch_size), n_train)
+        batch = max(batch, 1)
+        gbuf = np.zeros(rows.n_features + 1)
+        dbuf = np.zeros(batch)
+        mark = np.zeros(rows.n_features, np.uint8)
+        klist = np.zeros(rows.n_features, np.int64)
+    epoch = 0
+    for epoch in range(1, cfg.max_iter + 1):
+        if cfg.shuffle:
+            order = rng.permutation(train_idx)
+        if cfg.plain:
+            t, obj_sum = nb.plain_sgd_epoch(
+                rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw, order,
+                w, aw, q, st, cfg.loss, cfg.param, cfg.penalty, cfg.alpha, cfg.l1_ratio,
+                cfg.fit_intercept, intercept_decay, cfg.schedule, eta, cfg.eta0,
+                cfg.power_t, cfg.optimal_init, t, cfg.average, True)
+            objective = obj_sum / n_train
+            cur_w, cur_b = w, st[6]  # raw weights, as scikit-learn scores them
+        else:
+            t, state["u"], loss_sum = nb.optimizer_epoch(
+                rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw, order, batch,
+                ws, state["state"], cfg.hp, state["q"], cfg.rule, cfg.loss, cfg.param,
+                cfg.alpha, cfg.l1_ratio, cfg.fit_intercept, cfg.lazy, cfg.schedule, eta,
+                cfg.eta0, cfg.power_t, cfg.optimal_init, t, state["u"], gbuf, dbuf, mark,
+                klist)
+            cur_w, cur_b = ws[:-1], ws[-1]
+            objective = loss_sum / n_train + penalty_value(cfg, cur_w)
+        if not (math.isfinite(cur_b) and np.isfinite(cur_w).all()
+                and math.isfinite(objective)):
+            raise _divergence(epoch)
+        loss_curve.append(objective)
+        if cfg.early_stopping:
+            score = score_cb(cur_w, cur_b)
+            scores.append(score)
+            no_improve = no_improve + 1 if (cfg.tol > -np.inf
+                                            and score < best_score + cfg.tol) else 0
+            best_score = max(best_score, score)
+        else:
+            no_improve = no_improve + 1 if (cfg.tol > -np.inf
+                                            and objective > best_obj - cfg.tol) else 0
+            best_obj = min(best_obj, objective)
+        if cfg.verbose:
+            print(f"-- Epoch {epoch}: objective {objective:.6g}, eta {eta:.3g}, t {t:.0f}")
+        if callback is not None:
+            callback(epoch, cur_w, cur_b, objective)
+        if no_improve >= cfg.n_iter_no_change:
+            if cfg.schedule == Schedule.ADAPTIVE and eta > 1e-6:
+                eta /= 5
+                no_improve = 0
+            else:
+                break
+    if cfg.plain:
+        nb.plain_sgd_finish(w, aw, st, cfg.average)
+        return Result(w, st[6], epoch, t, loss_curve, scores,
+                      aw if cfg.average else None, st[7])
+    return Result(ws[:-1].copy(), ws[-1], epoch, t, loss_curve, scores, state=state)

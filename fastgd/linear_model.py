@@ -1,0 +1,642 @@
+"""scikit-learn estimators on fastgd's kernels.
+
+``SGDClassifier`` and ``SGDRegressor`` take every constructor parameter of their
+scikit-learn namesakes (same defaults, same meaning) plus SPEC section 6's ``optimizer``,
+``solver``, ``batch_size``, ``lazy``, ``n_jobs``, ``backend`` and the optimizers'
+hyper-parameters. ``learning_rate='auto'`` and ``eta0='auto'`` resolve to scikit-learn's
+defaults when ``optimizer='sgd'`` and to the optimizer's customary constant step
+otherwise (Adam: constant 1e-3). ``LinearRegression`` and ``LogisticRegression`` are the
+same engine with the loss fixed.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model._base import LinearClassifierMixin, SparseCoefMixin
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import _check_partial_fit_first_call
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from fastgd import _engine
+from fastgd._backend import resolve_backend
+from fastgd._rules import (HP_NAMES, LOSSES, PENALTIES, REGRESSION_LOSSES, RULES, SCHEDULES,
+                           SOLVERS, Penalty, Schedule, loss_param)
+
+MAX_INT = np.iinfo(np.int32).max
+SPARSE_INTERCEPT_DECAY = 0.01
+
+
+class _BaseSGD(SparseCoefMixin, BaseEstimator):
+    """Parameters, validation and the fit loop shared by every fastgd estimator."""
+
+    _parameter_constraints: dict = {
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
+        "fit_intercept": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "shuffle": ["boolean"],
+        "verbose": ["verbose"],
+        "epsilon": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "learning_rate": [StrOptions({"auto", *SCHEDULES})],
+        "eta0": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, None, None, closed="neither")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "average": [Interval(Integral, 0, None, closed="neither"), "boolean"],
+        "n_jobs": [Integral, None],
+        "optimizer": [StrOptions(set(RULES))],
+        "solver": [StrOptions(set(SOLVERS))],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"full"})],
+        "lazy": ["boolean"],
+        "backend": [StrOptions({"auto", "numba", "cython"})],
+        "momentum": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
+        "rho": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
+        "beta_1": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
+        "beta_2": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
+        "eps": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+    }
+
+    # ------------------------------------------------------------------ resolution
+    def _default_schedule(self):
+        raise NotImplementedError
+
+    def _resolved(self):
+        """(schedule name, eta0, hp vector) after 'auto' is resolved for the optimizer."""
+        spec = RULES[self.optimizer]
+        if self.learning_rate == "auto":
+            lr = self._default_schedule() if self.optimizer == "sgd" else "constant"
+        else:
+            lr = self.learning_rate
+        eta0 = spec.eta0 if self.eta0 == "auto" else float(self.eta0)
+        hp = np.zeros(len(HP_NAMES))
+        for k, name in enumerate(HP_NAMES):
+            value = getattr(self, name)
+            hp[k] = spec.hyper.get(name, 0.0) if value == "auto" else float(value)
+        return lr, eta0, hp
+
+    def _more_validate_params(self, for_partial_fit=False):
+        if self.early_stopping and for_partial_fit:
+            raise ValueError("early_stopping should be False with partial_fit")
+        lr, _, _ = self._resolved()
+        if lr == "optimal" and self.alpha == 0:
+            raise ValueError("alpha must be > 0 since learning_rate is 'optimal'. alpha "
+                             "is used to compute the optimal learning rate.")
+        if self.penalty == "elasticnet" and self.l1_ratio is None:
+            raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
+        if self.average and (self.optimizer != "sgd" or self.batch_size != 1):
+            raise ValueError(
+                "average (ASGD) is implemented for optimizer='sgd' with batch_size=1 "
+                f"(scikit-learn's averaged SGD); got optimizer={self.optimizer!r}, "
+                f"batch_size={self.batch_size!r}.")
+        if self.n_jobs not in (None, 1) and self.n_jobs < -1 or self.n_jobs == 0:
+            raise ValueError(f"n_jobs must be None, -1 or a positive int; got {self.n_jobs}")
+        resolve_backend(self.backend)
+
+    def _penalty(self):
+        penalty = PENALTIES[self.penalty]
+        if penalty == Penalty.L2 or penalty == Penalty.NONE:
+            l1_ratio = 0.0
+        elif penalty == Penalty.L1:
+            l1_ratio = 1.0
+        else:
+            l1_ratio = float(self.l1_ratio)
+        return int(penalty), l1_ratio
+
+    def _config(self, loss, max_iter):
+        lr, eta0, hp = self._resolved()
+        penalty, l1_ratio = self._penalty()
+        alpha = float(self.alpha) if penalty != Penalty.NONE else 0.0
+        cfg = _engine.Config(
+            rule=int(RULES[self.optimizer].id), loss=int(LOSSES[loss].id),
+            param=loss_param(loss, self.epsilon), penalty=penalty,
+            alpha=float(self.alpha), l1_ratio=l1_ratio,
+            fit_intercept=bool(self.fit_intercept), schedule=int(SCHEDULES[lr]),
+            eta0=eta0, power_t=float(self.power_t), hp=hp, batch_size=self.batch_size,
+            lazy=bool(self.lazy), average=int(self.average), max_iter=int(max_iter),
+            tol=-np.inf if self.tol is None else float(self.tol),
+            n_iter_no_change=int(self.n_iter_no_change),
+            early_stopping=bool(self.early_stopping), shuffle=bool(self.shuffle),
+            verbose=int(self.verbose))
+        if not cfg.plain:
+            cfg.alpha = alpha  # penalty=None means no L2 term in the gradient
+        if cfg.schedule == Schedule.OPTIMAL:
+            cfg.optimal_init = _engine.optimal_init(cfg)
+        return cfg
+
+    # --------------------------------------------------------------- validation
+    def _validate_X_y(self, X, y, reset):
+        X, y = validate_data(self, X, y, accept_sparse="csr",
+                             dtype=[np.float64, np.float32], order="C",
+                             accept_large_sparse=False, reset=reset,
+                             y_numeric=not self._is_classifier)
+        if not self._is_classifier and not np.isfinite(y).all():
+            raise ValueError("Input y contains NaN or infinity.")
+        return X, y
+
+    def _validation_split(self, y, sample_mask):
+        n = y.shape[0]
+        mask = np.zeros(n, dtype=bool)
+        if not self.early_stopping:
+            return mask
+        splitter = StratifiedShuffleSplit if self._is_classifier else ShuffleSplit
+        cv = splitter(test_size=self.validation_fraction, random_state=self.random_state)
+        idx_train, idx_val = next(cv.split(np.zeros((n, 1)), y))
+        if not np.any(sample_mask[idx_val]):
+            raise ValueError("The sample weights for validation set are all zero, "
+                             "consider using a different random state.")
+        if idx_train.shape[0] == 0 or idx_val.shape[0] == 0:
+            raise ValueError(
+                f"Splitting {n} samples into a train set and a validation set with "
+                f"validation_fraction={self.validation_fraction!r} led to an empty set "
+                f"({idx_train.shape[0]} and {idx_val.shape[0]} samples). Please either "
+                "change validation_fraction, increase number of samples, or disable "
+                "early_stopping.")
+        mask[idx_val] = True
+        return mask
+
+    def _score_cb(self, rows_val, y_val, sw_val):
+        if self._is_classifier:
+            def score(w, b):
+                pred = np.where(rows_val.decision(w, b) > 0, 1.0, -1.0)
+                return accuracy_score(y_val, pred, sample_weight=sw_val)
+        else:
+            def score(w, b):
+                return r2_score(y_val, rows_val.decision(w, b), sample_weight=sw_val)
+        return score
+
+    def _fit_one(self, X, rows, y, sw, coef, intercept, cfg, *, random_state, mask,
+                 avg_coef=None, avg_intercept=0.0, state=None):
+        train_idx = np.flatnonzero(~mask).astype(np.int64)
+        score_cb = None
+        if cfg.early_stopping:
+            score_cb = self._score_cb(_engine.Rows.of(X[mask]), y[mask], sw[mask])
+        rng = check_random_state(random_state)
+        return _engine.fit_binary(
+            rows, y, sw, coef, intercept, cfg, t=float(self.t_), rng=rng,
+            train_idx=train_idx, score_cb=score_cb, avg_coef=avg_coef,
+            avg_intercept=avg_intercept, state=state,
+            intercept_decay=SPARSE_INTERCEPT_DECAY if (rows.is_sparse and cfg.plain) else 1.0)
+
+    def _after_fit(self, n_iter):
+        if self.tol is not None and self.n_iter_ == self.max_iter and n_iter:
+            warnings.warn("Maximum number of iteration reached before convergence. "
+                          "Consider increasing max_iter to improve the fit.",
+                          ConvergenceWarning)
+
+    @staticmethod
+    def _t_after(t, n_iter, n_samples, cfg, results):
+        """scikit-learn counts t_ as 1 + n_iter_ * n_samples; other fits count steps."""
+        if cfg.plain:
+            return t + n_iter * n_samples
+        return max(r.t for r in results)
+
+    def _commit(self, fitted):
+        for key, value in fitted.items():
+            setattr(self, key, value)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _coef_init(coef_init, shape, name):
+    arr = np.asarray(coef_init, dtype=np.float64)
+    if arr.size != int(np.prod(shape)):
+        raise ValueError(f"Provided {name} does not match dataset.")
+    return arr.reshape(shape).copy()
+
+
+class SGDClassifier(LinearClassifierMixin, _BaseSGD):
+    """Linear classifiers (SVM, logistic regression, ...) fitted by any update rule.
+
+    A drop-in replacement for ``sklearn.linear_model.SGDClassifier``: with
+    ``optimizer='sgd'`` and ``batch_size=1`` it runs scikit-learn's algorithm step for
+    step (same coefficients, intercept and ``n_iter_`` for ``shuffle=False``); the other
+    optimizers follow SPEC section 2. Multiclass is one-vs-rest.
+
+    Added attributes: ``loss_curve_`` (per epoch, the objective the stopping rule
+    compares: mean loss over the epoch's steps plus the penalty) and
+    ``validation_scores_`` (with ``early_stopping``). ``coef_`` is float64.
+    """
+
+    _is_classifier = True
+    _parameter_constraints = {
+        **_BaseSGD._parameter_constraints,
+        "loss": [StrOptions(set(LOSSES))],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
+
+    def __init__(self, loss="hinge", *, penalty="l2", alpha=0.0001, l1_ratio=0.15,
+                 fit_intercept=True, max_iter=1000, tol=1e-3, shuffle=True, verbose=0,
+                 epsilon=0.1, n_jobs=None, random_state=None, learning_rate="auto",
+                 eta0="auto", power_t=0.5, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=5, class_weight=None, warm_start=False, average=False,
+                 optimizer="sgd", solver="sgd", batch_size=1, lazy=True, backend="auto",
+                 momentum="auto", rho="auto", beta_1="auto", beta_2="auto", eps="auto"):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.average = average
+        self.optimizer = optimizer
+        self.solver = solver
+        self.batch_size = batch_size
+        self.lazy = lazy
+        self.backend = backend
+        self.momentum = momentum
+        self.rho = rho
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.eps = eps
+
+    def _default_schedule(self):
+        return "optimal"
+
+    # ------------------------------------------------------------------- fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit the model by ``max_iter`` epochs at most (scikit-learn's stopping rule)."""
+        self._more_validate_params()
+        warm = self.warm_start and hasattr(self, "coef_")
+        if warm:
+            coef_init = self.coef_ if coef_init is None else coef_init
+            intercept_init = self.intercept_ if intercept_init is None else intercept_init
+        X, y = self._validate_X_y(X, y, reset=True)
+        classes = np.unique(y)
+        fitted = self._fit_classes(X, y, classes, sample_weight, coef_init, intercept_init,
+                                   max_iter=self.max_iter, t=1.0, opt_state=None)
+        self._commit(fitted)
+        self._after_fit(True)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over (X, y); the model is left as it was if this raises."""
+        first = not hasattr(self, "classes_")
+        if first:
+            self._more_validate_params(for_partial_fit=True)
+            if self.class_weight == "balanced":
+                raise ValueError(
+                    "class_weight 'balanced' is not supported for partial_fit. In order "
+                    "to use 'balanced' weights, use compute_class_weight('balanced', "
+                    "classes=classes, y=y) and pass the result as class_weight.")
+        X, y = self._validate_X_y(X, y, reset=first)
+        if first:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            classes = np.unique(classes)
+        else:
+            if classes is not None and not np.array_equal(self.classes_, np.unique(classes)):
+                raise ValueError(
+                    f"`classes={classes!r}` is not the same as on last call to "
+                    f"partial_fit, was: {self.classes_!r}")
+            classes = self.classes_
+        unknown = np.setdiff1d(np.unique(y), classes)
+        if unknown.size:
+            raise ValueError(f"y contains labels {unknown.tolist()} not in classes "
+                             f"{classes.tolist()}.")
+        if first:
+            fitted = self._fit_classes(X, y, classes, sample_weight, None, None,
+                                       max_iter=1, t=1.0, opt_state=None)
+        else:
+            coef, intercept = self._standard_params()
+            fitted = self._fit_classes(
+                X, y, classes, sample_weight, coef, intercept, max_iter=1, t=self.t_,
+                opt_state=getattr(self, "_opt_state", None),
+                avg=(getattr(self, "_average_coef", None),
+                     getattr(self, "_average_intercept", None)))
+        self._commit(fitted)
+        return self
+
+    def _standard_params(self):
+        if self.average:
+            return self._standard_coef, self._standard_intercept
+        return self.coef_, self.intercept_
+
+    def _fit_classes(self, X, y, classes, sample_weight, coef_init, intercept_init, *,
+                     max_iter, t, opt_state, avg=(None, None)):
+        """Fit every one-vs-rest problem on copies; return the new attributes."""
+        n_samples, n_features = X.shape
+        if classes.shape[0] < 2:
+            raise ValueError("The number of classes has to be greater than one; got "
+                             f"{classes.shape[0]} class")
+        n_problems = 1 if classes.shape[0] == 2 else classes.shape[0]
+        expanded_cw = compute_class_weight(self.class_weight, classes=classes, y=y)
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                  allow_all_zero_weights=self.early_stopping)
+        if not np.isfinite(sw).all():
+            raise ValueError("sample_weight contains NaN or infinity.")
+        coef = np.zeros((n_problems, n_features))
+        intercept = np.zeros(n_problems)
+        if coef_init is not None:
+            coef = _coef_init(coef_init, (n_problems, n_features), "coef_init")
+        if intercept_init is not None:
+            intercept = _coef_init(intercept_init, (n_problems,), "intercept_init")
+        avg_coef, avg_intercept = avg
+        avg_coef = None if avg_coef is None else np.array(avg_coef, dtype=np.float64).reshape(
+            n_problems, n_features)
+        avg_intercept = np.zeros(n_problems) if avg_intercept is None else np.array(
+            avg_intercept, dtype=np.float64).reshape(n_problems)
+        self.t_ = t
+        cfg = self._config(self.loss, max_iter)
+        rows = _engine.Rows.of(X)
+        y_enc = np.searchsorted(classes, y)
+        if n_problems == 1:
+            masks = [self._validation_split(np.where(y_enc == 1, 1.0, -1.0), sw > 0)]
+            seeds = [self.random_state]
+            pos_neg = [(expanded_cw[1], expanded_cw[0])]
+        else:
+            mask = self._validation_split(y, sw > 0)
+            masks = [mask] * n_problems
+            seeds = check_random_state(self.random_state).randint(MAX_INT, size=n_problems)
+            pos_neg = [(expanded_cw[i], 1.0) for i in range(n_problems)]
+        results = []
+        for i in range(n_problems):
+            pos = 1 if n_problems == 1 else i
+            y_i = np.where(y_enc == pos, 1.0, -1.0)
+            sw_i = sw * np.where(y_i > 0, pos_neg[i][0], pos_neg[i][1])
+            results.append(self._fit_one(
+                X, rows, y_i, sw_i, coef[i], intercept[i], cfg, random_state=seeds[i],
+                mask=masks[i], avg_coef=None if avg_coef is None else avg_coef[i],
+                avg_intercept=avg_intercept[i],
+                state=None if opt_state is None else opt_state[i]))
+        n_iter = max(r.n_iter for r in results)
+        fitted = {
+            "classes_": classes, "n_iter_": n_iter,
+            "t_": self._t_after(t, n_iter, n_samples, cfg, results),
+            "loss_curve_": results[0].loss_curve if n_problems == 1 else
+            [r.loss_curve for r in results],
+            "_opt_state": [r.state for r in results],
+        }
+        if cfg.early_stopping:
+            fitted["validation_scores_"] = (results[0].validation_scores if n_problems == 1
+                                            else [r.validation_scores for r in results])
+        std_coef = np.stack([r.coef for r in results])
+        std_intercept = np.array([r.intercept for r in results])
+        if self.average:
+            fitted["_standard_coef"] = std_coef
+            fitted["_standard_intercept"] = std_intercept
+            fitted["_average_coef"] = np.stack([r.avg_coef for r in results])
+            fitted["_average_intercept"] = np.array([r.avg_intercept for r in results])
+            use_avg = self.average <= fitted["t_"] - 1
+            fitted["coef_"] = fitted["_average_coef"] if use_avg else std_coef
+            fitted["intercept_"] = (fitted["_average_intercept"] if use_avg
+                                    else std_intercept)
+        else:
+            fitted["coef_"] = std_coef
+            fitted["intercept_"] = std_intercept
+        return fitted
+
+    # ---------------------------------------------------------------- predicting
+    def _check_proba(self):
+        if self.loss not in ("log_loss", "modified_huber"):
+            raise AttributeError("probability estimates are not available for loss=%r"
+                                 % self.loss)
+        return True
+
+    @available_if(_check_proba)
+    def predict_proba(self, X):
+        """Probability estimates (log_loss: logistic; modified_huber: Zhang's formula)."""
+        check_is_fitted(self)
+        if self.loss == "log_loss":
+            return self._predict_proba_lr(X)
+        scores = self.decision_function(X)
+        binary = len(self.classes_) == 2
+        if binary:
+            prob2 = np.ones((scores.shape[0], 2))
+            prob = prob2[:, 1]
+        else:
+            prob = scores
+        np.clip(scores, -1, 1, prob)
+        prob += 1.0
+        prob /= 2.0
+        if binary:
+            prob2[:, 0] -= prob
+            return prob2
+        prob_sum = prob.sum(axis=1)
+        all_zero = prob_sum == 0
+        if np.any(all_zero):
+            prob[all_zero, :] = 1
+            prob_sum[all_zero] = len(self.classes_)
+        prob /= prob_sum.reshape((prob.shape[0], -1))
+        return prob
+
+    @available_if(_check_proba)
+    def predict_log_proba(self, X):
+        """Log of ``predict_proba``."""
+        return np.log(self.predict_proba(X))
+
+
+class SGDRegressor(RegressorMixin, _BaseSGD):
+    """Linear regression (squared, huber, epsilon-insensitive losses) by any update rule.
+
+    A drop-in replacement for ``sklearn.linear_model.SGDRegressor``; see
+    ``SGDClassifier`` for what is added.
+    """
+
+    _is_classifier = False
+    _parameter_constraints = {
+        **_BaseSGD._parameter_constraints,
+        "loss": [StrOptions(set(REGRESSION_LOSSES))],
+    }
+
+    def __init__(self, loss="squared_error", *, penalty="l2", alpha=0.0001, l1_ratio=0.15,
+                 fit_intercept=True, max_iter=1000, tol=1e-3, shuffle=True, verbose=0,
+                 epsilon=0.1, random_state=None, learning_rate="auto", eta0="auto",
+                 power_t=0.25, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=5, warm_start=False, average=False, n_jobs=None,
+                 optimizer="sgd", solver="sgd", batch_size=1, lazy=True, backend="auto",
+                 momentum="auto", rho="auto", beta_1="auto", beta_2="auto", eps="auto"):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.average = average
+        self.n_jobs = n_jobs
+        self.optimizer = optimizer
+        self.solver = solver
+        self.batch_size = batch_size
+        self.lazy = lazy
+        self.backend = backend
+        self.momentum = momentum
+        self.rho = rho
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.eps = eps
+
+    def _default_schedule(self):
+        return "invscaling"
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit the model by ``max_iter`` epochs at most (scikit-learn's stopping rule)."""
+        self._more_validate_params()
+        if self.warm_start and hasattr(self, "coef_"):
+            coef_init = self.coef_ if coef_init is None else coef_init
+            intercept_init = self.intercept_ if intercept_init is None else intercept_init
+        X, y = self._validate_X_y(X, y, reset=True)
+        self._commit(self._fit_regressor(X, y, sample_weight, coef_init, intercept_init,
+                                         max_iter=self.max_iter, t=1.0, opt_state=None))
+        self._after_fit(True)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over (X, y); the model is left as it was if this raises."""
+        first = not hasattr(self, "coef_")
+        if first:
+            self._more_validate_params(for_partial_fit=True)
+        X, y = self._validate_X_y(X, y, reset=first)
+        if first:
+            fitted = self._fit_regressor(X, y, sample_weight, None, None, max_iter=1,
+                                         t=1.0, opt_state=None)
+        else:
+            coef, intercept = ((self._standard_coef, self._standard_intercept)
+                               if self.average else (self.coef_, self.intercept_))
+            fitted = self._fit_regressor(
+                X, y, sample_weight, coef, intercept, max_iter=1, t=self.t_,
+                opt_state=getattr(self, "_opt_state", None),
+                avg=(getattr(self, "_average_coef", None),
+                     getattr(self, "_average_intercept", None)))
+        self._commit(fitted)
+        return self
+
+    def _fit_regressor(self, X, y, sample_weight, coef_init, intercept_init, *, max_iter,
+                       t, opt_state, avg=(None, None)):
+        n_samples, n_features = X.shape
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                  allow_all_zero_weights=self.early_stopping)
+        if not np.isfinite(sw).all():
+            raise ValueError("sample_weight contains NaN or infinity.")
+        coef = np.zeros(n_features) if coef_init is None else _coef_init(
+            coef_init, (n_features,), "coef_init")
+        intercept = 0.0 if intercept_init is None else float(
+            _coef_init(intercept_init, (1,), "intercept_init")[0])
+        self.t_ = t
+        cfg = self._config(self.loss, max_iter)
+        y64 = np.asarray(y, dtype=np.float64)
+        mask = self._validation_split(y64, sw > 0)
+        avg_coef, avg_intercept = avg
+        r = self._fit_one(
+            X, _engine.Rows.of(X), y64, sw, coef, intercept, cfg,
+            random_state=self.random_state, mask=mask, avg_coef=avg_coef,
+            avg_intercept=0.0 if avg_intercept is None else float(np.ravel(avg_intercept)[0]),
+            state=None if opt_state is None else opt_state[0])
+        fitted = {"n_iter_": r.n_iter, "t_": self._t_after(t, r.n_iter, n_samples, cfg, [r]),
+                  "loss_curve_": r.loss_curve, "_opt_state": [r.state]}
+        if cfg.early_stopping:
+            fitted["validation_scores_"] = r.validation_scores
+        if self.average:
+            fitted["_standard_coef"] = r.coef
+            fitted["_standard_intercept"] = np.atleast_1d(r.intercept)
+            fitted["_average_coef"] = r.avg_coef
+            fitted["_average_intercept"] = np.atleast_1d(r.avg_intercept)
+            use_avg = self.average <= fitted["t_"] - 1
+            fitted["coef_"] = r.avg_coef if use_avg else r.coef
+            fitted["intercept_"] = np.atleast_1d(r.avg_intercept if use_avg else r.intercept)
+        else:
+            fitted["coef_"] = r.coef
+            fitted["intercept_"] = np.atleast_1d(r.intercept)
+        return fitted
+
+    def _decision_function(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", reset=False)
+        scores = safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
+        return scores.ravel()
+
+    def predict(self, X):
+        """Predicted targets ``X @ coef_ + intercept_``."""
+        return self._decision_function(X)
+
+
+def _drop_loss(params):
+    return {k: v for k, v in params.items() if k not in ("loss", "epsilon")}
+
+
+class LogisticRegression(SGDClassifier):
+    """Logistic regression (``loss='log_loss'``) on fastgd's engine; see SGDClassifier."""
+
+    _parameter_constraints = _drop_loss(SGDClassifier._parameter_constraints)
+
+    def __init__(self, *, penalty="l2", alpha=0.0001, l1_ratio=0.15, fit_intercept=True,
+                 max_iter=1000, tol=1e-3, shuffle=True, verbose=0, n_jobs=None,
+                 random_state=None, learning_rate="auto", eta0="auto", power_t=0.5,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
+                 class_weight=None, warm_start=False, average=False, optimizer="sgd",
+                 solver="sgd", batch_size=1, lazy=True, backend="auto", momentum="auto",
+                 rho="auto", beta_1="auto", beta_2="auto", eps="auto"):
+        params = dict(locals())
+        params.pop("self")
+        params.pop("__class__", None)
+        for k, v in params.items():
+            setattr(self, k, v)
+
+    loss = "log_loss"
+    epsilon = 0.1
+
+
+class LinearRegression(SGDRegressor):
+    """Least squares (``loss='squared_error'``) on fastgd's engine; see SGDRegressor."""
+
+    _parameter_constraints = _drop_loss(SGDRegressor._parameter_constraints)
+
+    def __init__(self, *, penalty="l2", alpha=0.0001, l1_ratio=0.15, fit_intercept=True,
+                 max_iter=1000, tol=1e-3, shuffle=True, verbose=0, random_state=None,
+                 learning_rate="auto", eta0="auto", power_t=0.25, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=5, warm_start=False,
+                 average=False, n_jobs=None, optimizer="sgd", solver="sgd", batch_size=1,
+                 lazy=True, backend="auto", momentum="auto", rho="auto", beta_1="auto",
+                 beta_2="auto", eps="auto"):
+        params = dict(locals())
+        params.pop("self")
+        params.pop("__class__", None)
+        for k, v in params.items():
+            setattr(self, k, v)
+
+    loss = "squared_error"
+    epsilon = 0.1

@@ -1,0 +1,507 @@
+"""Numba kernels for solver='sgd': one call runs one epoch and returns.
+
+Only arrays and scalars come in. Rows are read through two helpers so that dense and
+CSR data share every line of rule code: a dense C-ordered ``X`` is passed as its flat
+view ``data`` with ``dense_d = n_features``; CSR passes ``data, indices, indptr`` with
+``dense_d = 0``. The compiled specialisations are therefore only float32/float64 ``data``.
+
+``plain_sgd_epoch`` is scikit-learn's ``_plain_sgd`` (per-sample SGD with the wscale
+trick, Tsuruoka's cumulative L1 penalty, Bottou's lazy ASGD), step for step.
+``optimizer_epoch`` is SPEC section 2-3: any rule, any batch size, lazy or exact CSR.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from fastgd._rules import HP_BETA1, HP_BETA2, HP_EPS, HP_MOMENTUM, HP_RHO, Loss, Rule, Schedule
+
+_SQUARED_ERROR = int(Loss.SQUARED_ERROR)
+_LOG_LOSS = int(Loss.LOG_LOSS)
+_HINGE = int(Loss.HINGE)
+_SQUARED_HINGE = int(Loss.SQUARED_HINGE)
+_MODIFIED_HUBER = int(Loss.MODIFIED_HUBER)
+_HUBER = int(Loss.HUBER)
+_EPS_INS = int(Loss.EPSILON_INSENSITIVE)
+_SQ_EPS_INS = int(Loss.SQUARED_EPSILON_INSENSITIVE)
+
+_SGD = int(Rule.SGD)
+_MOMENTUM = int(Rule.MOMENTUM)
+_NAG = int(Rule.NAG)
+_ADAGRAD = int(Rule.ADAGRAD)
+_RMSPROP = int(Rule.RMSPROP)
+_ADADELTA = int(Rule.ADADELTA)
+_ADAM = int(Rule.ADAM)
+_ADAMAX = int(Rule.ADAMAX)
+_NADAM = int(Rule.NADAM)
+_AMSGRAD = int(Rule.AMSGRAD)
+_ADAMW = int(Rule.ADAMW)
+
+_OPTIMAL = int(Schedule.OPTIMAL)
+_INVSCALING = int(Schedule.INVSCALING)
+
+MAX_DLOSS = 1e12
+_WSCALE_MIN = 1e-9
+
+_jit = njit(cache=True, nogil=True)
+_inline = njit(cache=True, nogil=True, inline="always")
+
+
+# --------------------------------------------------------------------------- losses
+@_inline
+def _log1pexp(x):
+    if x <= -37.0:
+        return math.exp(x)
+    elif x <= -2.0:
+        return math.log1p(math.exp(x))
+    elif x <= 18.0:
+        return math.log(1.0 + math.exp(x))
+    elif x <= 33.3:
+        return x + math.exp(-x)
+    return x
+
+
+@_jit
+def loss_value(loss, y, p, param):
+    """L(y, p); y is in {-1, +1} for classification losses (as in scikit-learn)."""
+    if loss == _SQUARED_ERROR:
+        return 0.5 * (p - y) * (p - y)
+    elif loss == _LOG_LOSS:
+        y01 = 0.5 * (y + 1.0)
+        return _log1pexp(p) - y01 * p
+    elif loss == _HINGE:
+        z = p * y
+        return param - z if z <= param else 0.0
+    elif loss == _SQUARED_HINGE:
+        z = param - p * y
+        return z * z if z > 0.0 else 0.0
+    elif loss == _MODIFIED_HUBER:
+        z = p * y
+        if z >= 1.0:
+            return 0.0
+        elif z >= -1.0:
+            return (1.0 - z) * (1.0 - z)
+        return -4.0 * z
+    elif loss == _HUBER:
+        r = abs(y - p)
+        return 0.5 * r * r if r <= param else param * (r - 0.5 * param)
+    elif loss == _EPS_INS:
+        r = abs(y - p) - param
+        return r if r > 0.0 else 0.0
+    else:  # squared epsilon-insensitive
+        r = abs(y - p) - param
+        return r * r if r > 0.0 else 0.0
+
+
+@_jit
+def loss_dloss(loss, y, p, param):
+    """dL/dp, exactly as scikit-learn's SGD loss classes compute it (not yet clipped)."""
+    if loss == _SQUARED_ERROR:
+        return p - y
+    elif loss == _LOG_LOSS:
+        y01 = 0.5 * (y + 1.0)
+        if p > -37.0:
+            e = math.exp(-p)
+            return ((1.0 - y01) - y01 * e) / (1.0 + e)
+        return math.exp(p) - y01
+    elif loss == _HINGE:
+        return -y if p * y <= param else 0.0
+    elif loss == _SQUARED_HINGE:
+        z = param - p * y
+        return -2.0 * y * z if z > 0.0 else 0.0
+    elif loss == _MODIFIED_HUBER:
+        z = p * y
+        if z >= 1.0:
+            return 0.0
+        elif z >= -1.0:
+            return 2.0 * (1.0 - z) * -y
+        return -4.0 * y
+    elif loss == _HUBER:
+        r = p - y
+        if abs(r) <= param:
+            return r
+        return param if r >= 0.0 else -param
+    elif loss == _EPS_INS:
+        if y - p > param:
+            return -1.0
+        elif p - y > param:
+            return 1.0
+        return 0.0
+    else:
+        z = y - p
+        if z > param:
+            return -2.0 * (z - param)
+        elif z < -param:
+            return 2.0 * (-z - param)
+        return 0.0
+
+
+@_inline
+def _clip_dloss(d):
+    if d < -MAX_DLOSS:
+        return -MAX_DLOSS
+    if d > MAX_DLOSS:
+        return MAX_DLOSS
+    return d
+
+
+# ----------------------------------------------------------------------- row access
+@_inline
+def _row(indptr, dense_d, i):
+    if dense_d > 0:
+        return i * dense_d, (i + 1) * dense_d
+    return indptr[i], indptr[i + 1]
+
+
+@_inline
+def _col(indices, dense_d, start, k):
+    if dense_d > 0:
+        return k - start
+    return indices[k]
+
+
+@_inline
+def _step_size(schedule, eta, eta0, power_t, alpha, optimal_init, t):
+    if schedule == _OPTIMAL:
+        return 1.0 / (alpha * (optimal_init + t - 1.0))
+    elif schedule == _INVSCALING:
+        return eta0 / math.pow(t, power_t)
+    return eta
+
+
+# ------------------------------------------------------------ scikit-learn's plain SGD
+@_jit
+def plain_sgd_epoch(data, indices, indptr, dense_d, y, sw, order,
+                    w, aw, q, st,
+                    loss, param, penalty, alpha, l1_ratio, fit_intercept, intercept_decay,
+                    schedule, eta, eta0, power_t, optimal_init, t, average, track_objective):
+    """One epoch of scikit-learn's ``_plain_sgd`` over the samples in ``order``.
+
+    w = st[0] * w_raw (the wscale trick); ``st`` = [wscale, average_a, average_b, u,
+    sq_norm, l1_norm, intercept, average_intercept] carries WeightVector's scalars
+    across epochs of one fit call. ``sw`` holds sample_weight * class_weight.
+    Returns (t, objective_sum) where objective_sum is scikit-learn's running sum of
+    loss + penalty used by its stopping rule.
+    """
+    wscale = st[0]
+    avg_a = st[1]
+    avg_b = st[2]
+    u = st[3]
+    sq_norm = st[4]
+    l1_norm = st[5]
+    intercept = st[6]
+    avg_intercept = st[7]
+    n_features = w.shape[0]
+    objective_sum = 0.0
+    has_l1 = penalty == 1 or penalty == 3
+    for ii in range(order.shape[0]):
+        i = order[ii]
+        start, end = _row(indptr, dense_d, i)
+        p = 0.0
+        for k in range(start, end):
+            p += w[_col(indices, dense_d, start, k)] * data[k]
+        p = p * wscale + intercept
+        eta_t = _step_size(schedule, eta, eta0, power_t, alpha, optimal_init, t)
+        yi = y[i]
+        if track_objective:
+            objective_sum += loss_value(loss, yi, p, param)
+            if penalty > 0:
+                nrm = math.sqrt(sq_norm)
+                objective_sum += alpha * ((1.0 - l1_ratio) * 0.5 * nrm * nrm
+                                          + l1_ratio * l1_norm)
+        update = -eta_t * _clip_dloss(loss_dloss(loss, yi, p, param))
+        update *= sw[i]
+        if penalty >= 2:
+            c = 1.0 - (1.0 - l1_ratio) * eta_t * alpha
+            if c < 0.0:
+                c = 0.0
+            wscale *= c
+            sq_norm *= c * c
+            l1_norm *= abs(c)
+            if wscale < _WSCALE_MIN:
+                if average > 0:
+                    for j in range(n_features):
+                        aw[j] = (aw[j] + avg_a * w[j]) / avg_b
+                    avg_a = 0.0
+                    avg_b = 1.0
+                for j in range(n_features):
+                    w[j] *= wscale
+                wscale = 1.0
+        if update != 0.0:
+            l2acc = 0.0
+            l1acc = 0.0
+            cw = update / wscale
+            for k in range(start, end):
+                j = _col(indices, dense_d, start, k)
+                w[j] += data[k] * cw
+                l2acc += w[j] * w[j]
+                l1acc += abs(w[j])
+            sq_norm = l2acc * (wscale * wscale)
+            l1_norm = l1acc * wscale
+        if fit_intercept and update != 0.0:
+            intercept += update * intercept_decay
+        if 0 < average and average <= t:
+            num_iter = t - average + 1.0
+            mu = 1.0 / num_iter
+            cw = avg_a * (-update / wscale)
+            for k in range(start, end):
+                aw[_col(indices, dense_d, start, k)] += cw * data[k]
+            if num_iter > 1.0:
+                avg_b /= 1.0 - mu
+            avg_a += mu * avg_b * wscale
+            avg_intercept += (intercept - avg_intercept) / num_iter
+        if has_l1:
+            u += l1_ratio * eta_t * alpha
+            for k in range(start, end):
+                j = _col(indices, dense_d, start, k)
+                z = w[j]
+                if wscale * z > 0.0:
+                    w[j] = max(0.0, w[j] - (u + q[j]) / wscale)
+                elif wscale * z < 0.0:
+                    w[j] = min(0.0, w[j] + (u - q[j]) / wscale)
+                q[j] += wscale * (w[j] - z)
+        t += 1.0
+    st[0] = wscale
+    st[1] = avg_a
+    st[2] = avg_b
+    st[3] = u
+    st[4] = sq_norm
+    st[5] = l1_norm
+    st[6] = intercept
+    st[7] = avg_intercept
+    return t, objective_sum
+
+
+@_jit
+def plain_sgd_finish(w, aw, st, average):
+    """WeightVector.reset_wscale: fold wscale (and ASGD's a, b) into the arrays."""
+    if average > 0:
+        for j in range(w.shape[0]):
+            aw[j] = (aw[j] + st[1] * w[j]) / st[2]
+        st[1] = 0.0
+        st[2] = 1.0
+    for j in range(w.shape[0]):
+        w[j] *= st[0]
+    st[0] = 1.0
+
+
+# --------------------------------------------------------------- every update rule
+@_inline
+def apply_rule(rule, j, g, w, state, eta, hp, c1, c2, c1n):
+    """One coordinate of SPEC section 2: update w[j] and state[:, j] from gradient g.
+
+    c1 = 1 - beta1^t, c2 = 1 - beta2^t, c1n = 1 - beta1^(t+1) (computed once per step).
+    """
+    if rule == _SGD:
+        w[j] -= eta * g
+    elif rule == _MOMENTUM or rule == _NAG:
+        v = hp[HP_MOMENTUM] * state[0, j] + eta * g
+        state[0, j] = v
+        w[j] -= v
+    elif rule == _ADAGRAD:
+        G = state[0, j] + g * g
+        state[0, j] = G
+        w[j] -= eta * g / (math.sqrt(G) + hp[HP_EPS])
+    elif rule == _RMSPROP:
+        rho = hp[HP_RHO]
+        E = rho * state[0, j] + (1.0 - rho) * g * g
+        state[0, j] = E
+        w[j] -= eta * g / (math.sqrt(E) + hp[HP_EPS])
+    elif rule == _ADADELTA:
+        rho = hp[HP_RHO]
+        eps = hp[HP_EPS]
+        E = rho * state[0, j] + (1.0 - rho) * g * g
+        state[0, j] = E
+        delta = -math.sqrt(state[1, j] + eps) / math.sqrt(E + eps) * g
+        state[1, j] = rho * state[1, j] + (1.0 - rho) * delta * delta
+        w[j] += eta * delta
+    else:
+        b1 = hp[HP_BETA1]
+        b2 = hp[HP_BETA2]
+        eps = hp[HP_EPS]
+        m = b1 * state[0, j] + (1.0 - b1) * g
+        state[0, j] = m
+        if rule == _ADAMAX:
+            u = b2 * state[1, j]
+            ag = abs(g)
+            if ag > u:
+                u = ag
+            state[1, j] = u
+            w[j] -= eta / c1 * m / (u + eps)
+            return
+        v = b2 * state[1, j] + (1.0 - b2) * g * g
+        state[1, j] = v
+        if rule == _NADAM:
+            mbar = (1.0 - b1) * (g / c1) + b1 * (m / c1n)
+            w[j] -= eta * mbar / (math.sqrt(v / c2) + eps)
+        elif rule == _AMSGRAD:
+            vmax = state[2, j]
+            if v > vmax:
+                vmax = v
+            state[2, j] = vmax
+            w[j] -= eta * (m / c1) / (math.sqrt(vmax / c2) + eps)
+        else:  # adam, adamw (the decay is applied by the caller)
+            w[j] -= eta * (m / c1) / (math.sqrt(v / c2) + eps)
+
+
+@_inline
+def _coordinate(rule, j, gl, a2, w, state, eta, hp, c1, c2, c1n):
+    """Add the L2 term to the loss gradient ``gl`` as the rule wants it, then step."""
+    if rule == _NAG:
+        g = gl + a2 * (w[j] - hp[HP_MOMENTUM] * state[0, j])
+    elif rule == _ADAMW:
+        w[j] *= 1.0 - eta * a2
+        g = gl
+    else:
+        g = gl + a2 * w[j]
+    apply_rule(rule, j, g, w, state, eta, hp, c1, c2, c1n)
+
+
+@_inline
+def _l1_truncate(w, q, j, u, scale):
+    """Tsuruoka et al.'s cumulative L1 penalty on coordinate j (w_true = scale * w)."""
+    z = w[j]
+    if scale * z > 0.0:
+        w[j] = max(0.0, w[j] - (u + q[j]) / scale)
+    elif scale * z < 0.0:
+        w[j] = min(0.0, w[j] + (u - q[j]) / scale)
+    q[j] += scale * (w[j] - z)
+
+
+@_jit
+def optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_size,
+                    w, state, hp, q, rule, loss, param, alpha, l1_ratio, fit_intercept,
+                    lazy, schedule, eta, eta0, power_t, optimal_init, t, u,
+                    gbuf, dbuf, mark, klist):
+    """One epoch of SPEC section 2-3 with any rule over batches of ``order``.
+
+    w[:-1] are the coefficients, w[-1] the intercept; state is (n_slots, n_features+1).
+    Scratch: gbuf (n_features+1, zero on entry and exit), dbuf (batch_size), mark
+    (n_features, zero on entry and exit), klist (n_features). On CSR, rule 'sgd' is
+    exact through a scale factor; other rules touch only the batch's support when
+    ``lazy``, every coordinate otherwise. L1 is the cumulative penalty applied to the
+    coordinates a step touches. Returns (t, u, sum_i sw_i * L_i at the margins used).
+    """
+    n_features = w.shape[0] - 1
+    n = order.shape[0]
+    a2 = alpha * (1.0 - l1_ratio)
+    a1 = alpha * l1_ratio
+    gamma = hp[HP_MOMENTUM]
+    b1 = hp[HP_BETA1]
+    b2 = hp[HP_BETA2]
+    sparse = dense_d == 0
+    scaled = sparse and rule == _SGD
+    all_coords = (not sparse) or (not lazy and not scaled)
+    nag = rule == _NAG
+    scale = 1.0
+    loss_sum = 0.0
+    for b0 in range(0, n, batch_size):
+        b_end = min(b0 + batch_size, n)
+        nb = b_end - b0
+        eta_t = _step_size(schedule, eta, eta0, power_t, alpha, optimal_init, t)
+        # margins of the whole batch at the current (or look-ahead) point
+        b_int = w[n_features]
+        if nag:
+            b_int -= gamma * state[0, n_features]
+        for bi in range(nb):
+            i = order[b0 + bi]
+            start, end = _row(indptr, dense_d, i)
+            p = 0.0
+            if nag:
+                for k in range(start, end):
+                    j = _col(indices, dense_d, start, k)
+                    p += (w[j] - gamma * state[0, j]) * data[k]
+            else:
+                for k in range(start, end):
+                    p += w[_col(indices, dense_d, start, k)] * data[k]
+            p = p * scale + b_int
+            loss_sum += sw[i] * loss_value(loss, y[i], p, param)
+            dbuf[bi] = sw[i] * _clip_dloss(loss_dloss(loss, y[i], p, param)) / nb
+        # loss gradient on the support, and the support itself
+        nk = 0
+        g_int = 0.0
+        for bi in range(nb):
+            i = order[b0 + bi]
+            c = dbuf[bi]
+            g_int += c
+            if c == 0.0 and all_coords:
+                continue
+            start, end = _row(indptr, dense_d, i)
+            for k in range(start, end):
+                j = _col(indices, dense_d, start, k)
+                gbuf[j] += c * data[k]
+                if sparse and mark[j] == 0:
+                    mark[j] = 1
+                    klist[nk] = j
+                    nk += 1
+        c1 = 1.0 - b1 ** t
+        c2 = 1.0 - b2 ** t
+        c1n = 1.0 - b1 ** (t + 1.0)
+        u += a1 * eta_t
+        if scaled:
+            # w = scale * v: the L2 shrink of every coordinate is one multiplication
+            scale *= 1.0 - eta_t * a2
+            if scale == 0.0:
+                for j in range(n_features):
+                    w[j] = 0.0
+                scale = 1.0
+            for kk in range(nk):
+                j = klist[kk]
+                w[j] -= eta_t * gbuf[j] / scale
+                gbuf[j] = 0.0
+                mark[j] = 0
+                if a1 > 0.0:
+                    _l1_truncate(w, q, j, u, scale)
+            if abs(scale) < _WSCALE_MIN:
+                for j in range(n_features):
+                    w[j] *= scale
+                scale = 1.0
+        elif all_coords:
+            for j in range(n_features):
+                _coordinate(rule, j, gbuf[j], a2, w, state, eta_t, hp, c1, c2, c1n)
+                gbuf[j] = 0.0
+                if a1 > 0.0:
+                    _l1_truncate(w, q, j, u, 1.0)
+            for kk in range(nk):
+                mark[klist[kk]] = 0
+        else:
+            for kk in range(nk):
+                j = klist[kk]
+                _coordinate(rule, j, gbuf[j], a2, w, state, eta_t, hp, c1, c2, c1n)
+                gbuf[j] = 0.0
+                mark[j] = 0
+                if a1 > 0.0:
+                    _l1_truncate(w, q, j, u, 1.0)
+        if fit_intercept:
+            _coordinate(rule, n_features, g_int, 0.0, w, state, eta_t, hp, c1, c2, c1n)
+        t += 1.0
+    if scale != 1.0:
+        for j in range(n_features):
+            w[j] *= scale
+    return t, u, loss_sum
+
+
+# ------------------------------------------------------------------ evaluation
+@_jit
+def margins(data, indices, indptr, dense_d, n_rows, w, intercept, out):
+    """out[i] = x_i . w + intercept."""
+    for i in range(n_rows):
+        start, end = _row(indptr, dense_d, i)
+        p = 0.0
+        for k in range(start, end):
+            p += w[_col(indices, dense_d, start, k)] * data[k]
+        out[i] = p + intercept
+
+
+@_jit
+def weighted_loss_sum(y, p, sw, loss, param):
+    """sum_i sw_i L(y_i, p_i)."""
+    s = 0.0
+    for i in range(y.shape[0]):
+        s += sw[i] * loss_value(loss, y[i], p[i], param)
+    return s
+
+
+def _empty(dtype):
+    return np.zeros(0, dtype=dtype)
