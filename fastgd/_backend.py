@@ -43,3 +43,13 @@ def resolve_backend(backend="auto"):
         raise ValueError(f"backend={backend!r} is not available in this installation "
                          f"(available: {found}).")
     return backend
+
+
+def kernels(backend="auto"):
+    """The kernel module of a backend: same function names and signatures in each."""
+    name = resolve_backend(backend)
+    if name == "numba":
+        from fastgd.kernels import _nb_sgd as module
+    else:
+        from fastgd.kernels import _cy_sgd as module
+    return module

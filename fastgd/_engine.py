@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from fastgd._backend import kernels
 from fastgd._rules import MAX_SLOTS, Penalty, Rule, Schedule
-from fastgd.kernels import _nb_sgd as nb
 
 
 @dataclass
@@ -25,15 +25,18 @@ class Rows:
     dense_d: int
     n_samples: int
     n_features: int
+    kern: object = None  # the backend's kernel module
 
     @classmethod
-    def of(cls, X):
+    def of(cls, X, backend="auto"):
         n, d = X.shape
+        kern = kernels(backend)
         if sp.issparse(X):
             return cls(X.data, X.indices.astype(np.int32, copy=False),
-                       X.indptr.astype(np.int64, copy=False), 0, n, d)
+                       X.indptr.astype(np.int64, copy=False), 0, n, d, kern)
         X = np.ascontiguousarray(X)
-        return cls(X.reshape(-1), np.zeros(0, np.int32), np.zeros(0, np.int64), d, n, d)
+        return cls(X.reshape(-1), np.zeros(0, np.int32), np.zeros(0, np.int64), d, n, d,
+                   kern)
 
     @property
     def is_sparse(self):
@@ -41,7 +44,7 @@ class Rows:
 
     def decision(self, coef, intercept):
         out = np.empty(self.n_samples)
-        nb.margins(self.data, self.indices, self.indptr, self.dense_d, self.n_samples,
+        self.kern.margins(self.data, self.indices, self.indptr, self.dense_d, self.n_samples,
                    coef, float(intercept), out)
         return out
 
@@ -71,11 +74,13 @@ class Config:
     shuffle: bool
     verbose: int = 0
     optimal_init: float = 0.0
+    solver: str = "sgd"
+    eta0_auto: bool = False  # eta0='auto': a solver may pick its own step (SAG: 1/L)
 
     @property
     def plain(self):
         """scikit-learn's own per-sample SGD path."""
-        return self.rule == Rule.SGD and self.batch_size == 1
+        return self.rule == Rule.SGD and self.batch_size == 1 and self.solver == "sgd"
 
 
 @dataclass
@@ -91,10 +96,10 @@ class Result:
     state: object = None
 
 
-def optimal_init(cfg):
+def optimal_init(cfg, kern):
     """Bottou's t0 heuristic, as scikit-learn computes it for learning_rate='optimal'."""
     typw = math.sqrt(1.0 / math.sqrt(cfg.alpha))
-    eta0 = typw / max(1.0, nb.loss_dloss(cfg.loss, 1.0, -typw, cfg.param))
+    eta0 = typw / max(1.0, kern.loss_dloss(cfg.loss, 1.0, -typw, cfg.param))
     return 1.0 / (eta0 * cfg.alpha)
 
 
@@ -129,6 +134,7 @@ def fit_binary(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, score_cb
     ``coef`` float64 and left untouched (a copy is fitted). ``train_idx`` are the samples
     that are learned from (the others are the validation set). Returns a ``Result``.
     """
+    nb = rows.kern
     w = np.array(coef, dtype=np.float64, copy=True)
     n_train = train_idx.shape[0]
     loss_curve, scores = [], []

@@ -149,7 +149,7 @@ SCHEDULES = {s.name.lower(): s for s in Schedule}
 PENALTIES = {"l2": Penalty.L2, "l1": Penalty.L1, "elasticnet": Penalty.ELASTICNET,
              None: Penalty.NONE, "none": Penalty.NONE}
 
-SOLVERS = ("sgd",)
+SOLVERS = ("sgd", "sag", "saga", "svrg")
 
 
 def loss_param(loss, epsilon):

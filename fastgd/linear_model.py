@@ -22,11 +22,11 @@ from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import _check_partial_fit_first_call
+from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from fastgd import _engine
-from fastgd._backend import resolve_backend
+from fastgd._backend import kernels, resolve_backend
 from fastgd._rules import (HP_NAMES, LOSSES, PENALTIES, REGRESSION_LOSSES, RULES, SCHEDULES,
                            SOLVERS, Penalty, Schedule, loss_param)
 
@@ -104,6 +104,21 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         if self.n_jobs not in (None, 1) and self.n_jobs < -1 or self.n_jobs == 0:
             raise ValueError(f"n_jobs must be None, -1 or a positive int; got {self.n_jobs}")
         resolve_backend(self.backend)
+        if self.solver != "sgd":
+            if self.optimizer != "sgd":
+                raise ValueError(
+                    f"solver={self.solver!r} uses its own plain step; optimizer must be "
+                    f"'sgd', got optimizer={self.optimizer!r}.")
+            if not LOSSES[self._loss_name()].lipschitz:
+                raise ValueError(
+                    f"solver={self.solver!r} needs a loss with a Lipschitz gradient "
+                    "(squared_error, log_loss, modified_huber, squared_hinge, huber); "
+                    f"got loss={self._loss_name()!r}.")
+            if self.average:
+                raise ValueError(f"average is not available with solver={self.solver!r}.")
+
+    def _loss_name(self):
+        return self.loss
 
     def _penalty(self):
         penalty = PENALTIES[self.penalty]
@@ -132,17 +147,21 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             verbose=int(self.verbose))
         if not cfg.plain:
             cfg.alpha = alpha  # penalty=None means no L2 term in the gradient
+        cfg.solver = self.solver
+        cfg.eta0_auto = self.eta0 == "auto"
         if cfg.schedule == Schedule.OPTIMAL:
-            cfg.optimal_init = _engine.optimal_init(cfg)
+            cfg.optimal_init = _engine.optimal_init(cfg, kernels(self.backend))
         return cfg
 
     # --------------------------------------------------------------- validation
     def _validate_X_y(self, X, y, reset):
         X, y = validate_data(self, X, y, accept_sparse="csr",
                              dtype=[np.float64, np.float32], order="C",
-                             accept_large_sparse=False, reset=reset,
+                             accept_large_sparse=True, reset=reset,
                              y_numeric=not self._is_classifier)
-        if not self._is_classifier and not np.isfinite(y).all():
+        if self._is_classifier:
+            check_classification_targets(y)  # 'Unknown label type' for continuous y
+        elif not np.isfinite(y).all():
             raise ValueError("Input y contains NaN or infinity.")
         return X, y
 
@@ -182,8 +201,14 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         train_idx = np.flatnonzero(~mask).astype(np.int64)
         score_cb = None
         if cfg.early_stopping:
-            score_cb = self._score_cb(_engine.Rows.of(X[mask]), y[mask], sw[mask])
+            score_cb = self._score_cb(_engine.Rows.of(X[mask], self.backend), y[mask],
+                                      sw[mask])
         rng = check_random_state(random_state)
+        if cfg.solver != "sgd":
+            from fastgd._vr import fit_vr
+
+            return fit_vr(rows, y, sw, coef, intercept, cfg, t=float(self.t_), rng=rng,
+                          train_idx=train_idx, state=state)
         return _engine.fit_binary(
             rows, y, sw, coef, intercept, cfg, t=float(self.t_), rng=rng,
             train_idx=train_idx, score_cb=score_cb, avg_coef=avg_coef,
@@ -369,7 +394,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
             avg_intercept, dtype=np.float64).reshape(n_problems)
         self.t_ = t
         cfg = self._config(self.loss, max_iter)
-        rows = _engine.Rows.of(X)
+        rows = _engine.Rows.of(X, self.backend)
         y_enc = np.searchsorted(classes, y)
         if n_problems == 1:
             masks = [self._validation_split(np.where(y_enc == 1, 1.0, -1.0), sw > 0)]
@@ -562,7 +587,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         mask = self._validation_split(y64, sw > 0)
         avg_coef, avg_intercept = avg
         r = self._fit_one(
-            X, _engine.Rows.of(X), y64, sw, coef, intercept, cfg,
+            X, _engine.Rows.of(X, self.backend), y64, sw, coef, intercept, cfg,
             random_state=self.random_state, mask=mask, avg_coef=avg_coef,
             avg_intercept=0.0 if avg_intercept is None else float(np.ravel(avg_intercept)[0]),
             state=None if opt_state is None else opt_state[0])

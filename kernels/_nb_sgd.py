@@ -15,6 +15,7 @@ import math
 import numpy as np
 from numba import njit
 
+from fastgd.kernels._nb_prefetch import prefetch
 from fastgd._rules import HP_BETA1, HP_BETA2, HP_EPS, HP_MOMENTUM, HP_RHO, Loss, Rule, Schedule
 
 _SQUARED_ERROR = int(Loss.SQUARED_ERROR)
@@ -161,6 +162,27 @@ def _col(indices, dense_d, start, k):
     return indices[k]
 
 
+PREFETCH_DISTANCE = 2  # rows ahead (see _nb_prefetch)
+
+
+@_inline
+def _prefetch_row(data, indices, indptr, dense_d, order, ii):
+    """Ask for the cache lines of row order[ii + PREFETCH_DISTANCE] (CSR only)."""
+    nxt = ii + PREFETCH_DISTANCE
+    if dense_d == 0 and nxt < order.shape[0]:
+        r = order[nxt]
+        start = indptr[r]
+        end = indptr[r + 1]
+        if end > start:
+            prefetch(data, start)
+            prefetch(indices, start)
+            if end - start > 8:
+                prefetch(data, start + 8)
+            if end - start > 16:
+                prefetch(indices, start + 16)
+                prefetch(data, start + 16)
+
+
 @_inline
 def _step_size(schedule, eta, eta0, power_t, alpha, optimal_init, t):
     if schedule == _OPTIMAL:
@@ -196,6 +218,7 @@ def plain_sgd_epoch(data, indices, indptr, dense_d, y, sw, order,
     objective_sum = 0.0
     has_l1 = penalty == 1 or penalty == 3
     for ii in range(order.shape[0]):
+        _prefetch_row(data, indices, indptr, dense_d, order, ii)
         i = order[ii]
         start, end = _row(indptr, dense_d, i)
         p = 0.0
