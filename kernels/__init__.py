@@ -21,6 +21,7 @@ def warmup(verbose=False):
     import scipy.sparse as sp
 
     from fastgd import SGDClassifier, SGDRegressor
+    from fastgd.objective import objective
 
     start = time.perf_counter()
     rng = np.random.RandomState(0)
@@ -31,6 +32,7 @@ def warmup(verbose=False):
             SGDClassifier(max_iter=2, tol=None, average=True, penalty="elasticnet").fit(
                 data, y)
             SGDRegressor(max_iter=2, tol=None, optimizer="adam", batch_size=2).fit(data, y)
+            objective(data, y, np.zeros(3), 0.0, "log_loss", 1e-4)
     elapsed = time.perf_counter() - start
     if verbose:
         print(f"fastgd kernels ready in {elapsed:.2f} s")

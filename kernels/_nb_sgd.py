@@ -383,13 +383,25 @@ def _coordinate(rule, j, gl, a2, w, state, eta, hp, c1, c2, c1n):
 
 @_inline
 def _l1_truncate(w, q, j, u, scale):
-    """Tsuruoka et al.'s cumulative L1 penalty on coordinate j (w_true = scale * w)."""
-    z = w[j]
-    if scale * z > 0.0:
-        w[j] = max(0.0, w[j] - (u + q[j]) / scale)
-    elif scale * z < 0.0:
-        w[j] = min(0.0, w[j] + (u - q[j]) / scale)
-    q[j] += scale * (w[j] - z)
+    """Tsuruoka et al.'s cumulative L1 penalty on coordinate j (w_true = scale * w).
+
+    The clipping is done on the true value scale * w[j]: in optimizer_epoch the scale
+    factor of rule 'sgd' on CSR is not clipped at 0 (SPEC section 2 is w <- w - eta g
+    exactly, as on dense data), so it is negative once eta * alpha * (1 - l1_ratio) > 1,
+    and clipping the stored value would then clip on the wrong side of 0.
+    """
+    z = scale * w[j]
+    if z > 0.0:
+        nz = max(0.0, z - (u + q[j]))
+    elif z < 0.0:
+        nz = min(0.0, z + (u - q[j]))
+    else:
+        return
+    if scale == 1.0:
+        w[j] = nz
+    else:
+        w[j] = nz / scale
+    q[j] += nz - z
 
 
 @_jit

@@ -1,0 +1,240 @@
+"""A plain-NumPy reference of SPEC.md sections 2-3 (one step, sparse data).
+
+Written straight from SPEC's formulas, for readability rather than speed: every step
+is dense linear algebra over *all* coordinates, and the CSR semantics are expressed by
+boolean masks (which coordinates a step updates, which ones it L1-truncates). The
+intercept is the last entry of the extended vector ``w`` (``len(w) == d + 1``) and is
+never penalised.
+
+What SPEC leaves open is filled in as fastgd's documentation says:
+
+- classification targets are +-1; the per-sample weight ``s_i`` is sample_weight x
+  class_weight (the caller passes the product); dL/dp is clipped to +-1e12;
+- the margins of a whole batch are taken at the current point before the step (NAG: at
+  the look-ahead point ``w - gamma v``, intercept included);
+- batches are consecutive chunks of the sample order (the last one may be smaller);
+  ``batch_size='full'`` is a single batch of every sample; ``t`` counts steps from 1 and
+  keeps counting across epochs (and across calls, via ``state``);
+- AdamW has no alpha term in g; instead ``w_j <- w_j (1 - eta alpha (1 - l1_ratio))``
+  just before its Adam step (only for coordinates the step updates);
+- L1 (l1 / elasticnet) is Tsuruoka et al.'s cumulative penalty: ``u += alpha l1_ratio
+  eta`` per step, then each coordinate the step touches is clipped towards zero by
+  ``u`` minus what it already received (``q_j``);
+- CSR: ``lazy=True`` updates only the union K of the batch rows' stored indices (stored
+  zeros included), with the state of the other coordinates untouched; ``lazy=False``
+  and dense input update every coordinate; rule 'sgd' on CSR is always exact for the L2
+  part (scikit-learn's scale factor) but its L1 truncation only visits K (as
+  scikit-learn does);
+- ``intercept_decay`` (scikit-learn's 0.01 for sparse input in its plain SGD) scales
+  the intercept's step; it only has a meaning for rule 'sgd'.
+
+``loss_curve`` holds, per epoch, (1/n) sum_i s_i L(y_i, p_i) at the margins the steps
+used, plus alpha R(w) at the end of the epoch (SPEC section 1's R).
+"""
+
+from types import SimpleNamespace
+
+import numpy as np
+
+MAX_DLOSS = 1e12
+
+# SPEC section 2's customary hyper-parameters (its table, "defaults in brackets").
+DEFAULTS = {
+    "sgd": {},
+    "momentum": {"momentum": 0.9},
+    "nag": {"momentum": 0.9},
+    "adagrad": {"eps": 1e-8},
+    "rmsprop": {"rho": 0.9, "eps": 1e-8},
+    "adadelta": {"rho": 0.95, "eps": 1e-6},
+    "adam": {"beta_1": 0.9, "beta_2": 0.999, "eps": 1e-8},
+    "adamax": {"beta_1": 0.9, "beta_2": 0.999, "eps": 1e-8},
+    "nadam": {"beta_1": 0.9, "beta_2": 0.999, "eps": 1e-8},
+    "amsgrad": {"beta_1": 0.9, "beta_2": 0.999, "eps": 1e-8},
+    "adamw": {"beta_1": 0.9, "beta_2": 0.999, "eps": 1e-8},
+}
+
+# The per-coordinate memory of each rule (all of it starts at zero).
+SLOTS = {
+    "sgd": (),
+    "momentum": ("v",),
+    "nag": ("v",),
+    "adagrad": ("G",),
+    "rmsprop": ("E",),
+    "adadelta": ("E", "D"),
+    "adam": ("m", "v"),
+    "adamax": ("m", "u"),
+    "nadam": ("m", "v"),
+    "amsgrad": ("m", "v", "vmax"),
+    "adamw": ("m", "v"),
+}
+
+
+# ------------------------------------------------------------------------ losses
+def loss_value(loss, y, p):
+    if loss == "squared_error":
+        return 0.5 * (p - y) ** 2
+    if loss == "log_loss":
+        return np.logaddexp(0.0, -y * p)  # log(1 + exp(-y p))
+    raise NotImplementedError(loss)
+
+
+def loss_derivative(loss, y, p):
+    """dL/dp, clipped to +-1e12."""
+    if loss == "squared_error":
+        d = p - y
+    elif loss == "log_loss":
+        d = -y / (1.0 + np.exp(y * p))
+    else:
+        raise NotImplementedError(loss)
+    return np.clip(d, -MAX_DLOSS, MAX_DLOSS)
+
+
+def penalty(w, alpha, l1_ratio):
+    """alpha R(w), R(w) = (1 - l1_ratio)/2 ||w||^2 + l1_ratio ||w||_1."""
+    return alpha * ((1.0 - l1_ratio) / 2.0 * np.sum(w * w) + l1_ratio * np.sum(np.abs(w)))
+
+
+# ------------------------------------------------------------------------- rules
+def rule_update(rule, w, g, S, eta, t, hp):
+    """SPEC section 2's table, for every coordinate at once.
+
+    Returns (new w, new state dict); nothing is modified in place (the caller keeps
+    the old values where a coordinate is not updated).
+    """
+    if rule == "sgd":
+        return w - eta * g, {}
+    if rule in ("momentum", "nag"):
+        v = hp["momentum"] * S["v"] + eta * g
+        return w - v, {"v": v}
+    if rule == "adagrad":
+        G = S["G"] + g ** 2
+        return w - eta * g / (np.sqrt(G) + hp["eps"]), {"G": G}
+    if rule == "rmsprop":
+        rho = hp["rho"]
+        E = rho * S["E"] + (1.0 - rho) * g ** 2
+        return w - eta * g / (np.sqrt(E) + hp["eps"]), {"E": E}
+    if rule == "adadelta":
+        rho, eps = hp["rho"], hp["eps"]
+        E = rho * S["E"] + (1.0 - rho) * g ** 2
+        delta = -np.sqrt(S["D"] + eps) / np.sqrt(E + eps) * g
+        D = rho * S["D"] + (1.0 - rho) * delta ** 2
+        return w + eta * delta, {"E": E, "D": D}
+
+    b1, b2, eps = hp["beta_1"], hp["beta_2"], hp["eps"]
+    m = b1 * S["m"] + (1.0 - b1) * g
+    if rule == "adamax":
+        u = np.maximum(b2 * S["u"], np.abs(g))
+        return w - eta / (1.0 - b1 ** t) * m / (u + eps), {"m": m, "u": u}
+    v = b2 * S["v"] + (1.0 - b2) * g ** 2
+    v_hat = v / (1.0 - b2 ** t)
+    if rule in ("adam", "adamw"):
+        m_hat = m / (1.0 - b1 ** t)
+        return w - eta * m_hat / (np.sqrt(v_hat) + eps), {"m": m, "v": v}
+    if rule == "nadam":
+        m_hat = m / (1.0 - b1 ** (t + 1))
+        g_hat = g / (1.0 - b1 ** t)
+        m_bar = (1.0 - b1) * g_hat + b1 * m_hat
+        return w - eta * m_bar / (np.sqrt(v_hat) + eps), {"m": m, "v": v}
+    if rule == "amsgrad":
+        m_hat = m / (1.0 - b1 ** t)
+        vmax = np.maximum(S["vmax"], v)
+        return (w - eta * m_hat / (np.sqrt(vmax / (1.0 - b2 ** t)) + eps),
+                {"m": m, "v": v, "vmax": vmax})
+    raise NotImplementedError(f"the reference has no rule {rule!r}")
+
+
+def cumulative_l1(w, q, u, mask):
+    """Tsuruoka et al.: clip w_j (j in mask) towards 0 by u minus what it already got."""
+    z = w
+    shrunk = np.where(z > 0, np.maximum(0.0, z - (u + q)),
+                      np.where(z < 0, np.minimum(0.0, z + (u - q)), z))
+    new_w = np.where(mask, shrunk, w)
+    return new_w, q + (new_w - z)
+
+
+# -------------------------------------------------------------------------- fit
+def new_state(rule, d):
+    return SimpleNamespace(w=np.zeros(d + 1), S={k: np.zeros(d + 1) for k in SLOTS[rule]},
+                           q=np.zeros(d), u=0.0, t=1)
+
+
+def fit(X, y, s, *, rule, loss, alpha, l1_ratio=0.0, eta, batch_size, epochs,
+        stored=None, lazy=True, fit_intercept=True, intercept_decay=1.0, hp=None,
+        power_t=None, state=None):
+    """Run ``epochs`` passes over samples 0..n-1 (in order) and return the result.
+
+    X: (n, d) dense float array (the values the estimator reads); y: targets (+-1 for
+    classification); s: per-sample weights (sample_weight x class_weight).
+    stored: None for dense input, else the (n, d) boolean pattern of the CSR's stored
+    entries. ``state`` (from a previous result) continues a fit. The step size is the
+    constant ``eta``, or ``eta / t**power_t`` (learning_rate='invscaling') when
+    ``power_t`` is given.
+    Returns a namespace with coef, intercept, t, loss_curve and state.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    s = np.asarray(s, dtype=np.float64)
+    n, d = X.shape
+    hp = {**DEFAULTS[rule], **(hp or {})}
+    st = new_state(rule, d) if state is None else SimpleNamespace(
+        w=state.w.copy(), S={k: v.copy() for k, v in state.S.items()}, q=state.q.copy(),
+        u=state.u, t=state.t)
+    a2 = alpha * (1.0 - l1_ratio)
+    a1 = alpha * l1_ratio
+    size = n if batch_size == "full" else batch_size
+    sparse = stored is not None
+    if intercept_decay != 1.0:
+        assert rule == "sgd", "intercept_decay belongs to scikit-learn's plain SGD"
+    loss_curve = []
+
+    for _ in range(epochs):
+        loss_sum = 0.0
+        for start in range(0, n, size):
+            B = np.arange(start, min(start + size, n))
+            eta_t = eta if power_t is None else eta / st.t ** power_t
+            w = st.w
+
+            # which coordinates this step updates / L1-truncates
+            everything = np.ones(d, dtype=bool)
+            if not sparse:
+                update, truncate = everything, everything
+            else:
+                support = stored[B].any(axis=0)
+                if rule == "sgd":
+                    update, truncate = everything, support
+                elif lazy:
+                    update, truncate = support, support
+                else:
+                    update, truncate = everything, everything
+            update = np.append(update, fit_intercept)
+
+            # margins at the current point (NAG: at the look-ahead point)
+            point = w - hp["momentum"] * st.S["v"] if rule == "nag" else w
+            p = X[B] @ point[:d] + point[d]
+            loss_sum += np.sum(s[B] * loss_value(loss, y[B], p))
+            c = s[B] * loss_derivative(loss, y[B], p) / len(B)
+            g = np.append(X[B].T @ c, np.sum(c))
+            if intercept_decay != 1.0:
+                g[d] *= intercept_decay
+
+            if rule == "adamw":  # decoupled weight decay, then Adam on the loss gradient
+                decayed = w.copy()
+                decayed[:d] *= 1.0 - eta_t * a2
+                w = np.where(update, decayed, w)
+            else:
+                g[:d] += a2 * point[:d]
+
+            w_new, S_new = rule_update(rule, w, g, st.S, eta_t, st.t, hp)
+            w = np.where(update, w_new, w)
+            st.S = {k: np.where(update, S_new[k], st.S[k]) for k in st.S}
+
+            if a1 > 0.0:
+                st.u += a1 * eta_t
+                coef, st.q = cumulative_l1(w[:d], st.q, st.u, truncate)
+                w = np.append(coef, w[d])
+            st.w = w
+            st.t += 1
+        loss_curve.append(loss_sum / n + penalty(st.w[:d], alpha, l1_ratio))
+
+    return SimpleNamespace(coef=st.w[:d].copy(), intercept=st.w[d], t=st.t,
+                           loss_curve=loss_curve, state=st)

@@ -1,0 +1,49 @@
+"""JIT time users never see: kernels are cached on disk and a second process loads them."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("numba")
+
+CODE = """
+import json, numpy as np, scipy.sparse as sp
+import fastgd
+from fastgd.kernels import _nb_sgd
+X = sp.random(40, 6, density=0.5, format="csr", random_state=0)
+y = np.arange(40) % 2
+fastgd.SGDClassifier(max_iter=2, tol=None).fit(X, y)
+fastgd.SGDClassifier(max_iter=2, tol=None, optimizer="adam", batch_size=4).fit(X, y)
+out = {}
+for name in ("plain_sgd_epoch", "optimizer_epoch"):
+    d = getattr(_nb_sgd, name)
+    out[name] = [sum(d.stats.cache_hits.values()), sum(d.stats.cache_misses.values())]
+print(json.dumps(out))
+"""
+
+
+def _run():
+    out = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True,
+                         check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_second_process_hits_the_cache():
+    _run()  # compiles (or already cached)
+    stats = _run()
+    for name, (hits, misses) in stats.items():
+        assert hits >= 1, (name, stats)
+        assert misses == 0, (name, stats)
+
+
+def test_warmup_compiles_every_specialisation():
+    from fastgd import kernels
+    from fastgd.kernels import _nb_sgd
+
+    kernels.warmup()
+    for name in ("plain_sgd_epoch", "optimizer_epoch", "margins"):
+        sigs = getattr(_nb_sgd, name).signatures
+        dtypes = {str(sig[0].dtype) for sig in sigs}
+        assert {"float32", "float64"} <= dtypes, (name, sigs)
