@@ -440,6 +440,7 @@ def optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_size,
         if nag:
             b_int -= gamma * state[0, n_features]
         for bi in range(nb):
+            _prefetch_row(data, indices, indptr, dense_d, order, b0 + bi)
             i = order[b0 + bi]
             start, end = _row(indptr, dense_d, i)
             p = 0.0
