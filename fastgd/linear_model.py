@@ -9,6 +9,7 @@ otherwise (Adam: constant 1e-3). ``LinearRegression`` and ``LogisticRegression``
 same engine with the loss fixed.
 """
 
+import functools
 import warnings
 from numbers import Integral, Real
 
@@ -32,6 +33,28 @@ from fastgd._rules import (HP_NAMES, LOSSES, PENALTIES, REGRESSION_LOSSES, RULES
 
 MAX_INT = np.iinfo(np.int32).max
 SPARSE_INTERCEPT_DECAY = 0.01
+
+
+def _rollback_on_error(method):
+    """Leave the estimator exactly as it was when ``fit``/``partial_fit`` raises.
+
+    Every fitted attribute is rebound, never modified in place, so restoring the
+    instance dict (a shallow copy) undoes the call: a diverging or invalid partial_fit
+    keeps coef_, intercept_, t_, n_iter_ (and n_features_in_ of a first call, so that a
+    failed first call leaves the estimator unfitted).
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        saved = dict(self.__dict__)
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    return wrapper
 
 
 class _BaseSGD(SparseCoefMixin, BaseEstimator):
@@ -107,8 +130,9 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         if self.solver != "sgd":
             if self.optimizer != "sgd":
                 raise ValueError(
-                    f"solver={self.solver!r} uses its own plain step; optimizer must be "
-                    f"'sgd', got optimizer={self.optimizer!r}.")
+                    f"solver={self.solver!r}: variance-reduced solvers (sag, saga, svrg) "
+                    "use their own plain step; optimizer must be 'sgd', got "
+                    f"optimizer={self.optimizer!r}.")
             if not LOSSES[self._loss_name()].lipschitz:
                 raise ValueError(
                     f"solver={self.solver!r} needs a loss with a Lipschitz gradient "
@@ -196,7 +220,7 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
                 return r2_score(y_val, rows_val.decision(w, b), sample_weight=sw_val)
         return score
 
-    def _fit_one(self, X, rows, y, sw, coef, intercept, cfg, *, random_state, mask,
+    def _fit_one(self, X, rows, y, sw, coef, intercept, cfg, *, t, random_state, mask,
                  avg_coef=None, avg_intercept=0.0, state=None):
         train_idx = np.flatnonzero(~mask).astype(np.int64)
         score_cb = None
@@ -207,10 +231,10 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         if cfg.solver != "sgd":
             from fastgd._vr import fit_vr
 
-            return fit_vr(rows, y, sw, coef, intercept, cfg, t=float(self.t_), rng=rng,
+            return fit_vr(rows, y, sw, coef, intercept, cfg, t=float(t), rng=rng,
                           train_idx=train_idx, state=state)
         return _engine.fit_binary(
-            rows, y, sw, coef, intercept, cfg, t=float(self.t_), rng=rng,
+            rows, y, sw, coef, intercept, cfg, t=float(t), rng=rng,
             train_idx=train_idx, score_cb=score_cb, avg_coef=avg_coef,
             avg_intercept=avg_intercept, state=state,
             intercept_decay=SPARSE_INTERCEPT_DECAY if (rows.is_sparse and cfg.plain) else 1.0)
@@ -309,6 +333,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
 
     # ------------------------------------------------------------------- fitting
     @_fit_context(prefer_skip_nested_validation=True)
+    @_rollback_on_error
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the model by ``max_iter`` epochs at most (scikit-learn's stopping rule)."""
         self._more_validate_params()
@@ -325,6 +350,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_rollback_on_error
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over (X, y); the model is left as it was if this raises."""
         first = not hasattr(self, "classes_")
@@ -392,7 +418,6 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
             n_problems, n_features)
         avg_intercept = np.zeros(n_problems) if avg_intercept is None else np.array(
             avg_intercept, dtype=np.float64).reshape(n_problems)
-        self.t_ = t
         cfg = self._config(self.loss, max_iter)
         rows = _engine.Rows.of(X, self.backend)
         y_enc = np.searchsorted(classes, y)
@@ -411,7 +436,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
             y_i = np.where(y_enc == pos, 1.0, -1.0)
             sw_i = sw * np.where(y_i > 0, pos_neg[i][0], pos_neg[i][1])
             results.append(self._fit_one(
-                X, rows, y_i, sw_i, coef[i], intercept[i], cfg, random_state=seeds[i],
+                X, rows, y_i, sw_i, coef[i], intercept[i], cfg, t=t, random_state=seeds[i],
                 mask=masks[i], avg_coef=None if avg_coef is None else avg_coef[i],
                 avg_intercept=avg_intercept[i],
                 state=None if opt_state is None else opt_state[i]))
@@ -537,19 +562,31 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         return "invscaling"
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_rollback_on_error
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the model by ``max_iter`` epochs at most (scikit-learn's stopping rule)."""
         self._more_validate_params()
+        avg = (None, None)
         if self.warm_start and hasattr(self, "coef_"):
-            coef_init = self.coef_ if coef_init is None else coef_init
-            intercept_init = self.intercept_ if intercept_init is None else intercept_init
+            if self.average and hasattr(self, "_average_coef"):
+                # scikit-learn's SGDRegressor carries on from its standard *and* averaged
+                # weights on a warm fit (t_ restarts at 1), unlike SGDClassifier, which
+                # restarts from coef_ with a fresh average.
+                coef_init, intercept_init = self._standard_coef, self._standard_intercept
+                avg = (self._average_coef, self._average_intercept)
+            else:
+                coef_init = self.coef_ if coef_init is None else coef_init
+                intercept_init = (self.intercept_ if intercept_init is None
+                                  else intercept_init)
         X, y = self._validate_X_y(X, y, reset=True)
         self._commit(self._fit_regressor(X, y, sample_weight, coef_init, intercept_init,
-                                         max_iter=self.max_iter, t=1.0, opt_state=None))
+                                         max_iter=self.max_iter, t=1.0, opt_state=None,
+                                         avg=avg))
         self._after_fit(True)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_rollback_on_error
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over (X, y); the model is left as it was if this raises."""
         first = not hasattr(self, "coef_")
@@ -581,13 +618,12 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
             coef_init, (n_features,), "coef_init")
         intercept = 0.0 if intercept_init is None else float(
             _coef_init(intercept_init, (1,), "intercept_init")[0])
-        self.t_ = t
         cfg = self._config(self.loss, max_iter)
         y64 = np.asarray(y, dtype=np.float64)
         mask = self._validation_split(y64, sw > 0)
         avg_coef, avg_intercept = avg
         r = self._fit_one(
-            X, _engine.Rows.of(X, self.backend), y64, sw, coef, intercept, cfg,
+            X, _engine.Rows.of(X, self.backend), y64, sw, coef, intercept, cfg, t=t,
             random_state=self.random_state, mask=mask, avg_coef=avg_coef,
             avg_intercept=0.0 if avg_intercept is None else float(np.ravel(avg_intercept)[0]),
             state=None if opt_state is None else opt_state[0])
