@@ -1,6 +1,9 @@
 """Which compiled backend runs the kernels: ``backend='auto'|'numba'|'cython'``.
 
-``'auto'`` takes the environment variable ``FASTGD_BACKEND`` when it is set, else Numba.
+``'auto'`` takes the environment variable ``FASTGD_BACKEND`` when it is set, else Numba
+when it imports, else the compiled Cython kernels. Nothing here imports Numba at
+package import: a backend is only imported when a fit (or ``available_backends``)
+asks for it, so fastgd works without Numba when its Cython kernels are built.
 """
 
 import os
@@ -8,40 +11,39 @@ import os
 BACKENDS = ("numba", "cython")
 
 
+def _importable(name):
+    """Whether the kernels of backend ``name`` import here."""
+    try:
+        if name == "numba":
+            import numba  # noqa: F401
+        else:
+            from fastgd.kernels import _cy_sgd  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def available_backends():
     """The backends that import on this machine, in order of preference."""
-    found = []
-    try:
-        import numba  # noqa: F401
-
-        found.append("numba")
-    except ImportError:
-        pass
-    try:
-        from fastgd.kernels import _cy_sgd  # noqa: F401
-
-        found.append("cython")
-    except ImportError:
-        pass
-    return found
+    return [name for name in BACKENDS if _importable(name)]
 
 
 def resolve_backend(backend="auto"):
     """Name of the backend that ``backend`` selects; a clear ValueError if unavailable."""
     if backend == "auto":
         backend = os.environ.get("FASTGD_BACKEND", "auto").lower()
-    found = available_backends()
     if backend == "auto":
-        if not found:
-            raise ImportError("fastgd needs numba or its compiled Cython kernels; "
-                              "neither imports here.")
-        return found[0]
+        for name in BACKENDS:
+            if _importable(name):
+                return name
+        raise ImportError("fastgd needs numba or its compiled Cython kernels; "
+                          "neither imports here.")
     if backend not in BACKENDS:
         raise ValueError(f"Unknown backend {backend!r}; expected one of "
                          f"{('auto',) + BACKENDS}.")
-    if backend not in found:
+    if not _importable(backend):
         raise ValueError(f"backend={backend!r} is not available in this installation "
-                         f"(available: {found}).")
+                         f"(available: {available_backends()}).")
     return backend
 
 
