@@ -78,7 +78,7 @@ def cold_start():
     code = "import time; t=time.perf_counter(); import fastgd, fastgd.kernels; " \
            "i=time.perf_counter()-t; w=fastgd.kernels.warmup(); print(i, w)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
+                         check=True, cwd=os.path.expanduser("~")).stdout.split()
     return float(out[0]), float(out[1])
 
 

@@ -45,8 +45,8 @@ _INVSCALING = int(Schedule.INVSCALING)
 MAX_DLOSS = 1e12
 _WSCALE_MIN = 1e-9
 
-_jit = njit(cache=True, nogil=True)
-_inline = njit(cache=True, nogil=True, inline="always")
+_jit = njit(cache=True, nogil=True, error_model="numpy")
+_inline = njit(cache=True, nogil=True, inline="always", error_model="numpy")
 
 
 # --------------------------------------------------------------------------- losses

@@ -24,15 +24,17 @@ print(json.dumps(out))
 """
 
 
-def _run():
-    out = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True,
-                         check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+def _run(cwd):
+    # cwd away from the checkout, so that the installed fastgd is the one imported
+    proc = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True,
+                          cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def test_second_process_hits_the_cache():
-    _run()  # compiles (or already cached)
-    stats = _run()
+def test_second_process_hits_the_cache(tmp_path):
+    _run(tmp_path)  # compiles (or already cached)
+    stats = _run(tmp_path)
     for name, (hits, misses) in stats.items():
         assert hits >= 1, (name, stats)
         assert misses == 0, (name, stats)
