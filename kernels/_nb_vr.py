@@ -1,0 +1,256 @@
+"""Numba kernels of the variance-reduced solvers (SPEC section 4): SAG, SAGA, SVRG.
+
+One call runs one epoch (SAG/SAGA: the steps of ``order``; SVRG: the steps of one inner
+loop, after ``svrg_snapshot`` computed the full gradient) and returns. Only arrays and
+scalars come in; rows are read with ``_row``/``_col`` of ``_nb_sgd`` so dense and CSR
+share every line.
+
+Every step of every solver has the same shape, per coordinate j (λ2 = α(1-l1_ratio),
+λ1 = α l1_ratio, τ = η λ1):
+
+    w_j <- prox_τ( (1 - η λ2) w_j - η c_k D_j - e_k x_ij )        (prox = soft-threshold)
+    b   <- b - η c_k D_b - e_k                                      (no penalty)
+
+    SAG : D = S (sum of the stored s_i dL/dp_i x_i, after this step's update), c_k = 1/m_k,
+          e_k = 0                          (m_k = samples seen so far, as scikit-learn)
+    SAGA: D = S, c_k = 1/m_k, e_k = η (1 - 1/m_k) (g_new - g_old)
+          [= prox(w - η((g_new - g_old) x_i + S_old/m + λ2 w)), scikit-learn's form]
+    SVRG: D = μ (loss part of the full gradient at the snapshot), c_k = 1,
+          e_k = η (g_i(w) - g_i(snapshot))
+
+Just-in-time (lagged) updates. Inside a call w = s·v (the scale trick): the shrink is
+s <- (1-ηλ2) s, and in v-space a step on a coordinate that the sample does not touch is
+v <- soft(v - δ_k D_j, θ_k) with δ_k = η c_k / s_{k+1} and θ_k = τ / s_{k+1}. A
+coordinate is only brought up to date when a sample reads it (and for every coordinate
+at the end of the call, or when s falls below 1e-9):
+
+* L2 / no L1: the missed steps add up, v_j -= (A[k] - A[k0]) D_j with A the cumulative
+  sum of δ (scikit-learn's ``cumulative_sums``); exact.
+* L1 (SAGA, SVRG): the composition of the missed prox steps is computed exactly by
+  phases. With r_k = δ_k/θ_k = c_k/λ1 non-increasing in k (m_k only grows):
+  - at v = 0 and c_k |D_j| <= λ1 the coordinate stays at 0 for all remaining steps;
+  - while v keeps its sign σ, v moves linearly: v - ΔA D_j - σ τ ΔB (B = Σ 1/s); the
+    sequence σ v_k is monotone or rises then falls, so it stays on its side iff the end
+    value does; otherwise the first step where it leaves is found by bisection on the
+    cumulative sums and that one step is applied as a true soft-threshold.
+  A lag thus costs O(1) or O(log lag), and equals the step-by-step prox to round-off.
+"""
+
+from numba import njit
+
+from fastgd.kernels._nb_sgd import _col, _row, loss_dloss, loss_value
+
+MAX_DLOSS = 1e12
+RESCALE_MIN = 1e-9
+SAG, SAGA, SVRG = 0, 1, 2
+
+_jit = njit(cache=True, nogil=True)
+_inline = njit(cache=True, nogil=True, inline="always")
+
+
+@_inline
+def _clip(d):
+    if d < -MAX_DLOSS:
+        return -MAX_DLOSS
+    if d > MAX_DLOSS:
+        return MAX_DLOSS
+    return d
+
+
+@_inline
+def _soft(x, th):
+    if x > th:
+        return x - th
+    if x < -th:
+        return x + th
+    return 0.0
+
+
+@_jit
+def _lag_prox(x, dj, k0, k1, A, B, cp, invs, eta, tau, lam1):
+    """v after the missed steps k0..k1-1 of v <- soft(v - δ_k dj, θ_k), exactly."""
+    i = k0
+    while i < k1:
+        if x == 0.0:
+            if cp[i] * abs(dj) <= lam1:
+                return 0.0  # stays in the dead zone (r_k is non-increasing)
+            x = _soft(-eta * cp[i] * invs[i] * dj, tau * invs[i])
+            i += 1
+            continue
+        sg = 1.0 if x > 0.0 else -1.0
+        end = x - (A[k1] - A[i]) * dj - sg * tau * (B[k1] - B[i])
+        if sg * end > 0.0:
+            return end
+        # first t in (i, k1] where the linear path reaches or crosses zero
+        lo = i + 1
+        hi = k1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            val = x - (A[mid] - A[i]) * dj - sg * tau * (B[mid] - B[i])
+            if sg * val <= 0.0:
+                hi = mid
+            else:
+                lo = mid + 1
+        q = lo - 1
+        xq = x - (A[q] - A[i]) * dj - sg * tau * (B[q] - B[i])
+        x = _soft(xq - eta * cp[q] * invs[q] * dj, tau * invs[q])
+        i = q + 1
+    return x
+
+
+@_jit
+def _catch_up(v, j, k, last, D, A, B, cp, invs, eta, tau, lam1):
+    k0 = last[j]
+    if k0 < k:
+        if lam1 > 0.0:
+            v[j] = _lag_prox(v[j], D[j], k0, k, A, B, cp, invs, eta, tau, lam1)
+        else:
+            v[j] -= (A[k] - A[k0]) * D[j]
+        last[j] = k
+
+
+@_jit
+def _flush(v, k, last, D, A, B, cp, invs, eta, tau, lam1, s):
+    """Bring every coordinate up to step k and fold the scale into v (s becomes 1)."""
+    for j in range(v.shape[0]):
+        _catch_up(v, j, k, last, D, A, B, cp, invs, eta, tau, lam1)
+        v[j] *= s
+        last[j] = 0
+
+
+@_jit
+def vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, seen, m_seen,
+             solver, loss, param, eta, lam2, lam1, fit_intercept, last, A, B, cp, invs):
+    """Run the steps of ``order`` of SAG/SAGA/SVRG on ``w`` (float64[d+1], last = intercept).
+
+    ``D`` (float64[d+1], last = intercept part) is S, the running sum of gmem[i] x_i
+    (SAG/SAGA; updated here), or μ, the snapshot's full loss gradient (SVRG; read only).
+    ``gmem[i]`` is s_i dL/dp at the sample's last visit (SAG/SAGA) or at the snapshot
+    (SVRG); ``seen``/``m_seen`` count the samples seen (SAG/SAGA). ``last`` (int64[d]),
+    ``A, B, cp, invs`` (float64[len(order)+1]) are work arrays. Returns m_seen.
+    On return every coordinate is up to date.
+    """
+    d = w.shape[0] - 1
+    v = w[:d]
+    b = w[d]
+    a = 1.0 - eta * lam2
+    tau = eta * lam1
+    s = 1.0
+    k = 0
+    A[0] = 0.0
+    B[0] = 0.0
+    for j in range(d):
+        last[j] = 0
+    for ii in range(order.shape[0]):
+        i = order[ii]
+        start, end = _row(indptr, dense_d, i)
+        p = 0.0
+        for kk in range(start, end):
+            j = _col(indices, dense_d, start, kk)
+            k0 = last[j]  # just-in-time update (written out: faster than a call)
+            if k0 < k:
+                if lam1 > 0.0:
+                    v[j] = _lag_prox(v[j], D[j], k0, k, A, B, cp, invs, eta, tau, lam1)
+                else:
+                    v[j] -= (A[k] - A[k0]) * D[j]
+            p += v[j] * data[kk]
+        p = s * p + b
+        g = _clip(loss_dloss(loss, y[i], p, param)) * sw[i]
+        corr = g - gmem[i]
+        if solver == SVRG:
+            c = 1.0
+            e = eta * corr
+        else:
+            if seen[i] == 0:
+                seen[i] = 1
+                m_seen += 1
+            gmem[i] = g
+            c = 1.0 / m_seen
+            e = eta * (1.0 - c) * corr if solver == SAGA else 0.0
+            if corr != 0.0:
+                for kk in range(start, end):
+                    D[_col(indices, dense_d, start, kk)] += corr * data[kk]
+                D[d] += corr
+        s *= a
+        inv = 1.0 / s
+        cp[k] = c
+        invs[k] = inv
+        delta = eta * c * inv
+        A[k + 1] = A[k] + delta
+        B[k + 1] = B[k] + inv
+        es = e * inv
+        th = tau * inv
+        for kk in range(start, end):
+            j = _col(indices, dense_d, start, kk)
+            x = v[j] - delta * D[j] - es * data[kk]
+            if lam1 > 0.0:
+                x = _soft(x, th)
+            v[j] = x
+            last[j] = k + 1
+        if fit_intercept:
+            b -= eta * c * D[d] + e
+        k += 1
+        if s < RESCALE_MIN:
+            _flush(v, k, last, D, A, B, cp, invs, eta, tau, lam1, s)
+            s = 1.0
+            k = 0
+    _flush(v, k, last, D, A, B, cp, invs, eta, tau, lam1, s)
+    w[d] = b
+    return m_seen
+
+
+@_jit
+def svrg_snapshot(data, indices, indptr, dense_d, y, sw, idx, w, mu, gsnap, loss, param):
+    """Full loss gradient at w: mu = (1/n) Σ s_i dL_i x_i (mu[d]: intercept part), and
+    gsnap[i] = s_i dL_i; returns Σ s_i L_i (the loss part of the objective at w)."""
+    d = w.shape[0] - 1
+    n = idx.shape[0]
+    for j in range(d + 1):
+        mu[j] = 0.0
+    total = 0.0
+    for ii in range(n):
+        i = idx[ii]
+        start, end = _row(indptr, dense_d, i)
+        p = w[d]
+        for kk in range(start, end):
+            p += w[_col(indices, dense_d, start, kk)] * data[kk]
+        g = _clip(loss_dloss(loss, y[i], p, param)) * sw[i]
+        gsnap[i] = g
+        total += sw[i] * loss_value(loss, y[i], p, param)
+        if g != 0.0:
+            for kk in range(start, end):
+                mu[_col(indices, dense_d, start, kk)] += g * data[kk]
+            mu[d] += g
+    for j in range(d + 1):
+        mu[j] /= n
+    return total
+
+
+@_jit
+def loss_sum(data, indices, indptr, dense_d, y, sw, idx, w, loss, param):
+    """Σ_{i in idx} s_i L(y_i, x_i·w[:d] + w[d])."""
+    d = w.shape[0] - 1
+    total = 0.0
+    for ii in range(idx.shape[0]):
+        i = idx[ii]
+        start, end = _row(indptr, dense_d, i)
+        p = w[d]
+        for kk in range(start, end):
+            p += w[_col(indices, dense_d, start, kk)] * data[kk]
+        total += sw[i] * loss_value(loss, y[i], p, param)
+    return total
+
+
+@_jit
+def max_row_sq_norm(data, indptr, dense_d, idx):
+    """max_{i in idx} ||x_i||²."""
+    best = 0.0
+    for ii in range(idx.shape[0]):
+        i = idx[ii]
+        start, end = _row(indptr, dense_d, i)
+        s = 0.0
+        for kk in range(start, end):
+            s += data[kk] * data[kk]
+        if s > best:
+            best = s
+    return best

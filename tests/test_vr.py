@@ -1,0 +1,345 @@
+"""SAG, SAGA and SVRG (SPEC section 4): against a plain-NumPy reference step for step,
+CSR against dense, against L-BFGS-B optima (smooth L2) and scikit-learn (L1/elastic-net),
+on synthetic problems and on the real sets of ../shared/data (skipped when absent)."""
+
+import importlib.util
+import lzma
+import pathlib
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.optimize import minimize
+
+import fastgd
+from fastgd import _engine
+from fastgd._rules import LOSSES, Penalty, loss_param
+from fastgd._vr import auto_step, fit_vr
+
+_here = pathlib.Path(__file__).resolve().parent
+_spec = importlib.util.spec_from_file_location("reference_vr", _here / "reference_vr.py")
+R = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(R)
+
+DATA = (_here.parent / ".." / "shared" / "data").resolve()
+SOLVERS = ("sag", "saga", "svrg")
+CLS_LOSSES = ("log_loss", "modified_huber", "squared_hinge")
+REG_LOSSES = ("squared_error", "huber")
+
+
+def make_cfg(solver, loss="log_loss", alpha=1e-2, l1_ratio=0.0, fit_intercept=True,
+             eta0=None, max_iter=5, tol=None, shuffle=False, epsilon=0.1):
+    penalty = Penalty.L2 if l1_ratio == 0 else (Penalty.L1 if l1_ratio == 1
+                                                 else Penalty.ELASTICNET)
+    return _engine.Config(
+        rule=0, loss=int(LOSSES[loss].id), param=loss_param(loss, epsilon),
+        penalty=int(penalty), alpha=alpha, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
+        schedule=1, eta0=0.0 if eta0 is None else eta0, power_t=0.5, hp=np.zeros(5),
+        batch_size=1, lazy=True, average=0, max_iter=max_iter,
+        tol=-np.inf if tol is None else tol, n_iter_no_change=5, early_stopping=False,
+        shuffle=shuffle, solver=solver, eta0_auto=eta0 is None)
+
+
+def run(X, y, cfg, sw=None, seed=0, coef=None, intercept=0.0):
+    n, d = X.shape
+    sw = np.ones(n) if sw is None else sw
+    coef = np.zeros(d) if coef is None else coef
+    return fit_vr(_engine.Rows.of(X), y, sw, coef, intercept, cfg, t=1.0,
+                  rng=np.random.RandomState(seed), train_idx=np.arange(n, dtype=np.int64))
+
+
+def orders_of(solver, n, epochs, shuffle, seed=0):
+    """The sample orders that fit_vr draws (Python owns randomness)."""
+    rng = np.random.RandomState(seed)
+    out = []
+    idx = np.arange(n)
+    for _ in range(epochs):
+        if solver == "svrg":
+            out.append(np.r_[rng.permutation(idx), rng.permutation(idx)] if shuffle
+                       else np.r_[idx, idx])
+        elif not shuffle:
+            out.append(idx)
+        elif solver == "sag":
+            out.append(rng.randint(0, n, size=n))
+        else:
+            out.append(rng.permutation(idx))
+    return out
+
+
+def reference(X, y, sw, solver, cfg, eta, epochs, loss, shuffle, seed=0, w0=None, b0=0.0):
+    orders = orders_of(solver, X.shape[0], epochs, shuffle, seed)
+    kw = dict(fit_intercept=cfg.fit_intercept, param=cfg.param, w0=w0, b0=b0)
+    if solver == "svrg":
+        return R.svrg(X, y, sw, orders, eta, cfg.alpha, cfg.l1_ratio, loss, **kw)
+    return R.sag_saga(X, y, sw, orders, eta, cfg.alpha, cfg.l1_ratio, loss,
+                      solver == "saga", **kw)
+
+
+def sparse_problem(n=40, d=12, density=0.3, seed=0, loss="log_loss", dtype=np.float64):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, d) * (rng.rand(n, d) < density)
+    X[:, 0] *= 3.0
+    w = rng.randn(d)
+    p = X @ w + 0.5 * rng.randn(n)
+    y = np.where(p > 0, 1.0, -1.0) if LOSSES[loss].classification else p + 1.0
+    return X.astype(dtype), y
+
+
+# --------------------------------------------------------------- step for step
+CASES = ([(s, l, 0.0) for s in SOLVERS for l in CLS_LOSSES + REG_LOSSES]
+         + [(s, "log_loss", r) for s in ("saga", "svrg") for r in (1.0, 0.5)]
+         + [(s, "squared_error", r) for s in ("saga", "svrg") for r in (1.0, 0.5)])
+
+
+@pytest.mark.parametrize("solver,loss,l1_ratio", CASES)
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_matches_numpy_reference(solver, loss, l1_ratio, shuffle):
+    X, y = sparse_problem(loss=loss)
+    n = X.shape[0]
+    sw = np.random.RandomState(1).uniform(0.5, 2.0, n)
+    # alpha large enough that L1 zeroes some coefficients and they cross zero
+    cfg = make_cfg(solver, loss, alpha=0.05, l1_ratio=l1_ratio, max_iter=4, shuffle=shuffle)
+    r = run(X, y, cfg, sw=sw)
+    eta = r.state["eta"]
+    assert eta == pytest.approx(auto_step(_engine.Rows.of(X), sw, np.arange(n), cfg))
+    ref = reference(X, y, sw, solver, cfg, eta, 4, loss, shuffle)
+    np.testing.assert_allclose(r.coef, ref[-1][0], rtol=1e-10, atol=1e-12)
+    assert r.intercept == pytest.approx(ref[-1][1], rel=1e-10, abs=1e-12)
+    F = [R.objective(X, y, sw, w, b, loss, cfg.alpha, l1_ratio, cfg.param) for w, b in ref]
+    np.testing.assert_allclose(r.loss_curve, F, rtol=1e-10)
+    steps = 2 * n if solver == "svrg" else n
+    assert r.n_iter == 4 and r.t == 1 + 4 * steps
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_warm_start_no_intercept_and_rescale(solver):
+    """User eta0, warm start, fit_intercept=False and eta*alpha large enough that the
+    scale factor is folded back (s < 1e-9) many times within an epoch."""
+    X, y = sparse_problem(n=60, loss="squared_error")
+    rng = np.random.RandomState(3)
+    w0 = rng.randn(X.shape[1])
+    l1 = 0.0 if solver == "sag" else 0.3
+    cfg = make_cfg(solver, "squared_error", alpha=3.0, l1_ratio=l1, fit_intercept=False,
+                   eta0=0.1, max_iter=3, shuffle=True)
+    sw = np.ones(X.shape[0])
+    r = run(X, y, cfg, coef=w0, intercept=0.7, seed=5)
+    ref = reference(X, y, sw, solver, cfg, 0.1, 3, "squared_error", True, seed=5, w0=w0,
+                    b0=0.7)
+    np.testing.assert_allclose(r.coef, ref[-1][0], rtol=1e-9, atol=1e-12)
+    assert r.intercept == 0.7
+
+
+# ------------------------------------------------------------------ CSR == dense
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("l1_ratio", [0.0, 1.0, 0.5])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_csr_equals_dense(solver, l1_ratio, dtype):
+    if solver == "sag" and l1_ratio > 0:
+        pytest.skip("sag has no L1")
+    X, y = sparse_problem(n=300, d=60, density=0.05, seed=2, dtype=dtype)
+    cfg = make_cfg(solver, "log_loss", alpha=2e-3, l1_ratio=l1_ratio, max_iter=6,
+                   shuffle=True)
+    rd = run(X, y, cfg, seed=7)
+    rs = run(sp.csr_matrix(X), y, cfg, seed=7)
+    scale = np.abs(rd.coef).max()
+    assert np.abs(rd.coef - rs.coef).max() <= 1e-10 * max(scale, 1.0)
+    assert rd.intercept == pytest.approx(rs.intercept, abs=1e-10)
+    np.testing.assert_allclose(rd.loss_curve, rs.loss_curve, rtol=1e-10)
+    if l1_ratio == 1.0:
+        assert np.array_equal(rd.coef == 0, rs.coef == 0) and (rd.coef == 0).any()
+
+
+def test_sag_l1_raises_and_divergence():
+    X, y = sparse_problem()
+    with pytest.raises(ValueError, match="use solver='saga'"):
+        run(X, y, make_cfg("sag", l1_ratio=1.0))
+    Xb = X * 1e3
+    with pytest.raises(ValueError, match="Floating-point under-/overflow"):
+        run(Xb, y * 1e3, make_cfg("saga", "squared_error", alpha=0.0, eta0=1e200,
+                                  max_iter=50))
+
+
+# ------------------------------------------------------------ optimum (smooth L2)
+def smooth_objective(X, y, sw, loss, alpha, fit_intercept):
+    n, d = X.shape
+
+    def f(z):
+        w, b = z[:d], (z[d] if fit_intercept else 0.0)
+        p = X @ w + b
+        if loss == "log_loss":
+            yp = y * p
+            val = np.logaddexp(0, -yp)
+            g = -y * np.exp(-np.logaddexp(0, yp))
+        else:  # squared_error
+            val = 0.5 * (p - y) ** 2
+            g = p - y
+        g = sw * g / n
+        F = float(sw @ val) / n + 0.5 * alpha * w @ w
+        grad = np.empty_like(z)
+        grad[:d] = X.T @ g + alpha * w
+        if fit_intercept:
+            grad[d] = g.sum()
+        return F, grad
+
+    return f
+
+
+def lbfgs_optimum(X, y, sw, loss, alpha, fit_intercept=True):
+    f = smooth_objective(X, y, sw, loss, alpha, fit_intercept)
+    z0 = np.zeros(X.shape[1] + int(fit_intercept))
+    res = minimize(f, z0, jac=True, method="L-BFGS-B",
+                   options=dict(gtol=1e-12, ftol=0.0, maxiter=20000, maxcor=30))
+    return res.fun, f
+
+
+def check_optimum(X, y, loss, alpha, solver, max_iter, sw=None, fit_intercept=True,
+                  estimator=False, tol=1e-12, F_opt=None):
+    n = X.shape[0]
+    sw = np.ones(n) if sw is None else sw
+    if F_opt is None:
+        F_opt, _ = lbfgs_optimum(X, y, sw, loss, alpha, fit_intercept)
+    if estimator:
+        Est = fastgd.SGDClassifier if loss == "log_loss" else fastgd.SGDRegressor
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est = Est(loss=loss, solver=solver, alpha=alpha, tol=tol, max_iter=max_iter,
+                      random_state=0, fit_intercept=fit_intercept).fit(
+                X, y, sample_weight=sw)
+        coef, b, curve = est.coef_.ravel(), float(np.ravel(est.intercept_)[0]), \
+            est.loss_curve_
+    else:
+        cfg = make_cfg(solver, loss, alpha=alpha, max_iter=max_iter, tol=tol, shuffle=True,
+                       fit_intercept=fit_intercept)
+        r = run(X, y, cfg, sw=sw)
+        coef, b, curve = r.coef, r.intercept, r.loss_curve
+    F = R_objective_fast(X, y, sw, coef, b, loss, alpha)
+    assert curve[-1] == pytest.approx(F, rel=1e-12)
+    subopt = (F - F_opt) / abs(F_opt)
+    assert subopt <= 1e-9, (solver, subopt, len(curve))
+    return subopt
+
+
+def R_objective_fast(X, y, sw, w, b, loss, alpha):
+    p = X @ w + b
+    if loss == "log_loss":
+        val = np.logaddexp(0, -y * p)
+    else:
+        val = 0.5 * (p - y) ** 2
+    return float(sw @ val) / X.shape[0] + 0.5 * alpha * w @ w
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("loss", ["log_loss", "squared_error"])
+def test_reaches_lbfgs_optimum_synthetic(solver, loss):
+    X, y = sparse_problem(n=400, d=25, density=0.4, seed=4, loss=loss)
+    sw = np.random.RandomState(2).uniform(0.5, 1.5, X.shape[0])
+    check_optimum(X, y, loss, 1e-2, solver, 300, sw=sw)
+    check_optimum(sp.csr_matrix(X), y, loss, 1e-2, solver, 300, sw=sw, estimator=True,
+                  fit_intercept=False)
+
+
+def _load(name):
+    from sklearn.datasets import load_svmlight_file
+
+    path = DATA / name
+    if not path.exists():
+        pytest.skip(f"{path} absent")
+    f = lzma.open(path, "rb") if name.endswith(".xz") else str(path)
+    X, y = load_svmlight_file(f)
+    return sp.csr_matrix(X, dtype=np.float64), y.astype(np.float64)
+
+
+_cache = {}
+
+
+def real(name):
+    if name not in _cache:
+        X, y = _load(name)
+        if name.startswith("debian"):
+            # subsampled to 6,000 rows (and the columns they use) to keep the test short
+            X, y = X[:6000], y[:6000]
+            X = X[:, np.unique(X.indices)]
+            X = sp.csr_matrix(X)
+        _cache[name] = (X, y)
+    return _cache[name]
+
+
+REAL = [("a9a.xz", "log_loss", 1e-3), ("reuters.trn.bz2", "log_loss", 1e-3),
+        ("debian-size.svm.xz", "squared_error", 1e-2)]
+_opt = {}
+
+
+@pytest.mark.parametrize("name,loss,alpha", REAL)
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_reaches_lbfgs_optimum_real(name, loss, alpha, solver):
+    X, y = real(name)
+    if name not in _opt:
+        _opt[name] = lbfgs_optimum(X, y, np.ones(X.shape[0]), loss, alpha)[0]
+    check_optimum(X, y, loss, alpha, solver, 400, estimator=(solver == "saga"),
+                  F_opt=_opt[name])
+
+
+# ------------------------------------------------------ L1 / elastic-net optimum
+def kkt_violation(X, y, w, b, alpha, l1_ratio):
+    n = X.shape[0]
+    p = X @ w + b
+    g = -y * np.exp(-np.logaddexp(0, y * p)) / n
+    grad = X.T @ g + alpha * (1 - l1_ratio) * w
+    lam1 = alpha * l1_ratio
+    viol = np.where(w != 0, np.abs(grad + lam1 * np.sign(w)),
+                    np.maximum(np.abs(grad) - lam1, 0.0))
+    return max(viol.max(), abs(g.sum()))
+
+
+@pytest.mark.parametrize("solver", ["saga", "svrg"])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_l1_matches_sklearn(solver, l1_ratio):
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = sparse_problem(n=400, d=30, density=0.5, seed=8)
+    n = X.shape[0]
+    alpha = 0.01
+    penalty = "l1" if l1_ratio == 1 else "elasticnet"
+    est = fastgd.SGDClassifier(loss="log_loss", solver=solver, penalty=penalty,
+                               l1_ratio=l1_ratio, alpha=alpha, tol=1e-12, max_iter=2000,
+                               random_state=0).fit(X, y)
+    kw = dict(l1_ratio=l1_ratio) if penalty == "elasticnet" else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            sk = LogisticRegression(solver="saga", C=1.0 / (n * alpha), tol=1e-12,
+                                    max_iter=20000, penalty=penalty, **kw).fit(X, y)
+        except TypeError:  # penalty deprecated in favour of l1_ratio alone
+            sk = LogisticRegression(solver="saga", C=1.0 / (n * alpha), tol=1e-12,
+                                    max_iter=20000, l1_ratio=l1_ratio).fit(X, y)
+    w, b = est.coef_.ravel(), est.intercept_[0]
+    assert (w == 0).sum() >= 3
+    assert np.array_equal(w == 0, np.abs(sk.coef_.ravel()) < 1e-8)
+    np.testing.assert_allclose(w, sk.coef_.ravel(), rtol=1e-4, atol=1e-4 * np.abs(w).max())
+    assert b == pytest.approx(sk.intercept_[0], rel=1e-4, abs=1e-6)
+    assert kkt_violation(X, y, w, b, alpha, l1_ratio) < 1e-9
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_estimator_tol_partial_fit_and_float32(solver):
+    X, y = sparse_problem(n=200, d=10, seed=9)
+    yc = (y > 0).astype(int)
+    est = fastgd.SGDClassifier(loss="log_loss", solver=solver, alpha=1e-2, tol=1e-3,
+                               max_iter=1000, random_state=0).fit(X, yc)
+    assert 1 < est.n_iter_ < 1000  # scikit-learn sag's rule: max|Δw| / max|w| <= tol
+    assert len(est.loss_curve_) == est.n_iter_
+    e32 = fastgd.SGDClassifier(loss="log_loss", solver=solver, alpha=1e-2, tol=1e-10,
+                               max_iter=300, random_state=0).fit(sp.csr_matrix(
+                                   X.astype(np.float32)), yc)
+    e64 = fastgd.SGDClassifier(loss="log_loss", solver=solver, alpha=1e-2, tol=1e-10,
+                               max_iter=300, random_state=0).fit(X, yc)
+    np.testing.assert_allclose(e32.coef_, e64.coef_, rtol=1e-5, atol=1e-6)
+    reg = fastgd.SGDRegressor(loss="huber", solver=solver, alpha=1e-2, tol=None,
+                              max_iter=2, random_state=0, shuffle=False)
+    reg.partial_fit(X, y)
+    reg.partial_fit(X, y)
+    ref = fastgd.SGDRegressor(loss="huber", solver=solver, alpha=1e-2, tol=None,
+                              max_iter=2, random_state=0, shuffle=False).fit(X, y)
+    # SAG/SAGA carry their gradient memory over between calls on the same data
+    np.testing.assert_allclose(reg.coef_, ref.coef_, rtol=1e-12)
