@@ -9,8 +9,10 @@ otherwise (Adam: constant 1e-3). ``LinearRegression`` and ``LogisticRegression``
 same engine with the loss fixed.
 """
 
+import dataclasses
 import functools
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 
 import numpy as np
@@ -140,6 +142,14 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
                     f"got loss={self._loss_name()!r}.")
             if self.average:
                 raise ValueError(f"average is not available with solver={self.solver!r}.")
+            if self.early_stopping:
+                raise ValueError(
+                    f"early_stopping is not available with solver={self.solver!r}: the "
+                    "variance-reduced solvers stop on tol (relative change of coef_).")
+            if resolve_backend(self.backend) != "numba":
+                raise ValueError(
+                    f"solver={self.solver!r} has Numba kernels only so far; use "
+                    "backend='numba' (or 'auto' with numba installed).")
 
     def _loss_name(self):
         return self.loss
@@ -173,6 +183,7 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             cfg.alpha = alpha  # penalty=None means no L2 term in the gradient
         cfg.solver = self.solver
         cfg.eta0_auto = self.eta0 == "auto"
+        cfg.n_jobs = _engine.effective_n_jobs(self.n_jobs)
         if cfg.schedule == Schedule.OPTIMAL:
             cfg.optimal_init = _engine.optimal_init(cfg, kernels(self.backend))
         return cfg
@@ -276,6 +287,15 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
     ``optimizer='sgd'`` and ``batch_size=1`` it runs scikit-learn's algorithm step for
     step (same coefficients, intercept and ``n_iter_`` for ``shuffle=False``); the other
     optimizers follow SPEC section 2. Multiclass is one-vs-rest.
+
+    ``n_jobs`` (scikit-learn's meaning: None/1 serial, -1 every core, k threads; threads,
+    never processes or copies of X): one-vs-rest problems are fitted in parallel threads,
+    each serial inside (identical to the sequential fit, any backend). A binary problem
+    with ``n_jobs > 1`` on the Numba backend runs Hogwild! (lock-free threads; results
+    vary from run to run) for ``batch_size`` below 256, and synchronous data
+    parallelism (deterministic) for ``batch_size='full'`` or >= 256; see
+    ``fastgd.kernels._nb_parallel``. ``average`` with Hogwild! raises a ValueError.
+    ``n_jobs=1`` runs the serial kernels, bit-for-bit unchanged.
 
     Added attributes: ``loss_curve_`` (per epoch, the objective the stopping rule
     compares: mean loss over the epoch's steps plus the penalty) and
@@ -430,16 +450,27 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
             masks = [mask] * n_problems
             seeds = check_random_state(self.random_state).randint(MAX_INT, size=n_problems)
             pos_neg = [(expanded_cw[i], 1.0) for i in range(n_problems)]
-        results = []
-        for i in range(n_problems):
+        def fit_problem(i, cfg_i):
             pos = 1 if n_problems == 1 else i
             y_i = np.where(y_enc == pos, 1.0, -1.0)
             sw_i = sw * np.where(y_i > 0, pos_neg[i][0], pos_neg[i][1])
-            results.append(self._fit_one(
-                X, rows, y_i, sw_i, coef[i], intercept[i], cfg, t=t, random_state=seeds[i],
-                mask=masks[i], avg_coef=None if avg_coef is None else avg_coef[i],
+            return self._fit_one(
+                X, rows, y_i, sw_i, coef[i], intercept[i], cfg_i, t=t,
+                random_state=seeds[i], mask=masks[i],
+                avg_coef=None if avg_coef is None else avg_coef[i],
                 avg_intercept=avg_intercept[i],
-                state=None if opt_state is None else opt_state[i]))
+                state=None if opt_state is None else opt_state[i])
+
+        if n_problems > 1 and cfg.n_jobs > 1:
+            # one-vs-rest: the classes run in parallel threads (the kernels release the
+            # GIL), each binary problem serial inside, so the results are those of the
+            # sequential fit exactly
+            serial_cfg = dataclasses.replace(cfg, n_jobs=1)
+            with ThreadPoolExecutor(max_workers=min(cfg.n_jobs, n_problems)) as pool:
+                results = list(pool.map(lambda i: fit_problem(i, serial_cfg),
+                                        range(n_problems)))
+        else:
+            results = [fit_problem(i, cfg) for i in range(n_problems)]
         n_iter = max(r.n_iter for r in results)
         fitted = {
             "classes_": classes, "n_iter_": n_iter,

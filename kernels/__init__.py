@@ -33,6 +33,9 @@ def warmup(verbose=False):
                 data, y)
             SGDRegressor(max_iter=2, tol=None, optimizer="adam", batch_size=2).fit(data, y)
             objective(data, y, np.zeros(3), 0.0, "log_loss", 1e-4)
+            for solver in ("sag", "saga", "svrg"):
+                SGDClassifier(loss="log_loss", solver=solver, max_iter=2, tol=None,
+                              penalty="l2" if solver == "sag" else "elasticnet").fit(data, y)
     elapsed = time.perf_counter() - start
     if verbose:
         print(f"fastgd kernels ready in {elapsed:.2f} s")
