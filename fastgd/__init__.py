@@ -2,13 +2,33 @@
 
 Estimators: ``SGDClassifier``, ``SGDRegressor`` (drop-in for scikit-learn's),
 ``LogisticRegression``, ``LinearRegression``. See SPEC.md for what every kernel computes.
+
+The public names are imported on first use (PEP 562), so ``import fastgd`` does not pay
+for importing scikit-learn and SciPy until an estimator is touched.
 """
 
-from fastgd._config import show_config
-from fastgd.linear_model import (LinearRegression, LogisticRegression, SGDClassifier,
-                                 SGDRegressor)
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = ["SGDClassifier", "SGDRegressor", "LogisticRegression", "LinearRegression",
-           "show_config", "__version__"]
+_LAZY = {
+    "SGDClassifier": "fastgd.linear_model",
+    "SGDRegressor": "fastgd.linear_model",
+    "LogisticRegression": "fastgd.linear_model",
+    "LinearRegression": "fastgd.linear_model",
+    "show_config": "fastgd._config",
+}
+
+__all__ = [*_LAZY, "__version__"]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'fastgd' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
