@@ -27,6 +27,11 @@ def __getattr__(name):
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
+    try:  # a submodule, as ``fastgd.kernels`` after a plain ``import fastgd``
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{name}":
+            raise
     raise AttributeError(f"module 'fastgd' has no attribute {name!r}")
 
 

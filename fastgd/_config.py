@@ -19,14 +19,32 @@ def _version(dist, module=None):
 
 
 def _numba_threading_layer():
+    """Numba's threading layer as fastgd's n_jobs > 1 kernels use it.
+
+    Once a parallel region has run, the layer Numba launched; before that, the one
+    fastgd will ask for on its first n_jobs > 1 fit ('tbb' when it loads: thread- and
+    fork-safe) or Numba's configured choice.
+    """
     try:
         import numba
     except ImportError:
         return None
     try:
-        return numba.threading_layer()
-    except ValueError:  # no parallel region has run yet: report what is configured
-        return f"not yet chosen (configured: {numba.config.THREADING_LAYER!r})"
+        layer = numba.threading_layer()
+    except ValueError:  # no parallel region has run yet
+        try:
+            from fastgd.kernels._nb_parallel import preferred_threading_layer
+            wanted = preferred_threading_layer()
+        except ImportError:
+            wanted = None
+        configured = wanted or numba.config.THREADING_LAYER
+        return f"not yet launched (will use: {configured!r})"
+    if layer == "workqueue":
+        return ("workqueue (not thread-safe: fastgd runs one parallel kernel at a time; "
+                "install tbb)")
+    if layer == "omp":
+        return "omp (thread-safe; GNU OpenMP is not fork-safe)"
+    return f"{layer} (thread- and fork-safe)" if layer == "tbb" else layer
 
 
 def _cython_openmp():

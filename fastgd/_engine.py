@@ -6,6 +6,7 @@ progress callbacks) lives here.
 """
 
 import math
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -76,6 +77,7 @@ class Config:
     optimal_init: float = 0.0
     solver: str = "sgd"
     eta0_auto: bool = False  # eta0='auto': a solver may pick its own step (SAG: 1/L)
+    n_jobs: int = 1  # threads for one binary problem (already resolved: >= 1)
 
     @property
     def plain(self):
@@ -94,6 +96,33 @@ class Result:
     avg_coef: object = None
     avg_intercept: float = 0.0
     state: object = None
+
+
+def effective_n_jobs(n_jobs):
+    """scikit-learn's meaning of ``n_jobs``: None/1 -> 1, -1 -> every usable core, k -> k."""
+    if n_jobs is None:
+        return 1
+    n_jobs = int(n_jobs)
+    if n_jobs < 0:
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            cores = os.cpu_count() or 1
+        return max(1, cores + 1 + n_jobs)
+    return max(1, n_jobs)
+
+
+def _parallel_kernels(rows, n_jobs):
+    """The multi-threaded kernels when this fit should use them, else None.
+
+    They exist for the Numba backend only: with ``backend='cython'`` (or without Numba)
+    ``n_jobs`` parallelises one-vs-rest classes only, as in scikit-learn.
+    """
+    if n_jobs <= 1 or rows.kern is None or not rows.kern.__name__.endswith("_nb_sgd"):
+        return None
+    from fastgd.kernels import _nb_parallel
+
+    return _nb_parallel
 
 
 def optimal_init(cfg, kern):
@@ -141,12 +170,22 @@ def fit_binary(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, score_cb
     best_obj, best_score, no_improve = np.inf, -np.inf, 0
     eta = cfg.eta0
     order = train_idx
+    n_threads = min(cfg.n_jobs, max(n_train, 1))
+    par = _parallel_kernels(rows, n_threads)
+    if par is not None and cfg.plain and cfg.average:
+        raise ValueError(
+            "average (ASGD) cannot be combined with Hogwild! (n_jobs > 1) on a binary or "
+            "regression problem: its shared scalars are updated by every step and have "
+            "no sound lock-free form. Use n_jobs=1 (one-vs-rest multiclass problems are "
+            f"fitted in parallel threads instead); got n_jobs={cfg.n_jobs}.")
     if cfg.plain:
         aw = (np.zeros_like(w) if avg_coef is None else
               np.array(avg_coef, dtype=np.float64, copy=True))
         q = np.zeros_like(w)
         st = np.array([1.0, 0.0, 1.0, 0.0, float(w @ w), float(np.abs(w).sum()),
                        float(intercept), float(avg_intercept)])
+        if par is not None:
+            tstate = np.zeros((n_threads, 9 + par.PAD))
     else:
         ws = np.empty(rows.n_features + 1)
         ws[:-1] = w
@@ -159,11 +198,38 @@ def fit_binary(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, score_cb
         dbuf = np.zeros(batch)
         mark = np.zeros(rows.n_features, np.uint8)
         klist = np.zeros(rows.n_features, np.int64)
+        if par is not None:
+            n_batches = -(-n_train // batch)
+            sync = batch >= par.SYNC_MIN_BATCH
+            if not sync:
+                n_threads = min(n_threads, n_batches)
+            d, pad = rows.n_features, par.PAD
+            mark = np.zeros((n_threads, d if rows.is_sparse else 0), np.uint8)
+            klist = np.zeros((n_threads, d if rows.is_sparse else 0), np.int64)
+            gbuf = np.zeros((n_threads, d + 1 + pad))
+            tstate = np.zeros((n_threads, pad))
+            if sync:
+                gmark = np.zeros(d if rows.is_sparse else 0, np.uint8)
+                gklist = np.zeros(d if rows.is_sparse else 0, np.int64)
+            else:
+                dbuf = np.zeros((n_threads, batch + pad))
+                wi = np.zeros((n_threads, pad))
+                si = np.zeros((n_threads, state["state"].shape[0], pad))
     epoch = 0
     for epoch in range(1, cfg.max_iter + 1):
         if cfg.shuffle:
             order = rng.permutation(train_idx)
-        if cfg.plain:
+        if cfg.plain and par is not None:
+            with par.guard():
+                t, obj_sum = par.hogwild_plain_epoch(
+                    rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw, order,
+                    w, aw, q, st, cfg.loss, cfg.param, cfg.penalty, cfg.alpha,
+                    cfg.l1_ratio, cfg.fit_intercept, intercept_decay, cfg.schedule, eta,
+                    cfg.eta0, cfg.power_t, cfg.optimal_init, t, cfg.average, True,
+                    n_threads, tstate)
+            objective = obj_sum / n_train
+            cur_w, cur_b = w, st[6]
+        elif cfg.plain:
             t, obj_sum = nb.plain_sgd_epoch(
                 rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw, order,
                 w, aw, q, st, cfg.loss, cfg.param, cfg.penalty, cfg.alpha, cfg.l1_ratio,
@@ -171,6 +237,21 @@ def fit_binary(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, score_cb
                 cfg.power_t, cfg.optimal_init, t, cfg.average, True)
             objective = obj_sum / n_train
             cur_w, cur_b = w, st[6]  # raw weights, as scikit-learn scores them
+        elif par is not None:
+            args = (rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw, order,
+                    batch, ws, state["state"], cfg.hp, state["q"], cfg.rule, cfg.loss,
+                    cfg.param, cfg.alpha, cfg.l1_ratio, cfg.fit_intercept, cfg.lazy,
+                    cfg.schedule, eta, cfg.eta0, cfg.power_t, cfg.optimal_init, t,
+                    state["u"], n_threads)
+            with par.guard():
+                if sync:
+                    t, state["u"], loss_sum = par.sync_optimizer_epoch(
+                        *args, gbuf, mark, klist, gmark, gklist, tstate)
+                else:
+                    t, state["u"], loss_sum = par.hogwild_optimizer_epoch(
+                        *args, gbuf, dbuf, mark, klist, wi, si, tstate)
+            cur_w, cur_b = ws[:-1], ws[-1]
+            objective = loss_sum / n_train + penalty_value(cfg, cur_w)
         else:
             t, state["u"], loss_sum = nb.optimizer_epoch(
                 rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw, order, batch,

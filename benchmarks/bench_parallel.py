@@ -1,0 +1,174 @@
+"""n_jobs benchmark: time per epoch of Hogwild! SGD and of full-batch GD, 1 vs k threads.
+
+    python benchmarks/bench_parallel.py [--epochs 5] [--threads 1 2] [--quick]
+
+Problems: covtype (binary, MaxAbsScaler), debian-size (squared_error), both from
+``../shared/data`` (skipped when absent), and a synthetic sparse logistic problem with
+>= 1e7 non-zeros and power-law (Zipf) column frequencies, fixed seed. Methods: plain SGD
+(scikit-learn's algorithm, ``optimizer='sgd'``, batch 1), Adam lazy (batch 1), and
+full-batch gradient descent (``batch_size='full'``, synchronous data parallelism).
+
+For each: seconds per epoch (median of the per-epoch times of ``partial_fit`` calls,
+kernels compiled before timing), the speed-up ratio, the relative suboptimality
+(F - F*) / F* after the epochs, and the time to reach 1e-4 when it is reached (F* from
+L-BFGS for log_loss, from sparse CG for squared_error). Prints a Markdown table.
+"""
+
+import argparse
+import io
+import itertools
+import lzma
+import os
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+ALPHA = 1e-4
+
+
+def synthetic(n=200_000, d=100_000, nnz_row=70, seed=0):
+    """Sparse logistic problem, Zipf(1.1) column frequencies (~1.05e7 nnz after merging
+    duplicate draws at the defaults)."""
+    rng = np.random.RandomState(seed)
+    p = 1.0 / np.arange(1, d + 1) ** 1.1
+    p /= p.sum()
+    cols = rng.choice(d, size=n * nnz_row, p=p).astype(np.int32)
+    rows = np.repeat(np.arange(n), nnz_row)
+    X = sp.csr_matrix((rng.rand(n * nnz_row) / np.sqrt(nnz_row), (rows, cols)),
+                      shape=(n, d))
+    X.sum_duplicates()
+    w = rng.randn(d) * (rng.rand(d) < 0.1)
+    m = X @ w
+    y = np.where(m + 0.5 * rng.randn(n) * m.std() > np.median(m), 1.0, -1.0)
+    return X, y
+
+
+def load(name, max_rows=None):
+    from sklearn.datasets import load_svmlight_file
+
+    path = os.path.join(DATA, name)
+    if not os.path.exists(path):
+        return None
+    with lzma.open(path, "rb") as f:
+        if max_rows:
+            f = io.BytesIO(b"".join(itertools.islice(f, max_rows)))
+        X, y = load_svmlight_file(f, dtype=np.float64)
+    return X.tocsr(), y
+
+
+def optimum(X, y, loss):
+    """F* of SPEC section 1 with alpha = ALPHA."""
+    from fastgd.objective import objective
+
+    n = X.shape[0]
+    if loss == "log_loss":
+        from sklearn.linear_model import LogisticRegression
+
+        m = LogisticRegression(C=1.0 / (ALPHA * n), tol=1e-10, max_iter=2000).fit(X, y)
+        return objective(X, y, m.coef_.ravel(), m.intercept_[0], loss, ALPHA)
+    from sklearn.linear_model import Ridge
+
+    m = Ridge(alpha=ALPHA * n, solver="sparse_cg", tol=1e-12, max_iter=5000).fit(X, y)
+    return objective(X, y, m.coef_, m.intercept_, loss, ALPHA)
+
+
+def run(est, X, y, yy, loss, epochs, fstar):
+    """(median s/epoch, rel. suboptimality at the end, seconds to 1e-4 or None)."""
+    from fastgd.objective import objective
+
+    times, t_hit, total = [], None, 0.0
+    kw = {"classes": np.unique(y)} if loss != "squared_error" else {}
+    for _ in range(epochs):
+        start = time.perf_counter()
+        est.partial_fit(X, y, **kw)
+        dt = time.perf_counter() - start
+        times.append(dt)
+        total += dt
+        f = objective(X, yy, est.coef_.ravel(), np.ravel(est.intercept_)[0], loss, ALPHA)
+        rel = (f - fstar) / abs(fstar)
+        if t_hit is None and rel <= 1e-4:
+            t_hit = total
+    return float(np.median(times)), rel, t_hit
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--threads", type=int, nargs="+", default=None)
+    ap.add_argument("--quick", action="store_true", help="small synthetic problem only")
+    args = ap.parse_args()
+    from fastgd import SGDClassifier, SGDRegressor, show_config
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2
+    threads = args.threads or sorted({1, 2, cores})
+    problems = []
+    if args.quick:
+        problems.append(("synthetic 20k", "log_loss", *synthetic(n=20_000, d=10_000)))
+    else:
+        problems.append(("synthetic 1e7 nnz", "log_loss", *synthetic()))
+        for name, label, loss in (("covtype.libsvm.binary.xz", "covtype", "log_loss"),
+                                  ("debian-size.svm.xz", "debian-size", "squared_error")):
+            data = load(name)
+            if data is None:
+                print(f"({name} not found: skipped)")
+                continue
+            X, y = data
+            if label == "covtype":
+                from sklearn.preprocessing import MaxAbsScaler
+
+                X = MaxAbsScaler().fit_transform(X).tocsr()
+                y = np.where(y == y.max(), 1.0, -1.0)
+            problems.append((label, loss, X, y))
+    methods = {
+        "plain SGD (Hogwild!)": dict(),
+        "Adam lazy (Hogwild!)": dict(optimizer="adam", eta0=1e-3),
+        "full-batch GD (sync)": dict(batch_size="full", learning_rate="constant",
+                                     eta0=1.0),
+    }
+    rows = []
+    for label, loss, X, y in problems:
+        yy = y if loss == "squared_error" else np.where(y == y.max(), 1.0, -1.0)
+        t0 = time.perf_counter()
+        fstar = optimum(X, yy, loss)
+        print(f"{label}: {X.shape[0]} x {X.shape[1]}, nnz {X.nnz}, F* {fstar:.6g} "
+              f"({time.perf_counter() - t0:.1f} s)", flush=True)
+        for mname, kw in methods.items():
+            cls = SGDRegressor if loss == "squared_error" else SGDClassifier
+            base = dict(alpha=ALPHA, random_state=0, **kw)
+            if loss == "squared_error" and mname.startswith("full"):
+                base["eta0"] = 0.1
+            if loss != "squared_error":
+                base["loss"] = loss
+            res = {}
+            for k in threads:
+                # compile (or load from the cache) before timing
+                cls(n_jobs=k, max_iter=1, tol=None, **base).fit(X[:200], y[:200])
+                res[k] = run(cls(n_jobs=k, **base), X, y, yy, loss, args.epochs, fstar)
+                print(f"  {mname:24s} n_jobs={k}: {res[k][0]:.4f} s/epoch, rel {res[k][1]:.2e}",
+                      flush=True)
+            rows.append((label, mname, res))
+    print()
+    print(f"{args.epochs} epochs each; s/epoch = median over epochs; "
+          f"machine: {cores} cores (shared; timings noisy)")
+    head = "| problem | method | " + " | ".join(f"s/epoch n_jobs={k}" for k in threads)
+    head += " | " + " | ".join(f"speed-up ×{k}" for k in threads if k > 1)
+    head += " | rel. subopt. " + " / ".join(str(k) for k in threads)
+    head += " | time to 1e-4 " + " / ".join(str(k) for k in threads) + " |"
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    for label, mname, res in rows:
+        base_t = res[threads[0]][0]
+        cells = [label, mname] + [f"{res[k][0]:.4f}" for k in threads]
+        cells += [f"{base_t / res[k][0]:.2f}" for k in threads if k > 1]
+        cells.append(" / ".join(f"{res[k][1]:.1e}" for k in threads))
+        cells.append(" / ".join("–" if res[k][2] is None else f"{res[k][2]:.2f} s"
+                                for k in threads))
+        print("| " + " | ".join(cells) + " |")
+    print()
+    show_config()
+
+
+if __name__ == "__main__":
+    main()
