@@ -55,3 +55,13 @@ def kernels(backend="auto"):
     else:
         from fastgd.kernels import _cy_sgd as module
     return module
+
+
+def vr_kernels(backend="auto"):
+    """The SAG/SAGA/SVRG kernel module of a backend (``_nb_vr`` or its twin ``_cy_vr``)."""
+    name = resolve_backend(backend)
+    if name == "numba":
+        from fastgd.kernels import _nb_vr as module
+    else:
+        from fastgd.kernels import _cy_vr as module
+    return module

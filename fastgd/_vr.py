@@ -1,7 +1,8 @@
 """Python driver of the variance-reduced solvers (SPEC section 4): SAG, SAGA, SVRG.
 
-The kernels (``fastgd.kernels._nb_vr``) run one epoch per call; here live the sample
-order (made from ``rng``), the default step size, the stopping rule, the objective curve
+The kernels (``fastgd.kernels._nb_vr``, or its Cython twin ``_cy_vr`` when ``rows.kern``
+is the Cython backend's) run one epoch per call; here live the sample order (made from
+``rng``), the default step size, the stopping rule, the objective curve
 and the divergence check. The objective is SPEC section 1,
 
     F(w, b) = (1/n) Σ s_i L(y_i, x_i·w + b) + α((1 - l1_ratio)/2 ||w||² + l1_ratio ||w||₁)
@@ -38,6 +39,7 @@ import math
 import numpy as np
 
 from fastgd import _engine
+from fastgd._backend import vr_kernels
 from fastgd._rules import Loss
 
 SOLVER_IDS = {"sag": 0, "saga": 1, "svrg": 2}
@@ -53,10 +55,17 @@ _LOSS_CURVATURE = {
 }
 
 
-def _kern():
-    from fastgd.kernels import _nb_vr
+def backend_of(rows):
+    """Name of the backend whose kernels ``rows`` carries (``rows.kern``: _nb_sgd/_cy_sgd)."""
+    kern = getattr(rows, "kern", None)
+    if kern is None:
+        return "auto"
+    return "cython" if kern.__name__.rsplit(".", 1)[-1].startswith("_cy_") else "numba"
 
-    return _nb_vr
+
+def _kern(backend="auto"):
+    """The VR kernel module of ``backend`` (``fastgd.kernels._nb_vr`` or ``_cy_vr``)."""
+    return vr_kernels(backend)
 
 
 def lipschitz(rows, sw, train_idx, cfg):
@@ -65,7 +74,8 @@ def lipschitz(rows, sw, train_idx, cfg):
         raise ValueError("The variance-reduced solvers need a loss with a Lipschitz "
                          "gradient (squared_error, log_loss, modified_huber, "
                          "squared_hinge, huber).")
-    max_sq = _kern().max_row_sq_norm(rows.data, rows.indptr, rows.dense_d, train_idx)
+    max_sq = _kern(backend_of(rows)).max_row_sq_norm(rows.data, rows.indptr, rows.dense_d,
+                                                     train_idx)
     max_sw = float(np.max(sw[train_idx])) if train_idx.shape[0] else 1.0
     if max_sw <= 0.0:
         max_sw = 1.0
@@ -100,7 +110,7 @@ def fit_vr(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, state=None,
     training data (same rows, targets and weights), as scikit-learn's warm_start_mem.
     Returns an ``_engine.Result`` whose ``loss_curve`` is F after each epoch.
     """
-    kern = _kern()
+    kern = _kern(backend_of(rows))
     solver = cfg.solver
     if solver not in SOLVER_IDS:
         raise ValueError(f"fit_vr handles solver in {tuple(SOLVER_IDS)}; got {solver!r}.")

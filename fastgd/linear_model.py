@@ -146,10 +146,6 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
                 raise ValueError(
                     f"early_stopping is not available with solver={self.solver!r}: the "
                     "variance-reduced solvers stop on tol (relative change of coef_).")
-            if resolve_backend(self.backend) != "numba":
-                raise ValueError(
-                    f"solver={self.solver!r} has Numba kernels only so far; use "
-                    "backend='numba' (or 'auto' with numba installed).")
 
     def _loss_name(self):
         return self.loss
