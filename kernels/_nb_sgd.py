@@ -162,6 +162,50 @@ def _col(indices, dense_d, start, k):
     return indices[k]
 
 
+@_inline
+def _row_dot(data, indices, dense_d, start, end, w):
+    """x_i . w over the stored entries of row i (the dense/CSR branch taken once per row)."""
+    p = 0.0
+    if dense_d > 0:
+        for k in range(start, end):
+            p += w[k - start] * data[k]
+    else:
+        for k in range(start, end):
+            p += w[indices[k]] * data[k]
+    return p
+
+
+@_inline
+def _row_axpy(data, indices, dense_d, start, end, c, v):
+    """v += c x_i over the stored entries of row i."""
+    if dense_d > 0:
+        for k in range(start, end):
+            v[k - start] += c * data[k]
+    else:
+        for k in range(start, end):
+            v[indices[k]] += c * data[k]
+
+
+@_inline
+def _row_add_norms(data, indices, dense_d, start, end, cw, w):
+    """w += cw x_i; return (sum w_j^2, sum |w_j|) over the row's columns (WeightVector.add)."""
+    l2acc = 0.0
+    l1acc = 0.0
+    if dense_d > 0:
+        for k in range(start, end):
+            j = k - start
+            w[j] += data[k] * cw
+            l2acc += w[j] * w[j]
+            l1acc += abs(w[j])
+    else:
+        for k in range(start, end):
+            j = indices[k]
+            w[j] += data[k] * cw
+            l2acc += w[j] * w[j]
+            l1acc += abs(w[j])
+    return l2acc, l1acc
+
+
 PREFETCH_DISTANCE = 2  # rows ahead (see _nb_prefetch)
 
 
@@ -221,10 +265,7 @@ def plain_sgd_epoch(data, indices, indptr, dense_d, y, sw, order,
         _prefetch_row(data, indices, indptr, dense_d, order, ii)
         i = order[ii]
         start, end = _row(indptr, dense_d, i)
-        p = 0.0
-        for k in range(start, end):
-            p += w[_col(indices, dense_d, start, k)] * data[k]
-        p = p * wscale + intercept
+        p = _row_dot(data, indices, dense_d, start, end, w) * wscale + intercept
         eta_t = _step_size(schedule, eta, eta0, power_t, alpha, optimal_init, t)
         yi = y[i]
         if track_objective:
@@ -252,14 +293,8 @@ def plain_sgd_epoch(data, indices, indptr, dense_d, y, sw, order,
                     w[j] *= wscale
                 wscale = 1.0
         if update != 0.0:
-            l2acc = 0.0
-            l1acc = 0.0
-            cw = update / wscale
-            for k in range(start, end):
-                j = _col(indices, dense_d, start, k)
-                w[j] += data[k] * cw
-                l2acc += w[j] * w[j]
-                l1acc += abs(w[j])
+            l2acc, l1acc = _row_add_norms(data, indices, dense_d, start, end,
+                                          update / wscale, w)
             sq_norm = l2acc * (wscale * wscale)
             l1_norm = l1acc * wscale
         if fit_intercept and update != 0.0:
@@ -267,9 +302,7 @@ def plain_sgd_epoch(data, indices, indptr, dense_d, y, sw, order,
         if 0 < average and average <= t:
             num_iter = t - average + 1.0
             mu = 1.0 / num_iter
-            cw = avg_a * (-update / wscale)
-            for k in range(start, end):
-                aw[_col(indices, dense_d, start, k)] += cw * data[k]
+            _row_axpy(data, indices, dense_d, start, end, avg_a * (-update / wscale), aw)
             if num_iter > 1.0:
                 avg_b /= 1.0 - mu
             avg_a += mu * avg_b * wscale
@@ -584,8 +617,7 @@ def optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_size,
                     j = _col(indices, dense_d, start, k)
                     p += (w[j] - gamma * state[0, j]) * data[k]
             else:
-                for k in range(start, end):
-                    p += w[_col(indices, dense_d, start, k)] * data[k]
+                p = _row_dot(data, indices, dense_d, start, end, w)
             p = p * scale + b_int
             loss_sum += sw[i] * loss_value(loss, y[i], p, param)
             dbuf[bi] = sw[i] * _clip_dloss(loss_dloss(loss, y[i], p, param)) / nb
