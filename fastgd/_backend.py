@@ -65,3 +65,16 @@ def vr_kernels(backend="auto"):
     else:
         from fastgd.kernels import _cy_vr as module
     return module
+
+
+def parallel_kernels(backend="auto"):
+    """The ``n_jobs > 1`` kernel module of a backend (``_nb_parallel`` or ``_cy_parallel``).
+
+    Imported on the first fit that asks for threads, never at package import.
+    """
+    name = resolve_backend(backend)
+    if name == "numba":
+        from fastgd.kernels import _nb_parallel as module
+    else:
+        from fastgd.kernels import _cy_parallel as module
+    return module

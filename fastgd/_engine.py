@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from fastgd._backend import kernels
+from fastgd._backend import kernels, parallel_kernels
 from fastgd._rules import MAX_SLOTS, Penalty, Rule, Schedule
 
 
@@ -113,16 +113,24 @@ def effective_n_jobs(n_jobs):
 
 
 def _parallel_kernels(rows, n_jobs):
-    """The multi-threaded kernels when this fit should use them, else None.
+    """The multi-threaded kernels of the fit's backend when it should use them, else None.
 
-    They exist for the Numba backend only: with ``backend='cython'`` (or without Numba)
-    ``n_jobs`` parallelises one-vs-rest classes only, as in scikit-learn.
+    ``fastgd.kernels._nb_parallel`` for the Numba backend, its twin ``_cy_parallel``
+    (OpenMP) for the Cython one, chosen from ``rows.kern`` (``_nb_sgd`` or ``_cy_sgd``).
+    Cython kernels built without OpenMP would run their threads' work one after another,
+    so there ``n_jobs`` parallelises one-vs-rest problems only (as in scikit-learn).
     """
-    if n_jobs <= 1 or rows.kern is None or not rows.kern.__name__.endswith("_nb_sgd"):
+    if n_jobs <= 1 or rows.kern is None:
         return None
-    from fastgd.kernels import _nb_parallel
-
-    return _nb_parallel
+    name = rows.kern.__name__.rsplit(".", 1)[-1]
+    backend = "cython" if name.startswith("_cy_") else "numba"
+    if backend == "numba":
+        return parallel_kernels(backend)
+    try:
+        par = parallel_kernels(backend)
+    except ImportError:  # an installation built before the Cython twin existed
+        return None
+    return par if getattr(par, "OPENMP", False) else None
 
 
 def optimal_init(cfg, kern):
