@@ -287,10 +287,10 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
     ``n_jobs`` (scikit-learn's meaning: None/1 serial, -1 every core, k threads; threads,
     never processes or copies of X): one-vs-rest problems are fitted in parallel threads,
     each serial inside (identical to the sequential fit, any backend). A binary problem
-    with ``n_jobs > 1`` on the Numba backend runs Hogwild! (lock-free threads; results
+    with ``n_jobs > 1`` runs Hogwild! (lock-free threads; results
     vary from run to run) for ``batch_size`` below 256, and synchronous data
     parallelism (deterministic) for ``batch_size='full'`` or >= 256; see
-    ``fastgd.kernels._nb_parallel``. ``average`` with Hogwild! raises a ValueError.
+    ``fastgd.kernels._nb_parallel`` (Numba) and ``_cy_parallel`` (Cython, OpenMP). ``average`` with Hogwild! raises a ValueError.
     ``n_jobs=1`` runs the serial kernels, bit-for-bit unchanged.
 
     Added attributes: ``loss_curve_`` (per epoch, the objective the stopping rule

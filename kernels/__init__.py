@@ -1,8 +1,10 @@
 """Compiled hot loops of fastgd (installed as ``fastgd.kernels``).
 
-``_nb_*`` are the Numba kernels. Every kernel is compiled lazily, once per dtype of
-the data (float32, float64), and cached on disk (``cache=True``); ``warmup()``
-compiles all of them ahead of time.
+``_nb_*`` are the Numba kernels, ``_cy_*`` their Cython twins (same names, signatures
+and results): ``sgd`` (plain SGD and every update rule), ``vr`` (SAG/SAGA/SVRG) and
+``parallel`` (Hogwild! and synchronous data-parallel epochs). Every Numba kernel is
+compiled lazily, once per dtype of the data (float32, float64), and cached on disk
+(``cache=True``); ``warmup()`` compiles the serial ones ahead of time.
 """
 
 import time
