@@ -1,0 +1,27 @@
+"""The quick start's main job: ``python -m fastgd`` on the bundled datasets."""
+
+from fastgd.__main__ import main
+from fastgd.datasets import load
+
+
+def test_bundled_datasets_load():
+    X, y = load("a9a")
+    assert X.shape == (32561, 123) and set(y) == {-1.0, 1.0}
+    Xt, _ = load("a9a.t")
+    assert Xt.shape == (16281, 123)
+    Xr, yr = load("abalone")
+    assert Xr.shape == (4177, 8) and yr.min() >= 1
+
+
+def test_main_prints_the_side_by_side_table(capsys):
+    main(["--epochs", "2"])
+    out = capsys.readouterr().out
+    for needle in ("scikit-learn sgd (optimal)", "fastgd       adam", "abalone",
+                   "test score"):
+        assert needle in out
+    rows = [line for line in out.splitlines() if line.startswith(("fastgd ", "scikit"))]
+    assert len(rows) == 12
+    for line in rows:  # epochs, seconds, objective, score are numbers
+        fields = line.split()
+        assert int(fields[-4]) == 2
+        float(fields[-3]), float(fields[-2]), float(fields[-1])
