@@ -8,8 +8,17 @@ for importing scikit-learn and SciPy until an estimator is touched.
 """
 
 import importlib
+import os
 
 __version__ = "0.1.0"
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if not os.path.isdir(os.path.join(_HERE, "kernels")) and os.path.isfile(
+        os.path.join(os.path.dirname(_HERE), "kernels", "__init__.py")):
+    # Imported from a source checkout (``python -m fastgd`` in the repository root puts
+    # the checkout first on sys.path): there fastgd.kernels is ../kernels, as setup.py's
+    # package_dir maps it in every install.
+    __path__.append(os.path.dirname(_HERE))
 
 _LAZY = {
     "SGDClassifier": "fastgd.linear_model",

@@ -25,3 +25,17 @@ def test_main_prints_the_side_by_side_table(capsys):
         fields = line.split()
         assert int(fields[-4]) == 2
         float(fields[-3]), float(fields[-2]), float(fields[-1])
+
+
+def test_python_m_fastgd_in_the_checkout():
+    """The README's first command runs ``python -m fastgd`` in the repository root, where
+    the checkout's ``fastgd/`` comes first on sys.path whatever way fastgd was installed."""
+    import pathlib
+    import subprocess
+    import sys
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-m", "fastgd", "--epochs", "1"], cwd=root,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "abalone" in proc.stdout and "scikit-learn sgd (optimal)" in proc.stdout
