@@ -21,21 +21,13 @@ from libc.stdint cimport int32_t, int64_t, uint8_t
 
 include "_ids.pxi"
 include "_losses.pxi"
+include "_common.pxi"
 
-cdef double MAX_DLOSS = 1e12
 cdef double RESCALE_MIN = 1e-9
 cdef enum:
     SAG = 0
     SAGA = 1
     SVRG = 2
-
-
-cdef inline double _clip(double d) noexcept nogil:
-    if d < -MAX_DLOSS:
-        return -MAX_DLOSS
-    if d > MAX_DLOSS:
-        return MAX_DLOSS
-    return d
 
 
 cdef inline double _soft(double x, double th) noexcept nogil:
@@ -46,29 +38,6 @@ cdef inline double _soft(double x, double th) noexcept nogil:
     return 0.0
 
 
-# ----------------------------------------------------------------------- row access
-cdef inline Py_ssize_t _row_start(const int64_t[:] indptr, Py_ssize_t dense_d,
-                                  Py_ssize_t i) noexcept nogil:
-    if dense_d > 0:
-        return i * dense_d
-    return <Py_ssize_t>indptr[i]
-
-
-cdef inline Py_ssize_t _row_end(const int64_t[:] indptr, Py_ssize_t dense_d,
-                                Py_ssize_t i) noexcept nogil:
-    if dense_d > 0:
-        return (i + 1) * dense_d
-    return <Py_ssize_t>indptr[i + 1]
-
-
-cdef inline Py_ssize_t _col(const int32_t[:] indices, Py_ssize_t dense_d,
-                            Py_ssize_t start, Py_ssize_t k) noexcept nogil:
-    if dense_d > 0:
-        return k - start
-    return <Py_ssize_t>indices[k]
-
-
-# ------------------------------------------------------------- lagged updates
 cdef double _lag_prox(double x, double dj, Py_ssize_t k0, Py_ssize_t k1,
                       const double *A, const double *B, const double *cp,
                       const double *invs, double eta, double tau,
@@ -189,7 +158,7 @@ def vr_epoch(const floating[:] data, const int32_t[:] indices, const int64_t[:] 
                         w[j] -= (pA[k] - pA[k0]) * D[j]
                 p += w[j] * data[kk]
             p = s * p + b
-            g = _clip(loss_dloss(loss, y[i], p, param)) * sw[i]
+            g = _clip_dloss(loss_dloss(loss, y[i], p, param)) * sw[i]
             corr = g - gmem[i]
             if solver == SVRG:
                 c = 1.0
@@ -254,7 +223,7 @@ def svrg_snapshot(const floating[:] data, const int32_t[:] indices,
             p = w[d]
             for kk in range(start, end):
                 p += w[_col(indices, dense_d, start, kk)] * data[kk]
-            g = _clip(loss_dloss(loss, y[i], p, param)) * sw[i]
+            g = _clip_dloss(loss_dloss(loss, y[i], p, param)) * sw[i]
             gsnap[i] = g
             total += sw[i] * loss_value(loss, y[i], p, param)
             if g != 0.0:

@@ -38,23 +38,14 @@ at the end of the call, or when s falls below 1e-9):
 
 from numba import njit
 
-from fastgd.kernels._nb_sgd import _col, _row, loss_dloss, loss_value
+from fastgd.kernels._nb_sgd import _clip_dloss, _col, _row, loss_dloss, loss_value
 
-MAX_DLOSS = 1e12
 RESCALE_MIN = 1e-9
 SAG, SAGA, SVRG = 0, 1, 2
 
-_jit = njit(cache=True, nogil=True)
-_inline = njit(cache=True, nogil=True, inline="always")
-
-
-@_inline
-def _clip(d):
-    if d < -MAX_DLOSS:
-        return -MAX_DLOSS
-    if d > MAX_DLOSS:
-        return MAX_DLOSS
-    return d
+# C division semantics, as _nb_sgd and the Cython twin (cdivision)
+_jit = njit(cache=True, nogil=True, error_model="numpy")
+_inline = njit(cache=True, nogil=True, inline="always", error_model="numpy")
 
 
 @_inline
@@ -155,7 +146,7 @@ def vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, seen, m_s
                     v[j] -= (A[k] - A[k0]) * D[j]
             p += v[j] * data[kk]
         p = s * p + b
-        g = _clip(loss_dloss(loss, y[i], p, param)) * sw[i]
+        g = _clip_dloss(loss_dloss(loss, y[i], p, param)) * sw[i]
         corr = g - gmem[i]
         if solver == SVRG:
             c = 1.0
@@ -214,7 +205,7 @@ def svrg_snapshot(data, indices, indptr, dense_d, y, sw, idx, w, mu, gsnap, loss
         p = w[d]
         for kk in range(start, end):
             p += w[_col(indices, dense_d, start, kk)] * data[kk]
-        g = _clip(loss_dloss(loss, y[i], p, param)) * sw[i]
+        g = _clip_dloss(loss_dloss(loss, y[i], p, param)) * sw[i]
         gsnap[i] = g
         total += sw[i] * loss_value(loss, y[i], p, param)
         if g != 0.0:
