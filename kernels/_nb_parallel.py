@@ -72,9 +72,11 @@ from contextlib import contextmanager
 import numpy as np
 from numba import njit, prange
 
-from fastgd.kernels._nb_sgd import (_ADAGRAD, _NAG, _SGD, _WSCALE_MIN, _clip_dloss,
-                                    _col, _coordinate, _l1_truncate, _prefetch_row, _row,
-                                    _step_size, loss_dloss, loss_value)
+from fastgd.kernels._nb_sgd import (_ADAGRAD, _NAG, _SGD, _WSCALE_MIN, _batch_gradient,
+                                    _batch_margins, _clip_dloss, _col, _coordinate,
+                                    _l1_truncate, _prefetch_row, _row, _row_add_norms,
+                                    _row_axpy, _row_dot, _step_size, _sweep, loss_dloss,
+                                    loss_value)
 from fastgd._rules import HP_BETA1, HP_BETA2, HP_MOMENTUM
 
 ROUND_STEPS = 1024  # batches per thread between two merges (intercept staleness bound)
@@ -183,10 +185,7 @@ def _plain_run(data, indices, indptr, dense_d, y, sw, order, ii0, ii_stop, w, aw
         _prefetch_row(data, indices, indptr, dense_d, order, ii)
         i = order[ii]
         start, end = _row(indptr, dense_d, i)
-        p = 0.0
-        for k in range(start, end):
-            p += w[_col(indices, dense_d, start, k)] * data[k]
-        p = p * wscale + intercept
+        p = _row_dot(data, indices, dense_d, start, end, w) * wscale + intercept
         yi = y[i]
         if track_objective:
             objective_sum += loss_value(loss, yi, p, param)
@@ -221,14 +220,8 @@ def _plain_run(data, indices, indptr, dense_d, y, sw, order, ii0, ii_stop, w, aw
                         w[j] *= wscale
                     wscale = 1.0
         if update != 0.0:
-            l2acc = 0.0
-            l1acc = 0.0
-            cw = update / wscale
-            for k in range(start, end):
-                j = _col(indices, dense_d, start, k)
-                w[j] += data[k] * cw
-                l2acc += w[j] * w[j]
-                l1acc += abs(w[j])
+            l2acc, l1acc = _row_add_norms(data, indices, dense_d, start, end,
+                                          update / wscale, w)
             sq_norm = l2acc * (wscale * wscale)
             l1_norm = l1acc * wscale
         if fit_intercept and update != 0.0:
@@ -236,9 +229,7 @@ def _plain_run(data, indices, indptr, dense_d, y, sw, order, ii0, ii_stop, w, aw
         if 0 < average and average <= t:  # single thread only (engine refuses otherwise)
             num_iter = t - average + 1.0
             mu = 1.0 / num_iter
-            cw = avg_a * (-update / wscale)
-            for k in range(start, end):
-                aw[_col(indices, dense_d, start, k)] += cw * data[k]
+            _row_axpy(data, indices, dense_d, start, end, avg_a * (-update / wscale), aw)
             if num_iter > 1.0:
                 avg_b /= 1.0 - mu
             avg_a += mu * avg_b * wscale
@@ -384,37 +375,11 @@ def _opt_run(data, indices, indptr, dense_d, y, sw, order, batch_size, bb0, bb_s
         b_int = wi[0]
         if nag:
             b_int -= gamma * si[0, 0]
-        for bi in range(nb):
-            _prefetch_row(data, indices, indptr, dense_d, order, b0 + bi)
-            i = order[b0 + bi]
-            start, end = _row(indptr, dense_d, i)
-            p = 0.0
-            if nag:
-                for k in range(start, end):
-                    j = _col(indices, dense_d, start, k)
-                    p += (w[j] - gamma * state[0, j]) * data[k]
-            else:
-                for k in range(start, end):
-                    p += w[_col(indices, dense_d, start, k)] * data[k]
-            p = p * scale + b_int
-            loss_sum += sw[i] * loss_value(loss, y[i], p, param)
-            dbuf[bi] = sw[i] * _clip_dloss(loss_dloss(loss, y[i], p, param)) / nb
-        nk = 0
-        g_int = 0.0
-        for bi in range(nb):
-            i = order[b0 + bi]
-            c = dbuf[bi]
-            g_int += c
-            if c == 0.0 and all_coords:
-                continue
-            start, end = _row(indptr, dense_d, i)
-            for k in range(start, end):
-                j = _col(indices, dense_d, start, k)
-                gbuf[j] += c * data[k]
-                if sparse and mark[j] == 0:
-                    mark[j] = 1
-                    klist[nk] = j
-                    nk += 1
+        loss_sum = _batch_margins(data, indices, indptr, dense_d, y, sw, order, b0, nb, w,
+                                  state, nag, gamma, scale, b_int, loss, param, dbuf,
+                                  loss_sum)
+        nk, g_int = _batch_gradient(data, indices, indptr, dense_d, order, b0, nb, dbuf,
+                                    all_coords, sparse, gbuf, mark, klist)
         c1 = 1.0 - b1 ** t
         c2 = 1.0 - b2 ** t
         c1n = 1.0 - b1 ** (t + 1.0)
@@ -442,22 +407,9 @@ def _opt_run(data, indices, indptr, dense_d, y, sw, order, batch_size, bb0, bb_s
                     for j in range(n_features):
                         w[j] *= scale
                     scale = 1.0
-        elif all_coords:
-            for j in range(n_features):
-                _coordinate(rule, j, gbuf[j], a2, w, state, eta_t, hp, c1, c2, c1n)
-                gbuf[j] = 0.0
-                if a1 > 0.0:
-                    _l1_truncate(w, q, j, u, 1.0)
-            for kk in range(nk):
-                mark[klist[kk]] = 0
         else:
-            for kk in range(nk):
-                j = klist[kk]
-                _coordinate(rule, j, gbuf[j], a2, w, state, eta_t, hp, c1, c2, c1n)
-                gbuf[j] = 0.0
-                mark[j] = 0
-                if a1 > 0.0:
-                    _l1_truncate(w, q, j, u, 1.0)
+            _sweep(rule, n_features if all_coords else nk, not all_coords, klist, gbuf,
+                   mark, w, state, q, hp, a1, a2, u, eta_t, c1, c2, c1n)
         if fit_intercept:
             _coordinate(rule, 0, g_int, 0.0, wi, si, eta_t, hp, c1, c2, c1n)
         bb += 1

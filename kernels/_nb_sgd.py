@@ -572,6 +572,52 @@ def _l1_truncate(w, q, j, u, scale):
     q[j] += nz - z
 
 
+@_inline
+def _batch_margins(data, indices, indptr, dense_d, y, sw, order, b0, nb, w, state, nag,
+                   gamma, scale, b_int, loss, param, dbuf, loss_sum):
+    """Margins of rows order[b0:b0+nb] at the current (NAG: look-ahead) point; fills
+    dbuf with sw_i dL/dp_i / nb and returns loss_sum + sum_i sw_i L_i (in row order)."""
+    for bi in range(nb):
+        _prefetch_row(data, indices, indptr, dense_d, order, b0 + bi)
+        i = order[b0 + bi]
+        start, end = _row(indptr, dense_d, i)
+        p = 0.0
+        if nag:
+            for k in range(start, end):
+                j = _col(indices, dense_d, start, k)
+                p += (w[j] - gamma * state[0, j]) * data[k]
+        else:
+            p = _row_dot(data, indices, dense_d, start, end, w)
+        p = p * scale + b_int
+        loss_sum += sw[i] * loss_value(loss, y[i], p, param)
+        dbuf[bi] = sw[i] * _clip_dloss(loss_dloss(loss, y[i], p, param)) / nb
+    return loss_sum
+
+
+@_inline
+def _batch_gradient(data, indices, indptr, dense_d, order, b0, nb, dbuf, all_coords,
+                    sparse, gbuf, mark, klist):
+    """gbuf += the batch's loss gradient; on CSR collect its support in klist (marked in
+    mark). Returns (size of the support, intercept gradient)."""
+    nk = 0
+    g_int = 0.0
+    for bi in range(nb):
+        i = order[b0 + bi]
+        c = dbuf[bi]
+        g_int += c
+        if c == 0.0 and all_coords:
+            continue
+        start, end = _row(indptr, dense_d, i)
+        for k in range(start, end):
+            j = _col(indices, dense_d, start, k)
+            gbuf[j] += c * data[k]
+            if sparse and mark[j] == 0:
+                mark[j] = 1
+                klist[nk] = j
+                nk += 1
+    return nk, g_int
+
+
 @_jit
 def optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_size,
                     w, state, hp, q, rule, loss, param, alpha, l1_ratio, fit_intercept,
@@ -607,37 +653,11 @@ def optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_size,
         b_int = w[n_features]
         if nag:
             b_int -= gamma * state[0, n_features]
-        for bi in range(nb):
-            _prefetch_row(data, indices, indptr, dense_d, order, b0 + bi)
-            i = order[b0 + bi]
-            start, end = _row(indptr, dense_d, i)
-            p = 0.0
-            if nag:
-                for k in range(start, end):
-                    j = _col(indices, dense_d, start, k)
-                    p += (w[j] - gamma * state[0, j]) * data[k]
-            else:
-                p = _row_dot(data, indices, dense_d, start, end, w)
-            p = p * scale + b_int
-            loss_sum += sw[i] * loss_value(loss, y[i], p, param)
-            dbuf[bi] = sw[i] * _clip_dloss(loss_dloss(loss, y[i], p, param)) / nb
-        # loss gradient on the support, and the support itself
-        nk = 0
-        g_int = 0.0
-        for bi in range(nb):
-            i = order[b0 + bi]
-            c = dbuf[bi]
-            g_int += c
-            if c == 0.0 and all_coords:
-                continue
-            start, end = _row(indptr, dense_d, i)
-            for k in range(start, end):
-                j = _col(indices, dense_d, start, k)
-                gbuf[j] += c * data[k]
-                if sparse and mark[j] == 0:
-                    mark[j] = 1
-                    klist[nk] = j
-                    nk += 1
+        loss_sum = _batch_margins(data, indices, indptr, dense_d, y, sw, order, b0, nb, w,
+                                  state, nag, gamma, scale, b_int, loss, param, dbuf,
+                                  loss_sum)
+        nk, g_int = _batch_gradient(data, indices, indptr, dense_d, order, b0, nb, dbuf,
+                                    all_coords, sparse, gbuf, mark, klist)
         c1 = 1.0 - b1 ** t
         c2 = 1.0 - b2 ** t
         c1n = 1.0 - b1 ** (t + 1.0)
