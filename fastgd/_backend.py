@@ -6,6 +6,7 @@ package import: a backend is only imported when a fit (or ``available_backends``
 asks for it, so fastgd works without Numba when its Cython kernels are built.
 """
 
+import importlib
 import os
 
 BACKENDS = ("numba", "cython")
@@ -47,24 +48,20 @@ def resolve_backend(backend="auto"):
     return backend
 
 
+def _module(family, backend):
+    """fastgd.kernels._nb_<family> or its Cython twin _cy_<family>, per the backend."""
+    prefix = "_nb" if resolve_backend(backend) == "numba" else "_cy"
+    return importlib.import_module(f"fastgd.kernels.{prefix}_{family}")
+
+
 def kernels(backend="auto"):
-    """The kernel module of a backend: same function names and signatures in each."""
-    name = resolve_backend(backend)
-    if name == "numba":
-        from fastgd.kernels import _nb_sgd as module
-    else:
-        from fastgd.kernels import _cy_sgd as module
-    return module
+    """The SGD kernel module of a backend: same function names and signatures in each."""
+    return _module("sgd", backend)
 
 
 def vr_kernels(backend="auto"):
     """The SAG/SAGA/SVRG kernel module of a backend (``_nb_vr`` or its twin ``_cy_vr``)."""
-    name = resolve_backend(backend)
-    if name == "numba":
-        from fastgd.kernels import _nb_vr as module
-    else:
-        from fastgd.kernels import _cy_vr as module
-    return module
+    return _module("vr", backend)
 
 
 def parallel_kernels(backend="auto"):
@@ -72,9 +69,4 @@ def parallel_kernels(backend="auto"):
 
     Imported on the first fit that asks for threads, never at package import.
     """
-    name = resolve_backend(backend)
-    if name == "numba":
-        from fastgd.kernels import _nb_parallel as module
-    else:
-        from fastgd.kernels import _cy_parallel as module
-    return module
+    return _module("parallel", backend)
