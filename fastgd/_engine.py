@@ -186,6 +186,10 @@ def fit_binary(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, score_cb
             "regression problem: its shared scalars are updated by every step and have "
             "no sound lock-free form. Use n_jobs=1 (one-vs-rest multiclass problems are "
             f"fitted in parallel threads instead); got n_jobs={cfg.n_jobs}.")
+    # scikit-learn's running objective (a loss evaluation per sample) only feeds the
+    # stopping rule and verbose output; without them the plain path skips it
+    track = bool(cfg.verbose or callback is not None
+                 or (cfg.tol > -np.inf and not cfg.early_stopping))
     if cfg.plain:
         aw = (np.zeros_like(w) if avg_coef is None else
               np.array(avg_coef, dtype=np.float64, copy=True))
@@ -233,7 +237,7 @@ def fit_binary(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, score_cb
                     rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw, order,
                     w, aw, q, st, cfg.loss, cfg.param, cfg.penalty, cfg.alpha,
                     cfg.l1_ratio, cfg.fit_intercept, intercept_decay, cfg.schedule, eta,
-                    cfg.eta0, cfg.power_t, cfg.optimal_init, t, cfg.average, True,
+                    cfg.eta0, cfg.power_t, cfg.optimal_init, t, cfg.average, track,
                     n_threads, tstate)
             objective = obj_sum / n_train
             cur_w, cur_b = w, st[6]
@@ -242,7 +246,7 @@ def fit_binary(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, score_cb
                 rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw, order,
                 w, aw, q, st, cfg.loss, cfg.param, cfg.penalty, cfg.alpha, cfg.l1_ratio,
                 cfg.fit_intercept, intercept_decay, cfg.schedule, eta, cfg.eta0,
-                cfg.power_t, cfg.optimal_init, t, cfg.average, True)
+                cfg.power_t, cfg.optimal_init, t, cfg.average, track)
             objective = obj_sum / n_train
             cur_w, cur_b = w, st[6]  # raw weights, as scikit-learn scores them
         elif par is not None:
@@ -269,10 +273,14 @@ def fit_binary(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, score_cb
                 klist)
             cur_w, cur_b = ws[:-1], ws[-1]
             objective = loss_sum / n_train + penalty_value(cfg, cur_w)
-        if not (math.isfinite(cur_b) and np.isfinite(cur_w).all()
-                and math.isfinite(objective)):
+        if cfg.plain and not track:
+            objective = math.nan  # not computed, not recorded
+        elif not math.isfinite(objective):
             raise _divergence(epoch)
-        loss_curve.append(objective)
+        else:
+            loss_curve.append(objective)
+        if not (math.isfinite(cur_b) and np.isfinite(cur_w).all()):
+            raise _divergence(epoch)
         if cfg.early_stopping:
             score = score_cb(cur_w, cur_b)
             scores.append(score)

@@ -294,7 +294,9 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
     ``n_jobs=1`` runs the serial kernels, bit-for-bit unchanged.
 
     Added attributes: ``loss_curve_`` (per epoch, the objective the stopping rule
-    compares: mean loss over the epoch's steps plus the penalty) and
+    compares: mean loss over the epoch's steps plus the penalty; empty for the plain
+    ``optimizer='sgd'`` path when nothing uses it, i.e. ``tol=None`` or
+    ``early_stopping=True``, and ``verbose=0``, as scikit-learn then skips it too) and
     ``validation_scores_`` (with ``early_stopping``). ``coef_`` is float64.
     """
 

@@ -48,31 +48,39 @@ cdef inline Py_ssize_t _col(const int32_t[:] indices, Py_ssize_t dense_d,
     return <Py_ssize_t>indices[k]
 
 
-# rows ahead, as PREFETCH_DISTANCE in _nb_sgd.py (a tuning constant, not an id)
-cdef Py_ssize_t PREFETCH_DISTANCE = 2
+# rows ahead, as PREFETCH_ROWS / PREFETCH_W in _nb_sgd.py (tuning constants, not ids)
+cdef Py_ssize_t PREFETCH_ROWS = 8
+cdef Py_ssize_t PREFETCH_W = 3
 
 
 cdef inline void _prefetch_row(const floating[:] data, const int32_t[:] indices,
                                const int64_t[:] indptr, Py_ssize_t dense_d,
-                               const int64_t[:] order, Py_ssize_t ii) noexcept nogil:
-    """Ask for the cache lines of row order[ii + PREFETCH_DISTANCE] (CSR only).
+                               const int64_t[:] order, Py_ssize_t ii,
+                               const double[:] w) noexcept nogil:
+    """The row of order[ii + PREFETCH_ROWS], then w at the columns of order[ii + PREFETCH_W].
 
-    The same hint as ``_prefetch_row`` of the Numba kernels; it changes no result.
+    The same hints as ``_prefetch_row`` of the Numba kernels; they change no result.
     """
-    cdef Py_ssize_t nxt = ii + PREFETCH_DISTANCE
-    cdef Py_ssize_t r, start, end
-    if dense_d == 0 and nxt < order.shape[0]:
+    cdef Py_ssize_t m = order.shape[0]
+    cdef Py_ssize_t nxt = ii + PREFETCH_ROWS
+    cdef Py_ssize_t r, start, end, k
+    if nxt < m:
         r = <Py_ssize_t>order[nxt]
-        start = <Py_ssize_t>indptr[r]
-        end = <Py_ssize_t>indptr[r + 1]
+        start = _row_start(indptr, dense_d, r)
+        end = _row_end(indptr, dense_d, r)
         if end > start:
-            FASTGD_PREFETCH(&data[start])
-            FASTGD_PREFETCH(&indices[start])
-            if end - start > 8:
-                FASTGD_PREFETCH(&data[start + 8])
-            if end - start > 16:
-                FASTGD_PREFETCH(&indices[start + 16])
-                FASTGD_PREFETCH(&data[start + 16])
+            for k in range(start, end, 8):
+                FASTGD_PREFETCH(&data[k])
+            FASTGD_PREFETCH(&data[end - 1])
+            if dense_d == 0:
+                for k in range(start, end, 16):
+                    FASTGD_PREFETCH(&indices[k])
+                FASTGD_PREFETCH(&indices[end - 1])
+    nxt = ii + PREFETCH_W
+    if dense_d == 0 and nxt < m:
+        r = <Py_ssize_t>order[nxt]
+        for k in range(<Py_ssize_t>indptr[r], <Py_ssize_t>indptr[r + 1]):
+            FASTGD_PREFETCH(&w[indices[k]])
 
 
 cdef inline double _step_size(int schedule, double eta, double eta0, double power_t,

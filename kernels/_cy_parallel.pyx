@@ -131,7 +131,7 @@ cdef Py_ssize_t _plain_run(const floating[:] data, const int32_t[:] indices,
                 c = 0.0
             if wscale * c < _SHRINK_KEEP * scale_ref:
                 break
-        _prefetch_row(data, indices, indptr, dense_d, order, ii)
+        _prefetch_row(data, indices, indptr, dense_d, order, ii, w)
         i = <Py_ssize_t>order[ii]
         start = _row_start(indptr, dense_d, i)
         end = _row_end(indptr, dense_d, i)
@@ -172,7 +172,7 @@ cdef Py_ssize_t _plain_run(const floating[:] data, const int32_t[:] indices,
                     for j in range(n_features):
                         w[j] *= wscale
                     wscale = 1.0
-        if update != 0.0:
+        if update != 0.0 and track_objective:
             l2acc = 0.0
             l1acc = 0.0
             cw = update / wscale
@@ -183,6 +183,10 @@ cdef Py_ssize_t _plain_run(const floating[:] data, const int32_t[:] indices,
                 l1acc += fabs(w[j])
             sq_norm = l2acc * (wscale * wscale)
             l1_norm = l1acc * wscale
+        elif update != 0.0:  # the norms only feed the objective
+            cw = update / wscale
+            for k in range(start, end):
+                w[_col(indices, dense_d, start, k)] += data[k] * cw
         if fit_intercept and update != 0.0:
             intercept += update * intercept_decay
         if 0 < average and average <= t:  # single thread only (engine refuses otherwise)
@@ -370,7 +374,7 @@ cdef Py_ssize_t _opt_run(const floating[:] data, const int32_t[:] indices,
         if nag:
             b_int -= gamma * si[0, 0]
         for bi in range(nb):
-            _prefetch_row(data, indices, indptr, dense_d, order, b0 + bi)
+            _prefetch_row(data, indices, indptr, dense_d, order, b0 + bi, w)
             i = <Py_ssize_t>order[b0 + bi]
             start = _row_start(indptr, dense_d, i)
             end = _row_end(indptr, dense_d, i)
@@ -600,7 +604,7 @@ cdef void _grad_piece(const floating[:] data, const int32_t[:] indices,
     cdef Py_ssize_t ii, i, start, end, k, j
     cdef double p, c
     for ii in range(lo, hi):
-        _prefetch_row(data, indices, indptr, dense_d, order, ii)
+        _prefetch_row(data, indices, indptr, dense_d, order, ii, w)
         i = <Py_ssize_t>order[ii]
         start = _row_start(indptr, dense_d, i)
         end = _row_end(indptr, dense_d, i)

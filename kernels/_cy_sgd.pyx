@@ -69,7 +69,7 @@ def plain_sgd_epoch(const floating[:] data, const int32_t[:] indices,
     cdef double p, eta_t, yi, nrm, update, c, l2acc, l1acc, cw, num_iter, mu, z, v
     with nogil:
         for ii in range(order.shape[0]):
-            _prefetch_row(data, indices, indptr, dense_d, order, ii)
+            _prefetch_row(data, indices, indptr, dense_d, order, ii, w)
             i = <Py_ssize_t>order[ii]
             start = _row_start(indptr, dense_d, i)
             end = _row_end(indptr, dense_d, i)
@@ -103,7 +103,7 @@ def plain_sgd_epoch(const floating[:] data, const int32_t[:] indices,
                     for j in range(n_features):
                         w[j] *= wscale
                     wscale = 1.0
-            if update != 0.0:
+            if update != 0.0 and track_objective:
                 l2acc = 0.0
                 l1acc = 0.0
                 cw = update / wscale
@@ -114,6 +114,10 @@ def plain_sgd_epoch(const floating[:] data, const int32_t[:] indices,
                     l1acc += fabs(w[j])
                 sq_norm = l2acc * (wscale * wscale)
                 l1_norm = l1acc * wscale
+            elif update != 0.0:  # the norms only feed the objective
+                cw = update / wscale
+                for k in range(start, end):
+                    w[_col(indices, dense_d, start, k)] += data[k] * cw
             if fit_intercept and update != 0.0:
                 intercept += update * intercept_decay
             if 0 < average and average <= t:
@@ -221,7 +225,7 @@ def optimizer_epoch(const floating[:] data, const int32_t[:] indices,
             if nag:
                 b_int -= gamma * state[0, n_features]
             for bi in range(nb):
-                _prefetch_row(data, indices, indptr, dense_d, order, b0 + bi)
+                _prefetch_row(data, indices, indptr, dense_d, order, b0 + bi, w)
                 i = <Py_ssize_t>order[b0 + bi]
                 start = _row_start(indptr, dense_d, i)
                 end = _row_end(indptr, dense_d, i)

@@ -145,7 +145,7 @@ def guard():
         yield
 
 
-_jit = njit(cache=True, nogil=True, error_model="numpy")
+_jit = njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 _pjit = njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 
 
@@ -182,7 +182,7 @@ def _plain_run(data, indices, indptr, dense_d, y, sw, order, ii0, ii_stop, w, aw
                 c = 0.0
             if wscale * c < SHRINK_KEEP * scale_ref:
                 break
-        _prefetch_row(data, indices, indptr, dense_d, order, ii)
+        _prefetch_row(data, indices, indptr, dense_d, order, ii, w)
         i = order[ii]
         start, end = _row(indptr, dense_d, i)
         p = _row_dot(data, indices, dense_d, start, end, w) * wscale + intercept
@@ -219,11 +219,13 @@ def _plain_run(data, indices, indptr, dense_d, y, sw, order, ii0, ii_stop, w, aw
                     for j in range(n_features):
                         w[j] *= wscale
                     wscale = 1.0
-        if update != 0.0:
+        if update != 0.0 and track_objective:
             l2acc, l1acc = _row_add_norms(data, indices, dense_d, start, end,
                                           update / wscale, w)
             sq_norm = l2acc * (wscale * wscale)
             l1_norm = l1acc * wscale
+        elif update != 0.0:  # the norms only feed the objective
+            _row_axpy(data, indices, dense_d, start, end, update / wscale, w)
         if fit_intercept and update != 0.0:
             intercept += update * intercept_decay
         if 0 < average and average <= t:  # single thread only (engine refuses otherwise)
@@ -529,7 +531,7 @@ def _grad_piece(data, indices, indptr, dense_d, y, sw, order, lo, hi, nb, w, sta
     g_int = 0.0
     nk = 0
     for ii in range(lo, hi):
-        _prefetch_row(data, indices, indptr, dense_d, order, ii)
+        _prefetch_row(data, indices, indptr, dense_d, order, ii, w)
         i = order[ii]
         start, end = _row(indptr, dense_d, i)
         p = 0.0

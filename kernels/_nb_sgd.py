@@ -45,8 +45,9 @@ _INVSCALING = int(Schedule.INVSCALING)
 MAX_DLOSS = 1e12
 _WSCALE_MIN = 1e-9
 
-_jit = njit(cache=True, nogil=True, error_model="numpy")
-_inline = njit(cache=True, nogil=True, inline="always", error_model="numpy")
+_jit = njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
+_inline = njit(cache=True, nogil=True, inline="always", error_model="numpy",
+                _nrt=False)
 
 
 # --------------------------------------------------------------------------- losses
@@ -206,25 +207,36 @@ def _row_add_norms(data, indices, dense_d, start, end, cw, w):
     return l2acc, l1acc
 
 
-PREFETCH_DISTANCE = 2  # rows ahead (see _nb_prefetch)
+PREFETCH_ROWS = 8  # rows ahead whose data (and CSR indices) are requested
+PREFETCH_W = 3  # rows ahead whose coefficients w[indices] are requested (CSR)
+PREFETCH_W_MIN = 1 << 16  # ... when w has this many features (smaller w stays cached)
 
 
 @_inline
-def _prefetch_row(data, indices, indptr, dense_d, order, ii):
-    """Ask for the cache lines of row order[ii + PREFETCH_DISTANCE] (CSR only)."""
-    nxt = ii + PREFETCH_DISTANCE
-    if dense_d == 0 and nxt < order.shape[0]:
-        r = order[nxt]
-        start = indptr[r]
-        end = indptr[r + 1]
+def _prefetch_row(data, indices, indptr, dense_d, order, ii, w):
+    """Ask for the cache lines that the steps ``PREFETCH_ROWS`` / ``PREFETCH_W`` ahead read.
+
+    Two stages (see _nb_prefetch): the row of order[ii + PREFETCH_ROWS] (every line of its
+    values, and of its indices for CSR), then, once those indices have arrived, the
+    coefficients of order[ii + PREFETCH_W] (CSR: scattered over w). Changes no result.
+    """
+    m = order.shape[0]
+    nxt = ii + PREFETCH_ROWS
+    if nxt < m:
+        start, end = _row(indptr, dense_d, order[nxt])
         if end > start:
-            prefetch(data, start)
-            prefetch(indices, start)
-            if end - start > 8:
-                prefetch(data, start + 8)
-            if end - start > 16:
-                prefetch(indices, start + 16)
-                prefetch(data, start + 16)
+            for k in range(start, end, 8):
+                prefetch(data, k)
+            prefetch(data, end - 1)
+            if dense_d == 0:
+                for k in range(start, end, 16):
+                    prefetch(indices, k)
+                prefetch(indices, end - 1)
+    nxt = ii + PREFETCH_W
+    if dense_d == 0 and nxt < m and w.shape[0] >= PREFETCH_W_MIN:
+        r = order[nxt]
+        for k in range(indptr[r], indptr[r + 1]):
+            prefetch(w, indices[k])
 
 
 @_inline
@@ -262,7 +274,7 @@ def plain_sgd_epoch(data, indices, indptr, dense_d, y, sw, order,
     objective_sum = 0.0
     has_l1 = penalty == 1 or penalty == 3
     for ii in range(order.shape[0]):
-        _prefetch_row(data, indices, indptr, dense_d, order, ii)
+        _prefetch_row(data, indices, indptr, dense_d, order, ii, w)
         i = order[ii]
         start, end = _row(indptr, dense_d, i)
         p = _row_dot(data, indices, dense_d, start, end, w) * wscale + intercept
@@ -292,11 +304,13 @@ def plain_sgd_epoch(data, indices, indptr, dense_d, y, sw, order,
                 for j in range(n_features):
                     w[j] *= wscale
                 wscale = 1.0
-        if update != 0.0:
+        if update != 0.0 and track_objective:
             l2acc, l1acc = _row_add_norms(data, indices, dense_d, start, end,
                                           update / wscale, w)
             sq_norm = l2acc * (wscale * wscale)
             l1_norm = l1acc * wscale
+        elif update != 0.0:  # the norms only feed the objective
+            _row_axpy(data, indices, dense_d, start, end, update / wscale, w)
         if fit_intercept and update != 0.0:
             intercept += update * intercept_decay
         if 0 < average and average <= t:
@@ -578,7 +592,7 @@ def _batch_margins(data, indices, indptr, dense_d, y, sw, order, b0, nb, w, stat
     """Margins of rows order[b0:b0+nb] at the current (NAG: look-ahead) point; fills
     dbuf with sw_i dL/dp_i / nb and returns loss_sum + sum_i sw_i L_i (in row order)."""
     for bi in range(nb):
-        _prefetch_row(data, indices, indptr, dense_d, order, b0 + bi)
+        _prefetch_row(data, indices, indptr, dense_d, order, b0 + bi, w)
         i = order[b0 + bi]
         start, end = _row(indptr, dense_d, i)
         p = 0.0

@@ -44,8 +44,9 @@ RESCALE_MIN = 1e-9
 SAG, SAGA, SVRG = 0, 1, 2
 
 # C division semantics, as _nb_sgd and the Cython twin (cdivision)
-_jit = njit(cache=True, nogil=True, error_model="numpy")
-_inline = njit(cache=True, nogil=True, inline="always", error_model="numpy")
+_jit = njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
+_inline = njit(cache=True, nogil=True, inline="always", error_model="numpy",
+                _nrt=False)
 
 
 @_inline

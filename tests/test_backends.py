@@ -155,6 +155,7 @@ PLAIN_CASES = {
     "adaptive": {"learning_rate": "adaptive", "eta0": 0.1, "n_iter_no_change": 1},
     "no-intercept": {"fit_intercept": False},
     "no-shuffle": {"shuffle": False},
+    "untracked": {"tol": None, "max_iter": 7},  # no running objective, no norms
     "tiny-wscale": {"alpha": 0.5, "learning_rate": "constant", "eta0": 1.9,
                     "average": True},
 }
