@@ -140,8 +140,9 @@ class Method:
     tasks = ("clf", "reg")
     penalises_intercept = False  # True where the library cannot leave b unpenalised
 
-    def __init__(self, name, **kw):
+    def __init__(self, name, dtype=None, **kw):
         self.name = name
+        self.dtype = dtype  # e.g. np.float32: X is cast (untimed) before the fit
         self.kw = kw
 
     def available(self):
@@ -150,6 +151,8 @@ class Method:
 
     def prepare(self, X, y, task, alpha):
         """Untimed data conversion; returns the object ``fit`` receives."""
+        if self.dtype is not None:
+            X = X.astype(self.dtype)
         return X, y
 
     def fit(self, data, task, alpha, budget):  # timed
@@ -422,6 +425,8 @@ def all_methods():
         FastGD("fastgd-saga", solver="saga"),
         FastGD("fastgd-svrg", solver="svrg"),
         SklearnSGD("sklearn-sgd"),
+        FastGD("fastgd-sgd-f32", dtype=np.float32),
+        SklearnSGD("sklearn-sgd-f32", dtype=np.float32),
         SklearnLogReg("sklearn-logreg-sag", "sag"),
         SklearnLogReg("sklearn-logreg-saga", "saga"),
         SklearnLogReg("sklearn-logreg-lbfgs", "lbfgs"),

@@ -164,12 +164,16 @@ def _divergence(epoch):
 
 def fit_binary(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, score_cb=None,
                avg_coef=None, avg_intercept=0.0, state=None, intercept_decay=1.0,
-               callback=None):
+               callback=None, shuffle_seed=None):
     """Run epochs of one binary (or regression) problem until the stopping rule says so.
 
     ``y`` is float64 (+-1 for classification), ``sw`` float64 sample*class weights,
     ``coef`` float64 and left untouched (a copy is fitted). ``train_idx`` are the samples
     that are learned from (the others are the validation set). Returns a ``Result``.
+
+    Sample order: with ``shuffle_seed`` (the plain path), scikit-learn's own: its
+    Fisher-Yates shuffle of all samples, re-applied every epoch with that seed, the
+    validation samples skipped; otherwise ``rng.permutation(train_idx)`` every epoch.
     """
     nb = rows.kern
     w = np.array(coef, dtype=np.float64, copy=True)
@@ -227,9 +231,16 @@ def fit_binary(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, score_cb
                 dbuf = np.zeros((n_threads, batch + pad))
                 wi = np.zeros((n_threads, pad))
                 si = np.zeros((n_threads, state["state"].shape[0], pad))
+    if cfg.shuffle and shuffle_seed is not None:
+        perm = np.arange(rows.n_samples, dtype=np.int64)
+        is_train = np.zeros(rows.n_samples, dtype=bool)
+        is_train[train_idx] = True
     epoch = 0
     for epoch in range(1, cfg.max_iter + 1):
-        if cfg.shuffle:
+        if cfg.shuffle and shuffle_seed is not None:
+            nb.sklearn_shuffle(perm, shuffle_seed)
+            order = perm[is_train[perm]]
+        elif cfg.shuffle:
             order = rng.permutation(train_idx)
         if cfg.plain and par is not None:
             with par.guard():

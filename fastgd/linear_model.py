@@ -235,6 +235,16 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             score_cb = self._score_cb(_engine.Rows.of(X[mask], self.backend), y[mask],
                                       sw[mask])
         rng = check_random_state(random_state)
+        shuffle_seed = None
+        if cfg.plain:
+            # scikit-learn's draws, in its order: make_dataset's seed, then the shuffle
+            # seed (classifiers; SGDRegressor draws them the other way round)
+            if self._is_classifier:
+                rng.randint(1, np.iinfo(np.int32).max)
+                shuffle_seed = int(rng.randint(MAX_INT))
+            else:
+                shuffle_seed = int(rng.randint(0, MAX_INT))
+                rng.randint(1, np.iinfo(np.int32).max)
         if cfg.solver != "sgd":
             from fastgd._vr import fit_vr
 
@@ -243,7 +253,7 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         return _engine.fit_binary(
             rows, y, sw, coef, intercept, cfg, t=float(t), rng=rng,
             train_idx=train_idx, score_cb=score_cb, avg_coef=avg_coef,
-            avg_intercept=avg_intercept, state=state,
+            avg_intercept=avg_intercept, state=state, shuffle_seed=shuffle_seed,
             intercept_decay=SPARSE_INTERCEPT_DECAY if (rows.is_sparse and cfg.plain) else 1.0)
 
     def _after_fit(self, n_iter):
@@ -281,7 +291,8 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
 
     A drop-in replacement for ``sklearn.linear_model.SGDClassifier``: with
     ``optimizer='sgd'`` and ``batch_size=1`` it runs scikit-learn's algorithm step for
-    step (same coefficients, intercept and ``n_iter_`` for ``shuffle=False``); the other
+    step, sample order included (same ``coef_``, ``intercept_`` and ``n_iter_`` for the same
+    integer ``random_state``); the other
     optimizers follow SPEC section 2. Multiclass is one-vs-rest.
 
     ``n_jobs`` (scikit-learn's meaning: None/1 serial, -1 every core, k threads; threads,

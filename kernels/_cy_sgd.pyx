@@ -16,7 +16,7 @@ The loops run without the GIL.
 
 from cython cimport floating
 from libc.math cimport exp, log, log1p, pow, sqrt, fabs
-from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 
 include "_ids.pxi"
 
@@ -152,6 +152,25 @@ def plain_sgd_epoch(const floating[:] data, const int32_t[:] indices,
     st[6] = intercept
     st[7] = avg_intercept
     return t, objective_sum
+
+
+def sklearn_shuffle(int64_t[:] index, long long seed):
+    """scikit-learn's ``SequentialDataset.shuffle(seed)`` in place (see _nb_sgd)."""
+    cdef uint32_t s = <uint32_t>(seed & 0xFFFFFFFF)
+    cdef Py_ssize_t n = index.shape[0]
+    cdef Py_ssize_t i, j
+    cdef int64_t tmp
+    with nogil:
+        for i in range(n - 1):
+            if s == 0:
+                s = 1
+            s ^= <uint32_t>(s << 13)
+            s ^= s >> 17
+            s ^= <uint32_t>(s << 5)
+            j = i + <Py_ssize_t>((s & 0x7FFFFFFF) % <uint32_t>(n - i))
+            tmp = index[i]
+            index[i] = index[j]
+            index[j] = tmp
 
 
 def plain_sgd_finish(double[:] w, double[:] aw, double[:] st, long average):

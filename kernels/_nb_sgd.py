@@ -344,6 +344,26 @@ def plain_sgd_epoch(data, indices, indptr, dense_d, y, sw, order,
 
 
 @_jit
+def sklearn_shuffle(index, seed):
+    """scikit-learn's ``SequentialDataset.shuffle(seed)``, in place: Fisher-Yates driven by
+    xorshift32 (``our_rand_r``: s ^= s << 13; s ^= s >> 17; s ^= s << 5 on uint32; draw =
+    s mod 2^31). scikit-learn calls it every epoch with the same seed on the index array
+    the previous epochs left, so applying it again continues its sample order exactly."""
+    s = seed & 0xFFFFFFFF
+    n = index.shape[0]
+    for i in range(n - 1):
+        if s == 0:
+            s = 1
+        s ^= (s << 13) & 0xFFFFFFFF
+        s ^= s >> 17
+        s ^= (s << 5) & 0xFFFFFFFF
+        j = i + (s & 0x7FFFFFFF) % (n - i)
+        tmp = index[i]
+        index[i] = index[j]
+        index[j] = tmp
+
+
+@_jit
 def plain_sgd_finish(w, aw, st, average):
     """WeightVector.reset_wscale: fold wscale (and ASGD's a, b) into the arrays."""
     if average > 0:

@@ -1,4 +1,4 @@
-"""fastgd with optimizer='sgd', batch_size=1, shuffle=False is scikit-learn's plain SGD.
+"""fastgd with optimizer='sgd', batch_size=1 is scikit-learn's plain SGD, shuffle included.
 
 SPEC section 2: the same coefficients, intercept, ``n_iter_`` and ``t_`` to round-off
 (bit-exact in practice on float64 data; fastgd keeps float64 weights for float32 input,
@@ -33,9 +33,11 @@ RTOL64 = 1e-10
 
 
 def _pair(kind_cls, **params):
-    """(fastgd estimator, scikit-learn estimator) with the same parameters."""
-    fast = getattr(fastgd, kind_cls)(optimizer="sgd", batch_size=1, shuffle=False, **params)
-    ref = getattr(sklm, kind_cls)(shuffle=False, **params)
+    """(fastgd estimator, scikit-learn estimator) with the same parameters; shuffled
+    (scikit-learn's default) with a fixed seed unless the test says otherwise."""
+    params = {"shuffle": True, "random_state": 0, **params}
+    fast = getattr(fastgd, kind_cls)(optimizer="sgd", batch_size=1, **params)
+    ref = getattr(sklm, kind_cls)(**params)
     return fast, ref
 
 
@@ -68,10 +70,13 @@ def _fit_pair(kind_cls, X, y, fit_kw=None, **params):
 @pytest.mark.parametrize("schedule", list(SCHEDULES))
 @pytest.mark.parametrize("penalty", PENALTIES)
 @pytest.mark.parametrize("loss", CLF_LOSSES)
-def test_classifier_grid(clf_data, to_input, loss, penalty, schedule, n_classes, kind):
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_classifier_grid(clf_data, to_input, loss, penalty, schedule, n_classes, kind,
+                         shuffle):
     X, y = clf_data[n_classes]
     fast, ref = _fit_pair("SGDClassifier", to_input(X, kind), y, loss=loss, penalty=penalty,
-                          learning_rate=schedule, max_iter=30, **SCHEDULES[schedule])
+                          learning_rate=schedule, max_iter=30, shuffle=shuffle,
+                          **SCHEDULES[schedule])
     assert_same_fit(fast, ref)
     assert_array_equal(fast.classes_, ref.classes_)
     assert_array_equal(fast.predict(to_input(X, kind)), ref.predict(to_input(X, kind)))
@@ -323,7 +328,8 @@ def test_partial_fit_chunks_equal_one_epoch(clf_data, reg_data, to_input, proble
         (X, y), cls = clf_data[problem], "SGDClassifier"
     Xk = to_input(X, kind)
     kw = {"classes": np.unique(y)} if problem != "reg" else {}
-    fast, ref = _pair(cls, average=True, learning_rate="invscaling", eta0=0.05)
+    fast, ref = _pair(cls, average=True, learning_rate="invscaling", eta0=0.05,
+                      shuffle=False)
     for chunk in (slice(0, 20), slice(20, 36), slice(36, 48)):
         fast.partial_fit(Xk[chunk], y[chunk], **kw)
     ref.partial_fit(Xk, y, **kw)
@@ -374,3 +380,20 @@ def test_coef_init(clf_data, reg_data, problem):
     assert_array_equal(intercept_init, intercept_copy)
     _quiet(ref.fit, X, y, coef_init=coef_init, intercept_init=intercept_init)
     assert_same_fit(fast, ref)
+
+
+@pytest.mark.parametrize("name,cls,params", [
+    ("a9a", "SGDClassifier", {}),
+    ("a9a", "SGDClassifier", {"loss": "log_loss", "average": 10, "max_iter": 5}),
+    ("abalone", "SGDRegressor", {"penalty": "elasticnet", "max_iter": 50}),
+])
+def test_default_shuffled_fit_on_real_data(name, cls, params):
+    """A user's unchanged code on real data: default shuffle, same coefficients."""
+    from fastgd.datasets import load
+
+    X, y = load(name)
+    fast = getattr(fastgd, cls)(random_state=42, **params)
+    ref = getattr(sklm, cls)(random_state=42, **params)
+    _quiet(fast.fit, X, y)
+    _quiet(ref.fit, X, y)
+    assert_same_fit(fast, ref, rtol=1e-9, atol=1e-14)
