@@ -1,12 +1,15 @@
-"""n_jobs benchmark: time per epoch of Hogwild! SGD and of full-batch GD, 1 vs k threads.
+"""n_jobs benchmark: time per epoch of Hogwild! SGD, full-batch GD and the lock-free
+variance-reduced solvers (ASAGA, AsySVRG), 1 vs k threads.
 
     python benchmarks/bench_parallel.py [--epochs 5] [--threads 1 2] [--quick]
 
 Problems: covtype (binary, MaxAbsScaler), debian-size (squared_error), both from
 ``../shared/data`` (skipped when absent), and a synthetic sparse logistic problem with
 >= 1e7 non-zeros and power-law (Zipf) column frequencies, fixed seed. Methods: plain SGD
-(scikit-learn's algorithm, ``optimizer='sgd'``, batch 1), Adam lazy (batch 1), and
-full-batch gradient descent (``batch_size='full'``, synchronous data parallelism).
+(scikit-learn's algorithm, ``optimizer='sgd'``, batch 1), Adam lazy (batch 1),
+full-batch gradient descent (``batch_size='full'``, synchronous data parallelism), and
+``solver='saga'`` / ``'svrg'`` with their default step (lock-free ASAGA / AsySVRG for
+n_jobs > 1; an svrg epoch is a snapshot pass plus 2n steps).
 
 For each: seconds per epoch (median of the per-epoch times of ``partial_fit`` calls,
 kernels compiled before timing), the speed-up ratio, the relative suboptimality
@@ -126,6 +129,8 @@ def main():
         "Adam lazy (Hogwild!)": dict(optimizer="adam", eta0=1e-3),
         "full-batch GD (sync)": dict(batch_size="full", learning_rate="constant",
                                      eta0=1.0),
+        "SAGA (ASAGA)": dict(solver="saga"),
+        "SVRG (AsySVRG)": dict(solver="svrg"),
     }
     rows = []
     for label, loss, X, y in problems:

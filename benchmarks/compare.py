@@ -109,7 +109,7 @@ def load_dataset(name, data_dir, cache_dir):
         nnz = int(float(name.split("-", 1)[1]))
         X, y = synthetic.make_powerlaw(nnz, task="clf", seed=0)
         task, test = "clf", None
-        notes.append(f"synthetic power-law, seed 0 (benchmarks/synthetic.py)")
+        notes.append("synthetic power-law, seed 0 (benchmarks/synthetic.py)")
     else:
         train, test, task = REAL.get(name, (name, None, None))
         X, y = _read(os.path.join(data_dir, train))

@@ -70,3 +70,11 @@ def parallel_kernels(backend="auto"):
     Imported on the first fit that asks for threads, never at package import.
     """
     return _module("parallel", backend)
+
+
+def async_vr_kernels(backend="auto"):
+    """The ``n_jobs > 1`` SAGA/SVRG kernels of a backend (``_nb_async_vr``; lock-free).
+
+    Imported on the first fit that asks for them, never at package import.
+    """
+    return _module("async_vr", backend)

@@ -149,6 +149,15 @@ _jit = njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 _pjit = njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 
 
+@_jit
+def _busy(pos, hi):
+    """Whether any thread k has steps left (pos[k] < hi[k]): another round is needed."""
+    for k in range(pos.shape[0]):
+        if pos[k] < hi[k]:
+            return True
+    return False
+
+
 # --------------------------------------------------------- Hogwild!: plain SGD
 @_jit
 def _plain_run(data, indices, indptr, dense_d, y, sw, order, ii0, ii_stop, w, aw, q,
@@ -294,13 +303,7 @@ def hogwild_plain_epoch(data, indices, indptr, dense_d, y, sw, order,
                                            optimal_init, t + ii) * alpha
             tstate[k, 3] = u
     S = st[0]
-    while True:
-        busy = False
-        for k in range(K):
-            if pos[k] < hi[k]:
-                busy = True
-        if not busy:
-            break
+    while _busy(pos, hi):
         b_shared = st[6]
         for k in range(K):
             tstate[k, 0] = S
@@ -461,13 +464,7 @@ def hogwild_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_
         tstate[k, 0] = uk
         tstate[k, 2] = 0.0
     S = 1.0
-    while True:
-        busy = False
-        for k in range(K):
-            if pos[k] < hi[k]:
-                busy = True
-        if not busy:
-            break
+    while _busy(pos, hi):
         for k in range(K):
             tstate[k, 1] = S
             wi[k, 0] = w[n_features]

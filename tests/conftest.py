@@ -1,9 +1,16 @@
-"""Shared small data sets for fastgd's tests (kept tiny: every test must stay fast)."""
+"""Shared small data sets for fastgd's tests (kept tiny: every test must stay fast), and
+the one loader of the real datasets in ../shared/data."""
+
+import bz2
+import io
+import itertools
+import lzma
+import pathlib
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.datasets import make_classification, make_regression
+from sklearn.datasets import load_svmlight_file, make_classification, make_regression
 from sklearn.preprocessing import StandardScaler
 
 
@@ -47,3 +54,30 @@ def as_input(X, kind):
 def to_input():
     """The ``as_input`` helper (test modules cannot import conftest under importlib mode)."""
     return as_input
+
+
+SHARED_DATA = pathlib.Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+_SHARED_CACHE = {}
+
+
+def load_shared(name, max_rows=None):
+    """(CSR float64 X, y) of ``name`` in ../shared/data (its first ``max_rows`` lines when
+    given), cached for the session; skips the calling test when the file is absent."""
+    key = (name, max_rows)
+    if key not in _SHARED_CACHE:
+        path = SHARED_DATA / name
+        if not path.exists():
+            pytest.skip(f"{path} not available")
+        opener = lzma.open if name.endswith(".xz") else bz2.open
+        with opener(path, "rb") as f:
+            if max_rows is not None:
+                f = io.BytesIO(b"".join(itertools.islice(f, max_rows)))
+            X, y = load_svmlight_file(f, dtype=np.float64)
+        _SHARED_CACHE[key] = (X.tocsr(), y)
+    return _SHARED_CACHE[key]
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """The ``load_shared`` helper."""
+    return load_shared

@@ -4,6 +4,8 @@ The algorithms of fastgd/_vr.py and kernels/_nb_vr.py written as directly as
 possible: every coordinate is updated at every step.
 """
 
+import math
+
 import numpy as np
 
 
@@ -113,4 +115,85 @@ def svrg(X, y, sw, orders, eta, alpha, l1_ratio, loss, fit_intercept=True, param
             if fit_intercept:
                 b -= eta * (corr + mub)
         out.append((w.copy(), b))
+    return out
+
+
+def dloss_kernel(loss, y, p):
+    """dL/dp written as the kernels compute it (fastgd/kernels/_nb_sgd.py), clipped to
+    ±1e12: the same floating-point operations, for bit-for-bit comparisons."""
+    if loss == "log_loss":
+        y01 = 0.5 * (y + 1.0)
+        if p > -37.0:
+            e = math.exp(-p)  # libm's exp, as the kernels (np.exp may differ by an ulp)
+            d = ((1.0 - y01) - y01 * e) / (1.0 + e)
+        else:
+            d = math.exp(p) - y01
+    elif loss == "squared_error":
+        d = p - y
+    else:
+        raise ValueError(loss)
+    return min(max(d, -1e12), 1e12)
+
+
+def async_vr(X, y, sw, orders, eta, alpha, l1_ratio, loss, saga, fit_intercept=True,
+             w0=None, b0=0.0):
+    """ASAGA (saga=True) / AsySVRG with one thread (kernels/_nb_async_vr.py): sparse steps
+    with the dense term reweighted by inv_p_j = n / nnz(column j) (1 for dense X).
+
+    Each order is one epoch (SVRG: one inner loop after its snapshot). SAGA starts from
+    zero memory and recomputes D from it after every epoch. Returns per epoch
+    (w, b, D, D_b, gmem). Written to follow the kernel's operations exactly: ``X`` is a
+    dense array (every column a step's support) or CSR (the stored columns).
+    """
+    n, d = X.shape
+    lam1, lam2 = alpha * l1_ratio, alpha * (1 - l1_ratio)
+    sparse = hasattr(X, "indptr")
+    if sparse:
+        counts = np.bincount(X.indices, minlength=d).astype(float)
+        inv_p = np.where(counts > 0, n / np.maximum(counts, 1.0), 0.0)
+        rows = [(X.indices[X.indptr[i]:X.indptr[i + 1]],
+                 X.data[X.indptr[i]:X.indptr[i + 1]].astype(np.float64)) for i in range(n)]
+    else:
+        inv_p = np.ones(d)
+        rows = [(np.arange(d), np.asarray(X[i], dtype=np.float64)) for i in range(n)]
+    w = np.zeros(d) if w0 is None else np.array(w0, float)
+    b = float(b0)
+    D, Db, gmem = np.zeros(d), 0.0, np.zeros(n)
+
+    def margin(S, x):
+        p = 0.0
+        for j, xj in zip(S, x):  # sequential, as the kernel sums
+            p += w[j] * xj
+        return p + b
+
+    def mean_gradient(snapshot):
+        acc, gb = np.zeros(d), 0.0
+        for i, (S, x) in enumerate(rows):
+            if snapshot:
+                gmem[i] = sw[i] * dloss_kernel(loss, y[i], margin(S, x))
+            acc[S] += gmem[i] * x
+            gb += gmem[i]
+        return acc / n, gb / n
+
+    out = []
+    for order in orders:
+        if not saga:
+            D, Db = mean_gradient(True)
+        for i in order:
+            S, x = rows[i]
+            g = dloss_kernel(loss, y[i], margin(S, x)) * sw[i]
+            e = g - gmem[i]
+            if saga:
+                gmem[i] = g
+            ip = inv_p[S]
+            v = w[S] - eta * (e * x + ip * D[S])
+            w[S] = soft(v, eta * lam1 * ip) / (1.0 + eta * lam2 * ip)
+            if fit_intercept:
+                b -= eta * (e + Db)
+            if saga:
+                D[S] += e / n * x
+                Db += e / n
+        if saga:
+            D, Db = mean_gradient(False)
+        out.append((w.copy(), b, D.copy(), Db, gmem.copy()))
     return out

@@ -11,7 +11,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import fastgd
 from fastgd import LinearRegression, LogisticRegression, SGDClassifier, SGDRegressor
 from fastgd import _engine
 from fastgd._rules import RULES

@@ -9,7 +9,6 @@ import warnings
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 import sklearn.linear_model as sklm
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning

@@ -1,0 +1,209 @@
+"""Lock-free asynchronous SAGA and SVRG for ``n_jobs > 1`` (SPEC sections 4-5; Numba).
+
+ASAGA (Leblond, Pedregosa, Lacoste-Julien 2017, section 3; ProxASAGA, Pedregosa, Leblond,
+Lacoste-Julien 2017) and AsySVRG / KroMagnon (Mania et al. 2015): sparse steps whose dense
+part (the mean gradient ``D`` and the penalty) is reweighted onto the sample's support,
+
+    inv_p[j] = n / #{training rows with a stored entry in column j}   (0: empty column;
+                                                                       dense data: 1)
+
+so that its expectation over i is the full dense term and a step touches only its
+support S_i (no lagged updates, no shared step counter). Per step on sample i
+(λ2 = α(1-l1_ratio), λ1 = α l1_ratio, η the step):
+
+    p = x_i·w + b ;  g = s_i clip(dL/dp(y_i, p)) ;  e = g - g_ref_i
+        SAGA: g_ref_i = gmem[i], then gmem[i] = g ;  SVRG: g_ref_i = gmem[i] (snapshot)
+    for j in S_i:  v = w_j - η (e x_ij + inv_p_j D_j)
+                   w_j = soft(v, η λ1 inv_p_j) / (1 + η λ2 inv_p_j)
+                   (the exact prox of the reweighted penalty: stable for any inv_p)
+    b -= η (e + D_b)                                  (only with fit_intercept)
+    SAGA only, after the step:  D_j += (e / n) x_ij (j in S_i) ;  D_b += e / n
+
+``D`` is the mean of the stored gradients (SAGA) or the snapshot's full loss gradient
+μ (SVRG), in both cases (1/n) Σ_i gmem[i] x_i, and ``full_pass`` computes it exactly
+from ``gmem``: SVRG's snapshot (gmem[i] = g_i at the snapshot, then μ), and for SAGA after
+every epoch, so that the increments lost to races bias D for at most one epoch. Rows of
+``full_pass`` are cut into ``n_threads`` contiguous pieces, each thread accumulates into
+its own row of ``gbuf`` (rows padded apart by ``PAD``), and the rows are reduced in the
+fixed order 0, 1, ..., K-1: deterministic for a given thread count.
+
+Hogwild! (as ``_nb_parallel``): the epoch's order is cut into ``n_threads`` contiguous
+slices, one per ``prange`` iteration (the iteration index picks the scratch row; Numba's
+thread count is never changed). Threads read and write ``w`` and (SAGA) ``D`` and
+``gmem`` without locks. The intercept ``b`` and ``D_b``, touched by every step, are
+private to each thread for a round of at most ``ROUND_STEPS`` steps, then merged in the
+serial part. D_b is an accumulator of the threads' disjoint increments: D_b = D_b0 +
+Σ_k (D_b,k - D_b0). The intercept takes the mean of the threads' moves,
+b = b0 + Σ_k (b_k - b0) / K (model averaging over the round), not ``_nb_parallel``'s sum:
+at the variance-reduced step sizes (η ~ 1/L) one thread moves b most of the way to its
+optimum within a round, so the sum of K such moves overshoots by a factor K and
+oscillates (measured: SVRG on reuters.trn with 2 threads went from F = 0.08 to 0.92);
+the mean is a convex combination of stable moves. With ``n_threads=1`` there is one
+round and every kernel is deterministic and equal, operation for operation, to the
+NumPy reference ``tests/reference_vr.py::async_vr``.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from fastgd.kernels._nb_parallel import PAD, ROUND_STEPS, _busy, _reduced
+from fastgd.kernels._nb_sgd import (_clip_dloss, _col, _prefetch_row, _row, _row_axpy,
+                                    _row_dot, loss_dloss, loss_value)
+from fastgd.kernels._nb_vr import _soft
+
+_jit = njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
+_pjit = njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+_inline = njit(cache=True, nogil=True, inline="always", error_model="numpy",
+                _nrt=False)
+
+__all__ = ["PAD", "ROUND_STEPS", "column_inv_p", "async_vr_epoch", "full_pass"]
+
+
+@_jit
+def column_inv_p(indices, indptr, dense_d, idx, inv_p):
+    """inv_p[j] = n / (rows of ``idx`` storing column j), 0 if none; all ones if dense."""
+    d = inv_p.shape[0]
+    if dense_d > 0:
+        for j in range(d):
+            inv_p[j] = 1.0
+        return
+    for j in range(d):
+        inv_p[j] = 0.0
+    for ii in range(idx.shape[0]):
+        i = idx[ii]
+        for k in range(indptr[i], indptr[i + 1]):
+            inv_p[indices[k]] += 1.0
+    n = idx.shape[0]
+    for j in range(d):
+        if inv_p[j] > 0.0:
+            inv_p[j] = n / inv_p[j]
+
+
+@_jit
+def _steps(data, indices, indptr, dense_d, y, sw, order, ii0, ii1, w, D, gmem, inv_p,
+           saga, loss, param, eta, lam2, lam1, fit_intercept, n, ts):
+    """Steps order[ii0:ii1] of one thread; ts = [b, D_b] (this thread's copies)."""
+    b = ts[0]
+    db = ts[1]
+    tau = eta * lam1
+    kap = eta * lam2
+    for ii in range(ii0, ii1):
+        _prefetch_row(data, indices, indptr, dense_d, order, ii, w)
+        i = order[ii]
+        start, end = _row(indptr, dense_d, i)
+        p = _row_dot(data, indices, dense_d, start, end, w) + b
+        g = _clip_dloss(loss_dloss(loss, y[i], p, param)) * sw[i]
+        e = g - gmem[i]
+        if saga:
+            gmem[i] = g
+        for kk in range(start, end):
+            j = _col(indices, dense_d, start, kk)
+            ip = inv_p[j]
+            v = w[j] - eta * (e * data[kk] + ip * D[j])
+            w[j] = _soft(v, tau * ip) / (1.0 + kap * ip)
+        if fit_intercept:
+            b -= eta * (e + db)
+        if saga:
+            c = e / n
+            _row_axpy(data, indices, dense_d, start, end, c, D)
+            db += c
+    ts[0] = b
+    ts[1] = db
+
+
+@_pjit
+def async_vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, inv_p,
+                   saga, loss, param, eta, lam2, lam1, fit_intercept, n, n_threads,
+                   tstate):
+    """The steps of ``order`` (module docstring) on ``w`` (float64[d+1], last = b).
+
+    ``D`` float64[d+1] (last = D_b): SAGA's mean stored gradient (updated) or SVRG's μ
+    (read only); ``gmem`` float64[n_samples]; ``inv_p`` float64[d]; ``n`` the number of
+    training samples; ``tstate`` float64 ``(n_threads, PAD)`` scratch.
+    """
+    d = w.shape[0] - 1
+    m = order.shape[0]
+    K = min(n_threads, max(m, 1))
+    multi = K > 1
+    pos = np.empty(K, np.int64)
+    hi = np.empty(K, np.int64)
+    for k in range(K):
+        pos[k] = k * m // K
+        hi[k] = (k + 1) * m // K
+    while _busy(pos, hi):
+        b0 = w[d]
+        db0 = D[d]
+        for k in range(K):
+            tstate[k, 0] = b0
+            tstate[k, 1] = db0
+        for k in prange(K):
+            if pos[k] < hi[k]:
+                stop = min(hi[k], pos[k] + ROUND_STEPS) if multi else hi[k]
+                _steps(data, indices, indptr, dense_d, y, sw, order, pos[k], stop, w, D,
+                       gmem, inv_p, saga, loss, param, eta, lam2, lam1, fit_intercept, n,
+                       tstate[k])
+                pos[k] = stop
+        if multi:
+            b_new = b0
+            db_new = db0
+            for k in range(K):
+                b_new += (tstate[k, 0] - b0) / K
+                db_new += tstate[k, 1] - db0
+            w[d] = b_new
+            D[d] = db_new
+        else:
+            w[d] = tstate[0, 0]
+            D[d] = tstate[0, 1]
+
+
+@_jit
+def _pass_piece(data, indices, indptr, dense_d, y, sw, idx, lo, hi, w, gmem, snapshot,
+                loss, param, gbuf, ts):
+    """Rows idx[lo:hi] of ``full_pass`` into this thread's row; ts = [Σ s_i L_i, Σ g_i]."""
+    d = w.shape[0] - 1
+    b = w[d]
+    total = 0.0
+    gb = 0.0
+    for ii in range(lo, hi):
+        _prefetch_row(data, indices, indptr, dense_d, idx, ii, w)
+        i = idx[ii]
+        start, end = _row(indptr, dense_d, i)
+        p = _row_dot(data, indices, dense_d, start, end, w) + b
+        total += sw[i] * loss_value(loss, y[i], p, param)
+        if snapshot:
+            g = _clip_dloss(loss_dloss(loss, y[i], p, param)) * sw[i]
+            gmem[i] = g
+        else:
+            g = gmem[i]
+        gb += g
+        if g != 0.0:
+            _row_axpy(data, indices, dense_d, start, end, g, gbuf)
+    ts[0] = total
+    ts[1] = gb
+
+
+@_pjit
+def full_pass(data, indices, indptr, dense_d, y, sw, idx, w, D, gmem, snapshot, loss,
+              param, n_threads, gbuf, tstate):
+    """D = (1/n) Σ_{i in idx} gmem[i] x_i (D[d]: (1/n) Σ gmem[i]); returns Σ s_i L_i at w.
+
+    ``snapshot=True`` (SVRG) first sets gmem[i] = s_i clip(dL/dp) at w; otherwise (SAGA)
+    gmem is read. Scratch: gbuf float64 ``(n_threads, d + 1 + PAD)`` zeros (left zeroed),
+    tstate float64 ``(n_threads, PAD)``. Deterministic (fixed pieces, fixed reduction).
+    """
+    n = idx.shape[0]
+    d = w.shape[0] - 1
+    K = min(n_threads, max(n, 1))
+    for k in prange(K):
+        _pass_piece(data, indices, indptr, dense_d, y, sw, idx, k * n // K,
+                    (k + 1) * n // K, w, gmem, snapshot, loss, param, gbuf[k], tstate[k])
+    for c in prange(K):
+        for j in range(c * d // K, (c + 1) * d // K):
+            D[j] = _reduced(gbuf, K, j) / n
+    total = tstate[0, 0]
+    gb = tstate[0, 1]
+    for k in range(1, K):
+        total += tstate[k, 0]
+        gb += tstate[k, 1]
+    D[d] = gb / n
+    return total

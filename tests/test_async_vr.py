@@ -1,0 +1,208 @@
+"""n_jobs > 1 for solver='saga' / 'svrg': ASAGA and AsySVRG (kernels/_nb_async_vr.py).
+
+- with ``n_threads=1`` the kernels equal the plain-NumPy reference
+  ``reference_vr.async_vr`` operation for operation (dense / CSR, float64 / float32,
+  with and without intercept, L2 / L1 / elastic-net, log_loss / squared_error);
+- with ``n_jobs=2`` the objective after a fixed number of epochs is within 1 % of the
+  serial solver's (``n_jobs=1``) on a9a, reuters.trn, debian-size and covtype (first
+  100,000 rows) from ``../shared/data`` (skipped when absent);
+- concurrent fits from several Python threads give the objectives of the same fits run
+  one after another; the estimators fit, never return NaN, and land near the optimum.
+"""
+
+import importlib.util
+import pathlib
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import make_classification
+from sklearn.preprocessing import MaxAbsScaler
+
+pytest.importorskip("numba")
+
+from fastgd import SGDClassifier, SGDRegressor  # noqa: E402
+from fastgd._engine import Rows  # noqa: E402
+from fastgd._rules import LOSSES  # noqa: E402
+from fastgd.kernels import _nb_async_vr as av  # noqa: E402
+from fastgd.objective import objective  # noqa: E402
+
+_here = pathlib.Path(__file__).resolve().parent
+_spec = importlib.util.spec_from_file_location("reference_vr", _here / "reference_vr.py")
+R = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(R)
+
+
+def _problem(loss, n=50, d=9, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, d) * (rng.rand(n, d) < 0.4)
+    X[:, 3] = 0.0  # an empty column (inv_p = 0 on CSR)
+    p = X @ rng.randn(d) + 0.3 * rng.randn(n)
+    y = np.where(p > 0, 1.0, -1.0) if loss == "log_loss" else p + 1.0
+    return X, y, rng.uniform(0.5, 1.5, n)
+
+
+# ---------------------------------------------------- one thread == NumPy reference
+@pytest.mark.parametrize("solver", ["saga", "svrg"])
+@pytest.mark.parametrize("kind", ["dense", "csr", "dense32", "csr32"])
+@pytest.mark.parametrize("loss", ["log_loss", "squared_error"])
+@pytest.mark.parametrize("l1_ratio", [0.0, 1.0, 0.4])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_one_thread_equals_reference(solver, kind, loss, l1_ratio, fit_intercept):
+    X, y, sw = _problem(loss)
+    n, d = X.shape
+    Xk = X.astype(np.float32 if kind.endswith("32") else np.float64)
+    Xk = sp.csr_matrix(Xk) if kind.startswith("csr") else Xk
+    saga = solver == "saga"
+    eta, alpha, epochs = 0.05, 0.05, 3
+    rng = np.random.RandomState(1)
+    orders = [rng.permutation(n).astype(np.int64) for _ in range(epochs)]
+    if not saga:
+        orders = [np.r_[o, rng.permutation(n)] for o in orders]
+    ref = R.async_vr(Xk, y, sw, orders, eta, alpha, l1_ratio, loss, saga, fit_intercept,
+                     w0=np.linspace(-0.2, 0.2, d), b0=0.1)
+
+    rows = Rows.of(Xk, "numba")
+    args = (rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw)
+    idx = np.arange(n, dtype=np.int64)
+    lid = int(LOSSES[loss].id)
+    w = np.r_[np.linspace(-0.2, 0.2, d), 0.1]
+    D, gmem, inv_p = np.zeros(d + 1), np.zeros(n), np.empty(d)
+    gbuf, tstate = np.zeros((1, d + 1 + av.PAD)), np.zeros((1, av.PAD))
+    av.column_inv_p(rows.indices, rows.indptr, rows.dense_d, idx, inv_p)
+    for order, (rw, rb, rD, rDb, rg) in zip(orders, ref):
+        if not saga:
+            av.full_pass(*args, idx, w, D, gmem, True, lid, 0.0, 1, gbuf, tstate)
+        av.async_vr_epoch(*args, order, w, D, gmem, inv_p, saga, lid, 0.0, eta,
+                          alpha * (1 - l1_ratio), alpha * l1_ratio, fit_intercept, n, 1,
+                          tstate)
+        if saga:
+            av.full_pass(*args, idx, w, D, gmem, False, lid, 0.0, 1, gbuf, tstate)
+        np.testing.assert_array_equal(w[:d], rw)
+        assert w[d] == rb
+        np.testing.assert_array_equal(D[:d], rD)
+        assert D[d] == rDb
+        np.testing.assert_array_equal(gmem, rg)
+    assert np.abs(w[:d]).sum() > 0 and not gbuf.any()
+    if l1_ratio == 1.0 and loss == "log_loss":
+        assert (w[:d] == 0).any()  # the L1 prox zeroes coefficients
+
+
+def test_one_thread_full_pass_loss_and_inv_p():
+    X, y, sw = _problem("log_loss")
+    Xs = sp.csr_matrix(X)
+    n, d = X.shape
+    rows = Rows.of(Xs, "numba")
+    idx = np.arange(n, dtype=np.int64)
+    inv_p = np.empty(d)
+    av.column_inv_p(rows.indices, rows.indptr, rows.dense_d, idx, inv_p)
+    nnz = (X != 0).sum(axis=0)
+    np.testing.assert_array_equal(inv_p, np.where(nnz > 0, n / np.maximum(nnz, 1), 0.0))
+    w = np.r_[np.linspace(-1, 1, d), 0.3]
+    D, gmem = np.zeros(d + 1), np.zeros(n)
+    for k in (1, 2, 3):
+        total = av.full_pass(rows.data, rows.indices, rows.indptr, 0, y, sw, idx, w, D,
+                             gmem, True, int(LOSSES["log_loss"].id), 0.0, k,
+                             np.zeros((k, d + 1 + av.PAD)), np.zeros((k, av.PAD)))
+        p = X @ w[:d] + w[d]
+        g = sw * np.array([R.dloss_kernel("log_loss", a, b) for a, b in zip(y, p)])
+        np.testing.assert_allclose(gmem, g, rtol=1e-14)
+        np.testing.assert_allclose(D, np.r_[X.T @ g, g.sum()] / n, rtol=1e-12,
+                                   atol=1e-15)
+        assert total == pytest.approx(np.sum(sw * np.logaddexp(0, -y * p)), rel=1e-12)
+
+
+# -------------------------------------------------- n_jobs=2 reaches the serial objective
+@pytest.mark.parametrize("solver", ["saga", "svrg"])
+@pytest.mark.parametrize("name,loss,max_rows", [
+    ("a9a.xz", "log_loss", None),
+    ("reuters.trn.bz2", "log_loss", None),
+    ("debian-size.svm.xz", "squared_error", None),
+    ("covtype.libsvm.binary.xz", "log_loss", 100_000),
+])
+def test_two_threads_objective_close_to_serial(shared_data, solver, name, loss, max_rows):
+    X, y = shared_data(name, max_rows)
+    if name.startswith("covtype"):
+        X = MaxAbsScaler().fit_transform(X).tocsr()
+    est = SGDRegressor if loss == "squared_error" else SGDClassifier
+    yy = y if loss == "squared_error" else np.where(y == y.max(), 1.0, -1.0)
+    # an svrg epoch is a snapshot + 2n steps. SAGA starts from zero memory (serial SAGA
+    # averages over the samples seen so far), which slows its first epochs: measured on
+    # debian-size the gap to serial is 0.8 % after 10 epochs, 0.55 % after 15 (one
+    # thread or two alike: it is the start, not the races); <= 0.2 % elsewhere
+    epochs = 15 if solver == "saga" else 5
+    objs = []
+    for n_jobs in (1, 2):
+        m = est(loss=loss, solver=solver, alpha=1e-4, max_iter=epochs, tol=None,
+                random_state=0, n_jobs=n_jobs).fit(X, y)
+        assert np.isfinite(m.coef_).all()
+        objs.append(objective(X, yy, m.coef_.ravel(), np.ravel(m.intercept_)[0], loss,
+                              1e-4))
+    assert abs(objs[1] - objs[0]) / abs(objs[0]) < 0.01, objs
+
+
+# ---------------------------------------------------------- threads and estimators
+def _fit(cfg):
+    cls, X, y, kw = cfg
+    m = cls(alpha=1e-3, max_iter=60, tol=None, random_state=0, **kw).fit(X, y)
+    yy = y if cls is SGDRegressor else np.where(y == y.max(), 1.0, -1.0)
+    loss = "squared_error" if cls is SGDRegressor else "log_loss"
+    return m, objective(X, yy, m.coef_.ravel(), np.ravel(m.intercept_)[0], loss, 1e-3)
+
+
+def _configs():
+    X, y = make_classification(800, 40, n_informative=10, random_state=3)
+    Xs = sp.csr_matrix(np.where(np.abs(X) > 0.8, X, 0.0))
+    return [(SGDClassifier, Xs, y, dict(loss="log_loss", solver="saga")),
+            (SGDClassifier, X, y, dict(loss="log_loss", solver="svrg",
+                                       penalty="elasticnet")),
+            (SGDRegressor, Xs, X[:, 0], dict(solver="svrg", penalty="l1")),
+            (SGDRegressor, X, X @ np.linspace(-1, 1, 40), dict(solver="saga"))]
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_concurrent_fits_equal_sequential(n_jobs):
+    configs = [(c, X, y, {**kw, "n_jobs": n_jobs}) for c, X, y, kw in _configs() * 2]
+    sequential = [_fit(c) for c in configs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        concurrent = list(pool.map(_fit, configs))
+    for (m0, f0), (m1, f1) in zip(sequential, concurrent):
+        if n_jobs == 1:  # deterministic
+            assert np.array_equal(m0.coef_, m1.coef_) and m0.loss_curve_ == m1.loss_curve_
+        else:  # Hogwild! is not: the same objective (both near the optimum)
+            assert f1 == pytest.approx(f0, rel=2e-3)
+
+
+@pytest.mark.parametrize("cfg", range(4))
+def test_estimators_converge_with_two_threads(cfg):
+    cls, X, y, kw = _configs()[cfg]
+    kw = dict(kw, alpha=1e-3, tol=None, random_state=0)
+    ref = cls(max_iter=300, n_jobs=1, **kw).fit(X, y)
+    par = cls(max_iter=80, n_jobs=2, **kw).fit(X, y)
+    assert np.isfinite(par.coef_).all() and np.isfinite(par.intercept_).all()
+    assert np.isfinite(par.loss_curve_).all() and len(par.loss_curve_) == 80
+    # measured gap to F* after 80 epochs: 5e-4 on config 0 (slow for n_jobs=1 too),
+    # <= 1e-5 on the others; ASAGA/AsySVRG converge linearly to the exact optimum
+    assert par.loss_curve_[-1] == pytest.approx(ref.loss_curve_[-1], rel=2e-3)
+
+
+def test_stopping_rule_and_warm_start():
+    cls, X, y, kw = _configs()[0]
+    m = cls(n_jobs=2, max_iter=1000, tol=1e-4, random_state=0, **kw).fit(X, y)
+    assert 1 < m.n_iter_ < 1000 and len(m.loss_curve_) == m.n_iter_
+    # a serial warm start continues from the parallel fit's gradient memory
+    m2 = cls(n_jobs=1, max_iter=3, tol=None, random_state=0, warm_start=True, **kw)
+    m2.fit(X, y)
+    m2.set_params(n_jobs=2)
+    m2.fit(X, y)
+    assert np.isfinite(m2.coef_).all()
+
+
+def test_sag_and_one_vs_rest_stay_serial():
+    X, y = make_classification(300, 10, n_informative=5, n_classes=3, random_state=0)
+    kw = dict(loss="log_loss", max_iter=5, tol=None, random_state=0)
+    for solver, target in (("sag", y), ("saga", y), ("sag", (y == 0).astype(int))):
+        a = SGDClassifier(solver=solver, n_jobs=1, **kw).fit(X, target)
+        b = SGDClassifier(solver=solver, n_jobs=2, **kw).fit(X, target)
+        assert np.array_equal(a.coef_, b.coef_)
