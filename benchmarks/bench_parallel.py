@@ -1,11 +1,12 @@
 """n_jobs benchmark: time per epoch of Hogwild! SGD, full-batch GD and the lock-free
 variance-reduced solvers (ASAGA, AsySVRG), 1 vs k threads.
 
-    python benchmarks/bench_parallel.py [--epochs 5] [--threads 1 2] [--quick]
+    python benchmarks/bench_parallel.py [--epochs 5] [--threads 1 2] [--quick] [--out F.md]
 
 Problems: covtype (binary, MaxAbsScaler), debian-size (squared_error), both from
-``../shared/data`` (skipped when absent), and a synthetic sparse logistic problem with
->= 1e7 non-zeros and power-law (Zipf) column frequencies, fixed seed. Methods: plain SGD
+``../shared/data`` (skipped when absent), and the synthetic sparse logistic problem with
+1e7 non-zeros and power-law column frequencies of ``benchmarks/synthetic.py`` (the
+``synth-1e7`` of compare.py). Methods: plain SGD
 (scikit-learn's algorithm, ``optimizer='sgd'``, batch 1), Adam lazy (batch 1),
 full-batch gradient descent (``batch_size='full'``, synchronous data parallelism), and
 ``solver='saga'`` / ``'svrg'`` with their default step (lock-free ASAGA / AsySVRG for
@@ -24,28 +25,15 @@ import lzma
 import os
 import time
 
+import sys
+
 import numpy as np
-import scipy.sparse as sp
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from synthetic import make_powerlaw  # noqa: E402
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 ALPHA = 1e-4
-
-
-def synthetic(n=200_000, d=100_000, nnz_row=70, seed=0):
-    """Sparse logistic problem, Zipf(1.1) column frequencies (~1.05e7 nnz after merging
-    duplicate draws at the defaults)."""
-    rng = np.random.RandomState(seed)
-    p = 1.0 / np.arange(1, d + 1) ** 1.1
-    p /= p.sum()
-    cols = rng.choice(d, size=n * nnz_row, p=p).astype(np.int32)
-    rows = np.repeat(np.arange(n), nnz_row)
-    X = sp.csr_matrix((rng.rand(n * nnz_row) / np.sqrt(nnz_row), (rows, cols)),
-                      shape=(n, d))
-    X.sum_duplicates()
-    w = rng.randn(d) * (rng.rand(d) < 0.1)
-    m = X @ w
-    y = np.where(m + 0.5 * rng.randn(n) * m.std() > np.median(m), 1.0, -1.0)
-    return X, y
 
 
 def load(name, max_rows=None):
@@ -101,6 +89,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--threads", type=int, nargs="+", default=None)
     ap.add_argument("--quick", action="store_true", help="small synthetic problem only")
+    ap.add_argument("--out", default=None, help="also write the Markdown table here")
     args = ap.parse_args()
     from fastgd import SGDClassifier, SGDRegressor, show_config
 
@@ -108,9 +97,9 @@ def main():
     threads = args.threads or sorted({1, 2, cores})
     problems = []
     if args.quick:
-        problems.append(("synthetic 20k", "log_loss", *synthetic(n=20_000, d=10_000)))
+        problems.append(("synth-2e5", "log_loss", *make_powerlaw(2 * 10**5)))
     else:
-        problems.append(("synthetic 1e7 nnz", "log_loss", *synthetic()))
+        problems.append(("synth-1e7", "log_loss", *make_powerlaw(10**7)))
         for name, label, loss in (("covtype.libsvm.binary.xz", "covtype", "log_loss"),
                                   ("debian-size.svm.xz", "debian-size", "squared_error")):
             data = load(name)
@@ -154,15 +143,14 @@ def main():
                 print(f"  {mname:24s} n_jobs={k}: {res[k][0]:.4f} s/epoch, rel {res[k][1]:.2e}",
                       flush=True)
             rows.append((label, mname, res))
-    print()
-    print(f"{args.epochs} epochs each; s/epoch = median over epochs; "
-          f"machine: {cores} cores (shared; timings noisy)")
+    lines = [f"`python benchmarks/bench_parallel.py {' '.join(sys.argv[1:])}`, "
+             f"{time.strftime('%Y-%m-%d %H:%M')}: {args.epochs} epochs each; s/epoch = "
+             f"median over epochs; machine: {cores} cores", ""]
     head = "| problem | method | " + " | ".join(f"s/epoch n_jobs={k}" for k in threads)
     head += " | " + " | ".join(f"speed-up ×{k}" for k in threads if k > 1)
     head += " | rel. subopt. " + " / ".join(str(k) for k in threads)
     head += " | time to 1e-4 " + " / ".join(str(k) for k in threads) + " |"
-    print(head)
-    print("|" + "---|" * (head.count("|") - 1))
+    lines += [head, "|" + "---|" * (head.count("|") - 1)]
     for label, mname, res in rows:
         base_t = res[threads[0]][0]
         cells = [label, mname] + [f"{res[k][0]:.4f}" for k in threads]
@@ -170,7 +158,11 @@ def main():
         cells.append(" / ".join(f"{res[k][1]:.1e}" for k in threads))
         cells.append(" / ".join("–" if res[k][2] is None else f"{res[k][2]:.2f} s"
                                 for k in threads))
-        print("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(cells) + " |")
+    print("\n" + "\n".join(lines))
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write("\n".join(lines) + "\n")
     print()
     show_config()
 

@@ -424,6 +424,8 @@ def all_methods():
         FastGD("fastgd-sag", solver="sag"),
         FastGD("fastgd-saga", solver="saga"),
         FastGD("fastgd-svrg", solver="svrg"),
+        FastGD("fastgd-saga-2jobs", solver="saga", n_jobs=2),
+        FastGD("fastgd-svrg-2jobs", solver="svrg", n_jobs=2),
         SklearnSGD("sklearn-sgd"),
         FastGD("fastgd-sgd-f32", dtype=np.float32),
         SklearnSGD("sklearn-sgd-f32", dtype=np.float32),

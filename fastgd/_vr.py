@@ -30,12 +30,12 @@ An "epoch" (``n_iter``) is n steps for SAG/SAGA and one outer SVRG iteration (a 
 gradient at the snapshot, then m = 2n inner steps, option I: the next snapshot is the
 last iterate). ``t`` is 1 + the number of stochastic steps taken.
 
-Threads (``n_jobs > 1``, SPEC section 5): 'saga' and 'svrg' on the Numba backend run the
+Threads (``n_jobs > 1``, SPEC section 5): 'saga' and 'svrg' run the
 lock-free ASAGA / AsySVRG kernels of ``fastgd.kernels._nb_async_vr`` (``_fit_async``;
 same epochs, step size, stopping rule and objective curve, not bit-reproducible). 'sag'
 stays serial (its 1/m_k weights need a shared count of the samples seen), as does every
-solver on the Cython backend (no twin of those kernels yet) and inside one-vs-rest fits
-(the classes run in parallel threads instead). ``n_jobs=1`` runs the serial kernels.
+solver inside one-vs-rest fits (the classes run in parallel threads instead). The Cython
+backend runs the twin ``_cy_async_vr`` (OpenMP). ``n_jobs=1`` runs the serial kernels.
 
 Stopping: after ``max_iter`` epochs, or as scikit-learn's sag, when
 max_j |w_new - w_old| / max_j |w_new| <= tol after an epoch (intercept not included).
@@ -122,16 +122,21 @@ def _order(solver, cfg, rng, train_idx):
 
 
 def _async_kernels(rows, n_jobs, solver):
-    """``fastgd.kernels._nb_async_vr`` when this fit runs lock-free threads, else None.
+    """The lock-free SAGA/SVRG kernels of this fit's backend when it runs threads, else None.
 
-    Only for ``n_jobs > 1``, solver 'saga' or 'svrg', on the Numba backend. SAG stays
-    serial (its step uses the count of samples seen so far, a shared counter with no
-    lock-free form); the Cython backend has no twin of these kernels yet and runs the
-    serial solver (its ``n_jobs`` still parallelises one-vs-rest problems).
+    Only for ``n_jobs > 1`` and solver 'saga' or 'svrg': ``fastgd.kernels._nb_async_vr``
+    (Numba) or its twin ``_cy_async_vr`` (Cython, when built with OpenMP; without it the
+    serial solver runs). SAG stays serial (its step uses the count of samples seen so
+    far, a shared counter with no lock-free form).
     """
-    if n_jobs <= 1 or solver not in ("saga", "svrg") or backend_of(rows) != "numba":
+    if n_jobs <= 1 or solver not in ("saga", "svrg"):
         return None
-    return async_vr_kernels("numba")
+    backend = backend_of(rows)
+    try:
+        par = async_vr_kernels(backend)
+    except ImportError:  # an installation built before the Cython twin existed
+        return None
+    return par if getattr(par, "OPENMP", True) else None
 
 
 def _converged(cfg, prev, cur):
@@ -287,8 +292,7 @@ def _fit_async(par, kern, rows, y, sw, w, cfg, eta, lam1, lam2, *, t, rng, train
     - A column that no training row stores (inv_p = 0) is never stepped: with a penalty
       its coefficient is set to its optimum 0 at the start.
     """
-    from fastgd.kernels._nb_parallel import guard  # already imported by par
-
+    guard = par.guard  # Numba: serialises launches under a non-thread-safe layer
     solver = cfg.solver
     saga = solver == "saga"
     n = train_idx.shape[0]

@@ -46,7 +46,7 @@ NumPy reference ``tests/reference_vr.py::async_vr``.
 import numpy as np
 from numba import njit, prange
 
-from fastgd.kernels._nb_parallel import PAD, ROUND_STEPS, _busy, _reduced
+from fastgd.kernels._nb_parallel import PAD, ROUND_STEPS, _busy, _reduced, guard
 from fastgd.kernels._nb_sgd import (_clip_dloss, _col, _prefetch_row, _row, _row_axpy,
                                     _row_dot, loss_dloss, loss_value)
 from fastgd.kernels._nb_vr import _soft
@@ -56,7 +56,7 @@ _pjit = njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 _inline = njit(cache=True, nogil=True, inline="always", error_model="numpy",
                 _nrt=False)
 
-__all__ = ["PAD", "ROUND_STEPS", "column_inv_p", "async_vr_epoch", "full_pass"]
+__all__ = ["PAD", "ROUND_STEPS", "column_inv_p", "async_vr_epoch", "full_pass", "guard"]
 
 
 @_jit

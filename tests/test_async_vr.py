@@ -11,6 +11,7 @@
 """
 
 import importlib.util
+import inspect
 import pathlib
 from concurrent.futures import ThreadPoolExecutor
 
@@ -26,6 +27,12 @@ from fastgd import SGDClassifier, SGDRegressor  # noqa: E402
 from fastgd._engine import Rows  # noqa: E402
 from fastgd._rules import LOSSES  # noqa: E402
 from fastgd.kernels import _nb_async_vr as av  # noqa: E402
+
+try:
+    from fastgd.kernels import _cy_async_vr as cy_av
+except ImportError:  # an installation without the Cython kernels
+    cy_av = None
+KERNELS = {"numba": av, "cython": cy_av}
 from fastgd.objective import objective  # noqa: E402
 
 _here = pathlib.Path(__file__).resolve().parent
@@ -49,7 +56,12 @@ def _problem(loss, n=50, d=9, seed=0):
 @pytest.mark.parametrize("loss", ["log_loss", "squared_error"])
 @pytest.mark.parametrize("l1_ratio", [0.0, 1.0, 0.4])
 @pytest.mark.parametrize("fit_intercept", [True, False])
-def test_one_thread_equals_reference(solver, kind, loss, l1_ratio, fit_intercept):
+@pytest.mark.parametrize("backend", ["numba", "cython"])
+def test_one_thread_equals_reference(backend, solver, kind, loss, l1_ratio, fit_intercept):
+    """Both backends' kernels equal the NumPy reference, bit for bit."""
+    av = KERNELS[backend]
+    if av is None:
+        pytest.skip("the Cython kernels are not built")
     X, y, sw = _problem(loss)
     n, d = X.shape
     Xk = X.astype(np.float32 if kind.endswith("32") else np.float64)
@@ -63,7 +75,7 @@ def test_one_thread_equals_reference(solver, kind, loss, l1_ratio, fit_intercept
     ref = R.async_vr(Xk, y, sw, orders, eta, alpha, l1_ratio, loss, saga, fit_intercept,
                      w0=np.linspace(-0.2, 0.2, d), b0=0.1)
 
-    rows = Rows.of(Xk, "numba")
+    rows = Rows.of(Xk, backend)
     args = (rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw)
     idx = np.arange(n, dtype=np.int64)
     lid = int(LOSSES[loss].id)
@@ -87,6 +99,38 @@ def test_one_thread_equals_reference(solver, kind, loss, l1_ratio, fit_intercept
     assert np.abs(w[:d]).sum() > 0 and not gbuf.any()
     if l1_ratio == 1.0 and loss == "log_loss":
         assert (w[:d] == 0).any()  # the L1 prox zeroes coefficients
+
+
+def test_cython_twin_has_every_kernel_and_constant():
+    if cy_av is None:
+        pytest.skip("the Cython kernels are not built")
+    for name in ("column_inv_p", "async_vr_epoch", "full_pass"):
+        nb_params = list(inspect.signature(getattr(av, name).py_func).parameters)
+        assert list(inspect.signature(getattr(cy_av, name)).parameters) == nb_params, name
+    assert (cy_av.PAD, cy_av.ROUND_STEPS) == (av.PAD, av.ROUND_STEPS)
+
+
+@pytest.mark.parametrize("n_threads", [2, 3])
+def test_full_pass_same_on_both_backends(n_threads):
+    """Deterministic for any thread count: the twins agree bit for bit."""
+    if cy_av is None:
+        pytest.skip("the Cython kernels are not built")
+    X, y, sw = _problem("log_loss", n=200, d=30)
+    rows = Rows.of(sp.csr_matrix(X), "numba")
+    n, d = X.shape
+    idx = np.arange(n, dtype=np.int64)
+    w = np.r_[np.linspace(-1, 1, d), 0.3]
+    out = []
+    for kern in (av, cy_av):
+        D, gmem = np.zeros(d + 1), np.zeros(n)
+        total = kern.full_pass(rows.data, rows.indices, rows.indptr, 0, y, sw, idx, w, D,
+                               gmem, True, int(LOSSES["log_loss"].id), 0.0, n_threads,
+                               np.zeros((n_threads, d + 1 + av.PAD)),
+                               np.zeros((n_threads, av.PAD)))
+        out.append((total, D, gmem))
+    assert out[0][0] == out[1][0]
+    np.testing.assert_array_equal(out[0][1], out[1][1])
+    np.testing.assert_array_equal(out[0][2], out[1][2])
 
 
 def test_one_thread_full_pass_loss_and_inv_p():
@@ -174,10 +218,13 @@ def test_concurrent_fits_equal_sequential(n_jobs):
             assert f1 == pytest.approx(f0, rel=2e-3)
 
 
+@pytest.mark.parametrize("backend", ["numba", "cython"])
 @pytest.mark.parametrize("cfg", range(4))
-def test_estimators_converge_with_two_threads(cfg):
+def test_estimators_converge_with_two_threads(cfg, backend):
+    if KERNELS[backend] is None or not getattr(KERNELS[backend], "OPENMP", True):
+        pytest.skip(f"no multi-threaded {backend} kernels here")
     cls, X, y, kw = _configs()[cfg]
-    kw = dict(kw, alpha=1e-3, tol=None, random_state=0)
+    kw = dict(kw, alpha=1e-3, tol=None, random_state=0, backend=backend)
     ref = cls(max_iter=300, n_jobs=1, **kw).fit(X, y)
     par = cls(max_iter=80, n_jobs=2, **kw).fit(X, y)
     assert np.isfinite(par.coef_).all() and np.isfinite(par.intercept_).all()
