@@ -18,6 +18,19 @@ cdef double MAX_DLOSS = 1e12
 cdef double _WSCALE_MIN = 1e-9
 
 
+cdef inline Py_ssize_t _imin(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    return a if a < b else b
+
+
+cdef inline double _soft(double x, double th) noexcept nogil:
+    """Soft-threshold: sign(x) max(|x| - th, 0) (the L1 prox)."""
+    if x > th:
+        return x - th
+    if x < -th:
+        return x + th
+    return 0.0
+
+
 cdef inline double _clip_dloss(double d) noexcept nogil:
     if d < -MAX_DLOSS:
         return -MAX_DLOSS

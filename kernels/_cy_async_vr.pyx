@@ -52,18 +52,6 @@ def guard():
     yield
 
 
-cdef inline double _soft(double x, double th) noexcept nogil:
-    if x > th:
-        return x - th
-    if x < -th:
-        return x + th
-    return 0.0
-
-
-cdef inline Py_ssize_t _imin(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
-    return a if a < b else b
-
-
 def column_inv_p(const int32_t[:] indices, const int64_t[:] indptr, Py_ssize_t dense_d,
                  const int64_t[:] idx, double[:] inv_p):
     """inv_p[j] = n / (rows of ``idx`` storing column j), 0 if none; all ones if dense."""

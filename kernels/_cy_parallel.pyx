@@ -80,10 +80,6 @@ include "_losses.pxi"
 include "_common.pxi"
 
 
-cdef inline Py_ssize_t _imin(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
-    return a if a < b else b
-
-
 def _need(name, arr, rows, cols=None):
     """A clear error instead of an out-of-bounds write (bounds checks are off)."""
     if arr.shape[0] < rows or (cols is not None and arr.shape[1] < cols):

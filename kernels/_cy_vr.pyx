@@ -30,14 +30,6 @@ cdef enum:
     SVRG = 2
 
 
-cdef inline double _soft(double x, double th) noexcept nogil:
-    if x > th:
-        return x - th
-    if x < -th:
-        return x + th
-    return 0.0
-
-
 cdef double _lag_prox(double x, double dj, Py_ssize_t k0, Py_ssize_t k1,
                       const double *A, const double *B, const double *cp,
                       const double *invs, double eta, double tau,
