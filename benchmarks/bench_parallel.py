@@ -15,8 +15,8 @@ n_jobs > 1; an svrg epoch is a snapshot pass plus 2n steps).
 For each: seconds per epoch (marginal cost of an epoch over fresh fits of 1 and
 ``--epochs`` epochs, kernels compiled before timing), the speed-up ratio, the relative
 suboptimality (F - F*) / F* after the epochs, and the time to reach 1e-4 when a fit of
-1, 2, 4, ... epochs reaches it (F* from L-BFGS for log_loss, from sparse CG for
-squared_error). Prints a Markdown table.
+1, 2, 4, ... epochs reaches it (F* from ``peers.optimum``, SciPy L-BFGS-B, as in
+compare.py). Prints a Markdown table.
 """
 
 import argparse
@@ -31,6 +31,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peers import optimum  # noqa: E402
 from synthetic import make_powerlaw  # noqa: E402
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
@@ -48,22 +49,6 @@ def load(name, max_rows=None):
             f = io.BytesIO(b"".join(itertools.islice(f, max_rows)))
         X, y = load_svmlight_file(f, dtype=np.float64)
     return X.tocsr(), y
-
-
-def optimum(X, y, loss):
-    """F* of SPEC section 1 with alpha = ALPHA."""
-    from fastgd.objective import objective
-
-    n = X.shape[0]
-    if loss == "log_loss":
-        from sklearn.linear_model import LogisticRegression
-
-        m = LogisticRegression(C=1.0 / (ALPHA * n), tol=1e-10, max_iter=2000).fit(X, y)
-        return objective(X, y, m.coef_.ravel(), m.intercept_[0], loss, ALPHA)
-    from sklearn.linear_model import Ridge
-
-    m = Ridge(alpha=ALPHA * n, solver="sparse_cg", tol=1e-12, max_iter=5000).fit(X, y)
-    return objective(X, y, m.coef_, m.intercept_, loss, ALPHA)
 
 
 def run(cls, params, X, y, yy, loss, epochs, fstar):
@@ -131,7 +116,7 @@ def main():
     for label, loss, X, y in problems:
         yy = y if loss == "squared_error" else np.where(y == y.max(), 1.0, -1.0)
         t0 = time.perf_counter()
-        fstar = optimum(X, yy, loss)
+        fstar = optimum(X, yy, "reg" if loss == "squared_error" else "clf", ALPHA)[0]
         print(f"{label}: {X.shape[0]} x {X.shape[1]}, nnz {X.nnz}, F* {fstar:.6g} "
               f"({time.perf_counter() - t0:.1f} s)", flush=True)
         for mname, kw in methods.items():

@@ -22,6 +22,16 @@ cdef inline Py_ssize_t _imin(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
     return a if a < b else b
 
 
+cdef inline bint _busy(const int64_t[::1] pos, const int64_t[::1] hi,
+                       Py_ssize_t K) noexcept nogil:
+    """Whether any thread k < K has steps left (pos[k] < hi[k]): another round is needed."""
+    cdef Py_ssize_t k
+    for k in range(K):
+        if pos[k] < hi[k]:
+            return True
+    return False
+
+
 cdef inline double _soft(double x, double th) noexcept nogil:
     """Soft-threshold: sign(x) max(|x| - th, 0) (the L1 prox)."""
     if x > th:

@@ -133,18 +133,11 @@ def async_vr_epoch(const floating[:] data, const int32_t[:] indices,
     cdef int64_t[::1] hi = np.empty(K, np.int64)
     cdef Py_ssize_t k, kp, stop
     cdef double b0, db0, b_new, db_new
-    cdef bint busy
     with nogil:
         for k in range(K):
             pos[k] = k * m // K
             hi[k] = (k + 1) * m // K
-        while True:
-            busy = False
-            for k in range(K):
-                if pos[k] < hi[k]:
-                    busy = True
-            if not busy:
-                break
+        while _busy(pos, hi, K):
             b0 = w[d]
             db0 = D[d]
             for k in range(K):

@@ -247,7 +247,6 @@ def hogwild_plain_epoch(const floating[:] data, const int32_t[:] indices,
     cdef bint has_l1 = penalty == PENALTY_L1 or penalty == PENALTY_ELASTICNET
     cdef Py_ssize_t k, kp, s, ii, stop, last
     cdef double u, S, s_new, b_shared, b_new, obj, f
-    cdef bint busy
     with nogil:
         for k in range(K):
             lo[k] = k * n // K
@@ -265,13 +264,7 @@ def hogwild_plain_epoch(const floating[:] data, const int32_t[:] indices,
                                                optimal_init, t + <double>ii) * alpha
                 tstate[k, 3] = u
         S = st[0]
-        while True:
-            busy = False
-            for k in range(K):
-                if pos[k] < hi[k]:
-                    busy = True
-            if not busy:
-                break
+        while _busy(pos, hi, K):
             b_shared = st[6]
             for k in range(K):
                 tstate[k, 0] = S
@@ -501,7 +494,6 @@ def hogwild_optimizer_epoch(const floating[:] data, const int32_t[:] indices,
     cdef int64_t[::1] pos = np.empty(K, np.int64)
     cdef Py_ssize_t k, kp, s, bb, stop, j
     cdef double uk, S, s_new, b0, b_new, s0, acc, loss_sum
-    cdef bint busy
     with nogil:
         for k in range(K):
             lo[k] = k * n_batches // K
@@ -516,13 +508,7 @@ def hogwild_optimizer_epoch(const floating[:] data, const int32_t[:] indices,
             tstate[k, 0] = uk
             tstate[k, 2] = 0.0
         S = 1.0
-        while True:
-            busy = False
-            for k in range(K):
-                if pos[k] < hi[k]:
-                    busy = True
-            if not busy:
-                break
+        while _busy(pos, hi, K):
             for k in range(K):
                 tstate[k, 1] = S
                 wi[k, 0] = w[n_features]

@@ -3,7 +3,6 @@ CSR against dense, against L-BFGS-B optima (smooth L2) and scikit-learn (L1/elas
 on synthetic problems and on the real sets of ../shared/data (skipped when absent)."""
 
 import importlib.util
-import lzma
 import pathlib
 import warnings
 
@@ -22,7 +21,6 @@ _spec = importlib.util.spec_from_file_location("reference_vr", _here / "referenc
 R = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(R)
 
-DATA = (_here.parent / ".." / "shared" / "data").resolve()
 SOLVERS = ("sag", "saga", "svrg")
 CLS_LOSSES = ("log_loss", "modified_huber", "squared_hinge")
 REG_LOSSES = ("squared_error", "huber")
@@ -239,26 +237,6 @@ def test_reaches_lbfgs_optimum_synthetic(solver, loss):
                   fit_intercept=False)
 
 
-def _load(name):
-    from sklearn.datasets import load_svmlight_file
-
-    path = DATA / name
-    if not path.exists():
-        pytest.skip(f"{path} absent")
-    f = lzma.open(path, "rb") if name.endswith(".xz") else str(path)
-    X, y = load_svmlight_file(f)
-    return sp.csr_matrix(X, dtype=np.float64), y.astype(np.float64)
-
-
-_cache = {}
-
-
-def real(name):
-    if name not in _cache:
-        _cache[name] = _load(name)  # whole sets: debian-size is 63,540 x 48,057
-    return _cache[name]
-
-
 REAL = [("a9a.xz", "log_loss", 1e-3), ("reuters.trn.bz2", "log_loss", 1e-3),
         ("debian-size.svm.xz", "squared_error", 1e-2)]
 _opt = {}
@@ -266,8 +244,8 @@ _opt = {}
 
 @pytest.mark.parametrize("name,loss,alpha", REAL)
 @pytest.mark.parametrize("solver", SOLVERS)
-def test_reaches_lbfgs_optimum_real(name, loss, alpha, solver):
-    X, y = real(name)
+def test_reaches_lbfgs_optimum_real(shared_data, name, loss, alpha, solver):
+    X, y = shared_data(name)  # whole sets: debian-size is 63,540 x 48,057
     if name not in _opt:
         _opt[name] = lbfgs_optimum(X, y, np.ones(X.shape[0]), loss, alpha)[0]
     check_optimum(X, y, loss, alpha, solver, 400, estimator=(solver == "saga"),
