@@ -6,8 +6,11 @@ package import: a backend is only imported when a fit (or ``available_backends``
 asks for it, so fastgd works without Numba when its Cython kernels are built.
 """
 
+import ctypes
 import importlib
 import os
+import sys
+from importlib import metadata
 
 BACKENDS = ("numba", "cython")
 
@@ -69,7 +72,7 @@ def parallel_kernels(backend="auto"):
 
     Imported on the first fit that asks for threads, never at package import.
     """
-    return _module("parallel", backend)
+    return _threaded_module("parallel", backend)
 
 
 def async_vr_kernels(backend="auto"):
@@ -77,4 +80,81 @@ def async_vr_kernels(backend="auto"):
 
     Imported on the first fit that asks for them, never at package import.
     """
-    return _module("async_vr", backend)
+    return _threaded_module("async_vr", backend)
+
+
+# ------------------------------------------------------------- threads and fork()
+def load_tbb():
+    """Load the ``tbb`` wheel's ``libtbb.so.12`` so that Numba's TBB layer can start.
+
+    pip puts the library under the environment's ``lib/`` (or wherever the ``tbb``
+    distribution's files are), which the dynamic loader does not search, so Numba's
+    ``tbbpool`` extension fails to import and Numba silently falls back to GNU OpenMP,
+    which is not fork-safe. Loading the library by its path first (``RTLD_GLOBAL``)
+    lets ``tbbpool`` find it by its soname. Returns the path loaded, or None.
+    """
+    if sys.platform != "linux":
+        return None
+    candidates = []
+    try:
+        candidates += [f.locate() for f in metadata.files("tbb") or ()
+                       if f.name.startswith("libtbb.so.")]
+    except metadata.PackageNotFoundError:
+        pass
+    candidates.append(os.path.join(sys.prefix, "lib", "libtbb.so.12"))
+    for path in candidates:
+        path = str(path)
+        if os.path.exists(path):
+            try:
+                ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+            except OSError:
+                continue
+            return path
+    return None
+
+
+# Set in a child made by fork() from a process that had started GNU OpenMP threads
+# (the Cython kernels' OpenMP, or Numba's 'omp' layer): libgomp's thread pool does
+# not survive fork(), and a parallel region in the child hangs (Cython) or is killed
+# by Numba. Such a child runs its fits with the serial kernels instead.
+_OPENMP_STARTED = False
+_FORKED_AFTER_OPENMP = False
+
+
+def _openmp_started():
+    if _OPENMP_STARTED:
+        return True
+    numba = sys.modules.get("numba")
+    if numba is None:
+        return False
+    try:
+        return numba.threading_layer() == "omp"
+    except ValueError:  # no parallel region has run
+        return False
+
+
+def _after_fork_in_child(started):
+    global _FORKED_AFTER_OPENMP, _OPENMP_STARTED
+    _FORKED_AFTER_OPENMP = _FORKED_AFTER_OPENMP or started
+    _OPENMP_STARTED = False
+
+
+_started_at_fork = [False]
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=lambda: _started_at_fork.__setitem__(0, _openmp_started()),
+        after_in_child=lambda: _after_fork_in_child(_started_at_fork[0]))
+
+
+def threads_usable():
+    """False in a forked child of a process that ran GNU OpenMP threads (see above)."""
+    return not _FORKED_AFTER_OPENMP
+
+
+def _threaded_module(family, backend):
+    """A multi-threaded kernel module; notes that this process may start libgomp threads."""
+    global _OPENMP_STARTED
+    module = _module(family, backend)
+    if getattr(module, "OPENMP", False):
+        _OPENMP_STARTED = True  # this process is about to run libgomp threads
+    return module

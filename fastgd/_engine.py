@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from fastgd._backend import kernels, parallel_kernels
+from fastgd._backend import kernels, parallel_kernels, threads_usable
 from fastgd._rules import MAX_SLOTS, Penalty, Rule, Schedule
 
 
@@ -120,7 +120,7 @@ def _parallel_kernels(rows, n_jobs):
     Cython kernels built without OpenMP would run their threads' work one after another,
     so there ``n_jobs`` parallelises one-vs-rest problems only (as in scikit-learn).
     """
-    if n_jobs <= 1 or rows.kern is None:
+    if n_jobs <= 1 or rows.kern is None or not threads_usable():
         return None
     name = rows.kern.__name__.rsplit(".", 1)[-1]
     backend = "cython" if name.startswith("_cy_") else "numba"
@@ -155,16 +155,62 @@ def new_state(cfg, n_features):
             "q": np.zeros(n_features), "u": 0.0}
 
 
-def _divergence(epoch):
+# An objective this many times that of the zero model (and of 1) is a diverged fit
+DIVERGED_FACTOR = 1e6
+
+
+def _divergence(epoch, what="Floating-point under-/overflow occurred"):
     return ValueError(
-        f"Floating-point under-/overflow occurred at epoch #{epoch}: the fit diverged. "
-        "Scaling input data with StandardScaler or MinMaxScaler might help, as might a "
-        "smaller eta0 or a larger alpha.")
+        f"{what} at epoch #{epoch}: the fit diverged. A smaller eta0 or a larger alpha "
+        "might help, as might scaling the input data (StandardScaler, or MaxAbsScaler "
+        "for sparse X).")
+
+
+def zero_model_objective(y, sw, train_idx, cfg, kern):
+    """F(0, 0): the mean weighted loss of predicting 0 (no penalty); O(n)."""
+    idx = train_idx
+    if idx.shape[0] == 0:
+        return 0.0
+    return kern.weighted_loss_sum(y[idx], np.zeros(idx.shape[0]), sw[idx], cfg.loss,
+                                  cfg.param) / idx.shape[0]
+
+
+def check_objective(epoch, objective, reference, exact=None):
+    """Raise the divergence error when the fit's final F is not finite, or absurd: more
+    than ``DIVERGED_FACTOR`` times max(F(0, 0), 1), a model far worse than predicting 0
+    (the clip of dL/dp at 1e12 keeps such a runaway fit finite).
+
+    Called once, at the end of a fit (or ``partial_fit`` call): early epochs of a large
+    schedule (scikit-learn's 'optimal' on the squared losses) may go far up and come
+    back, as in scikit-learn. ``objective`` may be the mean over the last epoch's steps;
+    when it is absurd, ``exact()``, F at the final iterate (one pass), decides.
+    """
+    if not math.isfinite(objective):
+        raise _divergence(epoch)
+    limit = DIVERGED_FACTOR * max(reference, 1.0)
+    if objective > limit and exact is not None:
+        objective = exact()
+    if not objective <= limit:
+        raise _divergence(epoch, f"The objective reached {objective:.3g}, over "
+                          f"{DIVERGED_FACTOR:.0e} times that of the zero model "
+                          f"({reference:.3g}),")
+
+
+def check_state(epoch, state):
+    """The rule's state (Adagrad's sum of g², Adam's moments...) must stay finite: once
+    g² overflows, every step is 0 and the fit would freeze silently."""
+    if not np.isfinite(state).all():
+        raise _divergence(epoch, "The optimizer's state overflowed (g² is too large for "
+                          "float64; the gradients are far too large)")
+
+
+class Interrupted(KeyboardInterrupt):
+    """Raised in a fit that ``stop`` (a threading.Event) asked to end, between epochs."""
 
 
 def fit_binary(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, score_cb=None,
                avg_coef=None, avg_intercept=0.0, state=None, intercept_decay=1.0,
-               callback=None, shuffle_seed=None):
+               callback=None, shuffle_seed=None, stop=None):
     """Run epochs of one binary (or regression) problem until the stopping rule says so.
 
     ``y`` is float64 (+-1 for classification), ``sw`` float64 sample*class weights,
@@ -174,6 +220,9 @@ def fit_binary(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, score_cb
     Sample order: with ``shuffle_seed`` (the plain path), scikit-learn's own: its
     Fisher-Yates shuffle of all samples, re-applied every epoch with that seed, the
     validation samples skipped; otherwise ``rng.permutation(train_idx)`` every epoch.
+
+    ``stop``, a ``threading.Event``, ends the fit with ``Interrupted`` before the next
+    epoch once it is set (how a one-vs-rest fit in threads stops on Ctrl-C).
     """
     nb = rows.kern
     w = np.array(coef, dtype=np.float64, copy=True)
@@ -220,8 +269,9 @@ def fit_binary(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, score_cb
             if not sync:
                 n_threads = min(n_threads, n_batches)
             d, pad = rows.n_features, par.PAD
-            mark = np.zeros((n_threads, d if rows.is_sparse else 0), np.uint8)
-            klist = np.zeros((n_threads, d if rows.is_sparse else 0), np.int64)
+            # the rule sweeps clear mark[j] of every coordinate they step, dense included
+            mark = np.zeros((n_threads, d), np.uint8)
+            klist = np.zeros((n_threads, d), np.int64)
             gbuf = np.zeros((n_threads, d + 1 + pad))
             tstate = np.zeros((n_threads, pad))
             if sync:
@@ -235,8 +285,18 @@ def fit_binary(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, score_cb
         perm = np.arange(rows.n_samples, dtype=np.int64)
         is_train = np.zeros(rows.n_samples, dtype=bool)
         is_train[train_idx] = True
+    reference = zero_model_objective(y, sw, train_idx, cfg, nb)
+
+    def exact(w_true, b):
+        """F(w, b) over the training samples, at the current iterate."""
+        p = rows.decision(w_true, b)[train_idx]
+        return (nb.weighted_loss_sum(y[train_idx], p, sw[train_idx], cfg.loss, cfg.param)
+                / max(n_train, 1) + penalty_value(cfg, w_true))
+
     epoch = 0
     for epoch in range(1, cfg.max_iter + 1):
+        if stop is not None and stop.is_set():
+            raise Interrupted()
         if cfg.shuffle and shuffle_seed is not None:
             nb.sklearn_shuffle(perm, shuffle_seed)
             order = perm[is_train[perm]]
@@ -292,6 +352,8 @@ def fit_binary(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, score_cb
             loss_curve.append(objective)
         if not (math.isfinite(cur_b) and np.isfinite(cur_w).all()):
             raise _divergence(epoch)
+        if not cfg.plain and cfg.rule != Rule.SGD:
+            check_state(epoch, state["state"])
         if cfg.early_stopping:
             score = score_cb(cur_w, cur_b)
             scores.append(score)
@@ -314,6 +376,9 @@ def fit_binary(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, score_cb
                 break
     if cfg.plain:
         nb.plain_sgd_finish(w, aw, st, cfg.average)
+        check_objective(epoch, objective if track else exact(w, st[6]), reference,
+                        lambda: exact(w, st[6]))
         return Result(w, st[6], epoch, t, loss_curve, scores,
                       aw if cfg.average else None, st[7])
+    check_objective(epoch, objective, reference, lambda: exact(ws[:-1], ws[-1]))
     return Result(ws[:-1].copy(), ws[-1], epoch, t, loss_curve, scores, state=state)

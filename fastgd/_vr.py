@@ -41,12 +41,13 @@ Stopping: after ``max_iter`` epochs, or as scikit-learn's sag, when
 max_j |w_new - w_old| / max_j |w_new| <= tol after an epoch (intercept not included).
 """
 
+import hashlib
 import math
 
 import numpy as np
 
 from fastgd import _engine
-from fastgd._backend import async_vr_kernels, vr_kernels
+from fastgd._backend import async_vr_kernels, threads_usable, vr_kernels
 from fastgd._rules import Loss
 
 SOLVER_IDS = {"sag": 0, "saga": 1, "svrg": 2}
@@ -94,6 +95,8 @@ def auto_step(rows, sw, train_idx, cfg, solver=None):
     """Default step size of ``solver`` (see the module docstring)."""
     solver = cfg.solver if solver is None else solver
     L = lipschitz(rows, sw, train_idx, cfg)
+    if L == 0.0:  # X = 0, no intercept, no L2: the gradient is 0, any step is exact
+        return 1.0
     if solver == "sag":
         return 1.0 / L
     if solver == "saga":
@@ -103,8 +106,15 @@ def auto_step(rows, sw, train_idx, cfg, solver=None):
 
 
 def _fingerprint(rows, y, sw, train_idx):
-    return (int(train_idx.shape[0]), int(rows.n_samples), int(rows.data.shape[0]),
-            float(np.dot(y[train_idx], sw[train_idx])), float(train_idx.sum()))
+    """A digest (BLAKE2b) of everything the gradient memory depends on: X's arrays, y,
+    the weights and the training rows. SAG/SAGA's memory is reused by a later call
+    (``partial_fit``) only on the very same data; any other data starts from zero."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(np.array([rows.n_samples, rows.n_features, rows.dense_d], np.int64))
+    for a in (rows.data, rows.indices, rows.indptr, y, sw, train_idx):
+        h.update(str(a.dtype).encode())
+        h.update(np.ascontiguousarray(a).view(np.uint8))
+    return h.hexdigest()
 
 
 def _order(solver, cfg, rng, train_idx):
@@ -129,7 +139,7 @@ def _async_kernels(rows, n_jobs, solver):
     serial solver runs). SAG stays serial (its step uses the count of samples seen so
     far, a shared counter with no lock-free form).
     """
-    if n_jobs <= 1 or solver not in ("saga", "svrg"):
+    if n_jobs <= 1 or solver not in ("saga", "svrg") or not threads_usable():
         return None
     backend = backend_of(rows)
     try:
@@ -150,14 +160,15 @@ def _converged(cfg, prev, cur):
 
 
 def fit_vr(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, state=None,
-           callback=None):
+           callback=None, stop=None):
     """Fit one binary (or regression) problem with cfg.solver in {'sag','saga','svrg'}.
 
     ``y`` float64 (±1 for classification), ``sw`` float64 sample*class weights, ``coef``
     and ``intercept`` the start (warm start; left untouched). ``state`` is the dict a
     previous fit returned: SAG/SAGA reuse its gradient memory when it belongs to the same
-    training data (same rows, targets and weights), as scikit-learn's warm_start_mem.
-    Returns an ``_engine.Result`` whose ``loss_curve`` is F after each epoch.
+    training data (same X, targets and weights, by digest), as scikit-learn's
+    warm_start_mem; on other data the memory starts from zero. ``stop`` as in
+    ``_engine.fit_binary``. Returns an ``_engine.Result`` whose ``loss_curve`` is F after each epoch.
     """
     kern = _kern(backend_of(rows))
     solver = cfg.solver
@@ -188,11 +199,13 @@ def fit_vr(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, state=None,
     w = np.empty(d + 1)
     w[:d] = coef
     w[d] = float(intercept)
-    fp = _fingerprint(rows, y, sw, train_idx)
+    fp = _fingerprint(rows, y, sw, train_idx) if solver != "svrg" else None
+    reference = _engine.zero_model_objective(y, sw, train_idx, cfg, rows.kern)
     par = _async_kernels(rows, cfg.n_jobs, solver)
     if par is not None:
         return _fit_async(par, kern, rows, y, sw, w, cfg, eta, lam1, lam2, t=t, rng=rng,
-                          train_idx=train_idx, state=state, fp=fp, callback=callback)
+                          train_idx=train_idx, state=state, fp=fp, callback=callback,
+                          reference=reference, stop=stop)
     if solver == "svrg":
         D = np.zeros(d + 1)
         gmem = np.zeros(rows.n_samples)
@@ -223,19 +236,24 @@ def fit_vr(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, state=None,
         with np.errstate(over="ignore", invalid="ignore"):
             return loss_total / n + _engine.penalty_value(cfg, w[:d])
 
+    def record(epoch, loss_total):
+        loss_curve.append(objective(loss_total))
+        if not math.isfinite(loss_curve[-1]):
+            raise _engine._divergence(epoch)
+        if callback is not None:
+            callback(epoch, w[:d], w[d], loss_curve[-1])
+
     loss_curve = []
     prev = w[:d].copy()
     epoch = 0
     for epoch in range(1, cfg.max_iter + 1):
+        if stop is not None and stop.is_set():
+            raise _engine.Interrupted()
         order = _order(solver, cfg, rng, train_idx)
         if solver == "svrg":
             total = kern.svrg_snapshot(*args, train_idx, w, D, gmem, cfg.loss, cfg.param)
             if epoch > 1:
-                loss_curve.append(objective(total))
-                if not math.isfinite(loss_curve[-1]):
-                    raise _engine._divergence(epoch - 1)
-                if callback is not None:
-                    callback(epoch - 1, w[:d], w[d], loss_curve[-1])
+                record(epoch - 1, total)
         m_seen = kern.vr_epoch(*args, order, w, D, gmem, seen, m_seen, sid, cfg.loss,
                                cfg.param, eta, lam2, lam1, cfg.fit_intercept, last, A, B,
                                cp, invs)
@@ -243,12 +261,7 @@ def fit_vr(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, state=None,
         if not np.isfinite(w).all():
             raise _engine._divergence(epoch)
         if solver != "svrg":
-            loss_curve.append(objective(kern.loss_sum(*args, train_idx, w, cfg.loss,
-                                                      cfg.param)))
-            if not math.isfinite(loss_curve[-1]):
-                raise _engine._divergence(epoch)
-            if callback is not None:
-                callback(epoch, w[:d], w[d], loss_curve[-1])
+            record(epoch, kern.loss_sum(*args, train_idx, w, cfg.loss, cfg.param))
         if cfg.verbose:
             print(f"-- Epoch {epoch} ({solver}): "
                   + (f"objective {loss_curve[-1]:.10g}, " if loss_curve else "")
@@ -256,21 +269,17 @@ def fit_vr(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, state=None,
         if _converged(cfg, prev, w[:d]):
             break
     if solver == "svrg":
-        loss_curve.append(objective(kern.loss_sum(*args, train_idx, w, cfg.loss,
-                                                  cfg.param)))
-        if not math.isfinite(loss_curve[-1]):
-            raise _engine._divergence(epoch)
-        if callback is not None:
-            callback(epoch, w[:d], w[d], loss_curve[-1])
+        record(epoch, kern.loss_sum(*args, train_idx, w, cfg.loss, cfg.param))
         new_state = {"solver": solver, "eta": eta}
     else:
         new_state = {"solver": solver, "eta": eta, "D": D, "gmem": gmem, "seen": seen,
                      "m_seen": m_seen, "fingerprint": fp}
+    _engine.check_objective(epoch, loss_curve[-1], reference)
     return _engine.Result(w[:d].copy(), float(w[d]), epoch, t, loss_curve, state=new_state)
 
 
 def _fit_async(par, kern, rows, y, sw, w, cfg, eta, lam1, lam2, *, t, rng, train_idx,
-               state, fp, callback):
+               state, fp, callback, reference, stop):
     """``fit_vr`` with ``n_jobs > 1`` for 'saga'/'svrg': ASAGA / AsySVRG (SPEC section 5).
 
     The kernels and the step are those of ``fastgd.kernels._nb_async_vr`` (sparse steps
@@ -332,6 +341,8 @@ def _fit_async(par, kern, rows, y, sw, w, cfg, eta, lam1, lam2, *, t, rng, train
     prev = w[:d].copy()
     epoch = 0
     for epoch in range(1, cfg.max_iter + 1):
+        if stop is not None and stop.is_set():
+            raise _engine.Interrupted()
         order = _order(solver, cfg, rng, train_idx)
         if not saga:
             total = full_pass(True)
@@ -360,4 +371,5 @@ def _fit_async(par, kern, rows, y, sw, w, cfg, eta, lam1, lam2, *, t, rng, train
     else:
         record(epoch, kern.loss_sum(*args, train_idx, w, cfg.loss, cfg.param))
         new_state = {"solver": solver, "eta": eta}
+    _engine.check_objective(epoch, loss_curve[-1], reference)
     return _engine.Result(w[:d].copy(), float(w[d]), epoch, t, loss_curve, state=new_state)

@@ -11,7 +11,9 @@ same engine with the loss fixed.
 
 import dataclasses
 import functools
+import threading
 import warnings
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 
@@ -30,6 +32,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from fastgd import _engine
 from fastgd._backend import kernels, resolve_backend
+from fastgd._validation import check_sparse_structure, without_duplicates
 from fastgd._rules import (HP_NAMES, LOSSES, PENALTIES, REGRESSION_LOSSES, RULES, SCHEDULES,
                            SOLVERS, Penalty, Schedule, loss_param)
 
@@ -37,26 +40,53 @@ MAX_INT = np.iinfo(np.int32).max
 SPARSE_INTERCEPT_DECAY = 0.01
 
 
-def _rollback_on_error(method):
-    """Leave the estimator exactly as it was when ``fit``/``partial_fit`` raises.
+_FIT_LOCKS = weakref.WeakKeyDictionary()
+_FIT_LOCKS_LOCK = threading.Lock()
 
-    Every fitted attribute is rebound, never modified in place, so restoring the
-    instance dict (a shallow copy) undoes the call: a diverging or invalid partial_fit
-    keeps coef_, intercept_, t_, n_iter_ (and n_features_in_ of a first call, so that a
-    failed first call leaves the estimator unfitted).
+
+def _fit_lock(estimator):
+    with _FIT_LOCKS_LOCK:
+        return _FIT_LOCKS.setdefault(estimator, threading.RLock())
+
+
+def _rollback_on_error(method):
+    """Make ``fit``/``partial_fit`` atomic: all of it or nothing.
+
+    - When the call raises (bad input, divergence, Ctrl-C), the estimator is left
+      exactly as it was. Every fitted attribute is rebound, never modified in place, so
+      restoring the instance dict (a shallow copy) undoes the call: a diverging or
+      invalid partial_fit keeps coef_, intercept_, t_, n_iter_ (and n_features_in_ of a
+      first call, so that a failed first call leaves the estimator unfitted).
+    - Calls on one estimator from several threads run one after another (a lock per
+      estimator), so they never leave a mix of two fits. Reading the estimator (e.g.
+      ``predict``) while another thread fits it is not supported, as in scikit-learn.
     """
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        saved = dict(self.__dict__)
-        try:
-            return method(self, *args, **kwargs)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            raise
+        with _fit_lock(self):
+            saved = dict(self.__dict__)
+            try:
+                return method(self, *args, **kwargs)
+            except BaseException:
+                self.__dict__.clear()
+                self.__dict__.update(saved)
+                raise
 
     return wrapper
+
+
+def _advanced_rng(random_state, t):
+    """The sample stream of a fit that continues at step ``t`` (``partial_fit``).
+
+    An integer ``random_state`` would replay the same draws on every call; mixing in
+    ``t`` (SeedSequence) gives each call fresh draws, still reproducible. scikit-learn's
+    own plain path keeps its replay (parity); a RandomState instance advances itself.
+    """
+    if isinstance(random_state, Integral) and t > 1:
+        seq = np.random.SeedSequence([int(random_state), int(t)])
+        return np.random.RandomState(np.random.MT19937(seq))
+    return check_random_state(random_state)
 
 
 class _BaseSGD(SparseCoefMixin, BaseEstimator):
@@ -126,9 +156,15 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
                 "average (ASGD) is implemented for optimizer='sgd' with batch_size=1 "
                 f"(scikit-learn's averaged SGD); got optimizer={self.optimizer!r}, "
                 f"batch_size={self.batch_size!r}.")
-        if self.n_jobs not in (None, 1) and self.n_jobs < -1 or self.n_jobs == 0:
-            raise ValueError(f"n_jobs must be None, -1 or a positive int; got {self.n_jobs}")
+        if self.n_jobs == 0:
+            raise ValueError("n_jobs == 0 has no meaning: use None or 1 for one thread, "
+                             "k > 1 for k threads, -1 for every core (-2: all but one).")
         resolve_backend(self.backend)
+        if self.solver == "sag" and not self.shuffle:
+            raise ValueError(
+                "solver='sag' draws its samples at random by design (Le Roux, Schmidt, "
+                "Bach); in a fixed cyclic order it diverges at its step size. Use "
+                "shuffle=True, or solver='saga' or 'svrg', which accept shuffle=False.")
         if self.solver != "sgd":
             if self.optimizer != "sgd":
                 raise ValueError(
@@ -174,10 +210,9 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             tol=-np.inf if self.tol is None else float(self.tol),
             n_iter_no_change=int(self.n_iter_no_change),
             early_stopping=bool(self.early_stopping), shuffle=bool(self.shuffle),
-            verbose=int(self.verbose))
+            verbose=int(self.verbose), solver=self.solver)
         if not cfg.plain:
             cfg.alpha = alpha  # penalty=None means no L2 term in the gradient
-        cfg.solver = self.solver
         cfg.eta0_auto = self.eta0 == "auto"
         cfg.n_jobs = _engine.effective_n_jobs(self.n_jobs)
         if cfg.schedule == Schedule.OPTIMAL:
@@ -186,10 +221,14 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
 
     # --------------------------------------------------------------- validation
     def _validate_X_y(self, X, y, reset):
+        check_sparse_structure(X)
         X, y = validate_data(self, X, y, accept_sparse="csr",
                              dtype=[np.float64, np.float32], order="C",
                              accept_large_sparse=True, reset=reset,
                              y_numeric=not self._is_classifier)
+        if self.solver != "sgd":
+            # SAG/SAGA/SVRG apply their dense term and prox once per stored entry
+            X = without_duplicates(X)
         if self._is_classifier:
             check_classification_targets(y)  # 'Unknown label type' for continuous y
         elif not np.isfinite(y).all():
@@ -228,13 +267,14 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         return score
 
     def _fit_one(self, X, rows, y, sw, coef, intercept, cfg, *, t, random_state, mask,
-                 avg_coef=None, avg_intercept=0.0, state=None):
+                 avg_coef=None, avg_intercept=0.0, state=None, stop=None):
         train_idx = np.flatnonzero(~mask).astype(np.int64)
         score_cb = None
         if cfg.early_stopping:
             score_cb = self._score_cb(_engine.Rows.of(X[mask], self.backend), y[mask],
                                       sw[mask])
-        rng = check_random_state(random_state)
+        rng = check_random_state(random_state) if cfg.plain else _advanced_rng(
+            random_state, t)
         shuffle_seed = None
         if cfg.plain:
             # scikit-learn's draws, in its order: make_dataset's seed, then the shuffle
@@ -249,11 +289,11 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             from fastgd._vr import fit_vr
 
             return fit_vr(rows, y, sw, coef, intercept, cfg, t=float(t), rng=rng,
-                          train_idx=train_idx, state=state)
+                          train_idx=train_idx, state=state, stop=stop)
         return _engine.fit_binary(
             rows, y, sw, coef, intercept, cfg, t=float(t), rng=rng,
             train_idx=train_idx, score_cb=score_cb, avg_coef=avg_coef,
-            avg_intercept=avg_intercept, state=state, shuffle_seed=shuffle_seed,
+            avg_intercept=avg_intercept, state=state, shuffle_seed=shuffle_seed, stop=stop,
             intercept_decay=SPARSE_INTERCEPT_DECAY if (rows.is_sparse and cfg.plain) else 1.0)
 
     def _after_fit(self, n_iter):
@@ -283,7 +323,28 @@ def _coef_init(coef_init, shape, name):
     arr = np.asarray(coef_init, dtype=np.float64)
     if arr.size != int(np.prod(shape)):
         raise ValueError(f"Provided {name} does not match dataset.")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinity.")
     return arr.reshape(shape).copy()
+
+
+def _in_threads(fit_problem, cfg, n_problems, n_threads):
+    """[fit_problem(i, cfg, stop) for each i] in ``n_threads`` threads.
+
+    On an exception in the calling thread (Ctrl-C) or in a problem, ``stop`` is set:
+    the problems still running end before their next epoch, those not started never
+    start, and the exception propagates (``_rollback_on_error`` undoes the fit).
+    """
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=n_threads)
+    try:
+        futures = [pool.submit(fit_problem, i, cfg, stop) for i in range(n_problems)]
+        return [f.result() for f in futures]
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class SGDClassifier(LinearClassifierMixin, _BaseSGD):
@@ -432,6 +493,9 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
                              f"{classes.shape[0]} class")
         n_problems = 1 if classes.shape[0] == 2 else classes.shape[0]
         expanded_cw = compute_class_weight(self.class_weight, classes=classes, y=y)
+        if not (np.isfinite(expanded_cw).all() and (expanded_cw >= 0).all()):
+            raise ValueError(f"class_weight must be finite and non-negative; got "
+                             f"{self.class_weight!r}.")
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64,
                                   allow_all_zero_weights=self.early_stopping)
         if not np.isfinite(sw).all():
@@ -459,7 +523,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
             masks = [mask] * n_problems
             seeds = check_random_state(self.random_state).randint(MAX_INT, size=n_problems)
             pos_neg = [(expanded_cw[i], 1.0) for i in range(n_problems)]
-        def fit_problem(i, cfg_i):
+        def fit_problem(i, cfg_i, stop=None):
             pos = 1 if n_problems == 1 else i
             y_i = np.where(y_enc == pos, 1.0, -1.0)
             sw_i = sw * np.where(y_i > 0, pos_neg[i][0], pos_neg[i][1])
@@ -468,16 +532,14 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
                 random_state=seeds[i], mask=masks[i],
                 avg_coef=None if avg_coef is None else avg_coef[i],
                 avg_intercept=avg_intercept[i],
-                state=None if opt_state is None else opt_state[i])
+                state=None if opt_state is None else opt_state[i], stop=stop)
 
         if n_problems > 1 and cfg.n_jobs > 1:
             # one-vs-rest: the classes run in parallel threads (the kernels release the
             # GIL), each binary problem serial inside, so the results are those of the
             # sequential fit exactly
-            serial_cfg = dataclasses.replace(cfg, n_jobs=1)
-            with ThreadPoolExecutor(max_workers=min(cfg.n_jobs, n_problems)) as pool:
-                results = list(pool.map(lambda i: fit_problem(i, serial_cfg),
-                                        range(n_problems)))
+            results = _in_threads(fit_problem, dataclasses.replace(cfg, n_jobs=1),
+                                  n_problems, min(cfg.n_jobs, n_problems))
         else:
             results = [fit_problem(i, cfg) for i in range(n_problems)]
         n_iter = max(r.n_iter for r in results)
@@ -508,6 +570,11 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         return fitted
 
     # ---------------------------------------------------------------- predicting
+    def decision_function(self, X):
+        """Confidence scores ``X @ coef_.T + intercept_`` (scikit-learn's)."""
+        check_sparse_structure(X)
+        return super().decision_function(X)
+
     def _check_proba(self):
         if self.loss not in ("log_loss", "modified_huber"):
             raise AttributeError("probability estimates are not available for loss=%r"
@@ -686,6 +753,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
 
     def _decision_function(self, X):
         check_is_fitted(self)
+        check_sparse_structure(X)
         X = validate_data(self, X, accept_sparse="csr", reset=False)
         scores = safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
         return scores.ravel()

@@ -15,9 +15,13 @@ def objective(X, y, coef, intercept, loss, alpha, l1_ratio=0.0, sample_weight=No
               epsilon=0.1, backend="auto"):
     """F(w, b) of SPEC section 1 for dense or CSR ``X``."""
     from fastgd._engine import Rows
+    from fastgd._validation import check_sparse_structure
 
+    check_sparse_structure(X)
     rows = Rows.of(X, backend)
     coef = np.ascontiguousarray(coef, dtype=np.float64)
+    if coef.shape != (rows.n_features,):
+        raise ValueError(f"coef has shape {coef.shape}; X has {rows.n_features} features.")
     p = rows.decision(coef, float(intercept))
     y = np.asarray(y, dtype=np.float64)
     sw = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, np.float64)

@@ -96,6 +96,9 @@ def preferred_threading_layer():
     """
     if os.environ.get("NUMBA_THREADING_LAYER"):
         return None
+    from fastgd._backend import load_tbb
+
+    load_tbb()  # the tbb wheel's library is not on the loader's path
     try:
         from numba.np.ufunc import tbbpool  # noqa: F401
     except ImportError:

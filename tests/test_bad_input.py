@@ -270,7 +270,10 @@ def test_failed_plain_partial_fit_changes_nothing(Est):
     y = _y(Est)
     kw = {"classes": [0, 1]} if Est is SGDClassifier else {}
     loss = {"loss": "squared_hinge"} if Est is SGDClassifier else {}  # unbounded dloss
-    est = Est(average=True, random_state=0, **loss).partial_fit(X, y, **kw)
+    # a sane first call ('optimal' on squared_hinge here gives scikit-learn's own
+    # runaway model, coef_ ~ 1e11, which fastgd refuses as diverged)
+    est = Est(average=True, random_state=0, learning_rate="constant", eta0=0.01,
+              **loss).partial_fit(X, y, **kw)
     before = _state(est)
     std = est._standard_coef.copy()
     est.set_params(learning_rate="constant", eta0=1e10)

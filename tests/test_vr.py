@@ -307,6 +307,14 @@ def test_estimator_tol_partial_fit_and_float32(solver):
     e64 = fastgd.SGDClassifier(loss="log_loss", solver=solver, alpha=1e-2, tol=1e-10,
                                max_iter=300, random_state=0).fit(X, yc)
     np.testing.assert_allclose(e32.coef_, e64.coef_, rtol=1e-5, atol=1e-6)
+    if solver == "sag":  # it samples at random only: shuffle=False is refused
+        reg = fastgd.SGDRegressor(loss="huber", solver=solver, alpha=1e-2, tol=None,
+                                  random_state=0).partial_fit(X, y)
+        seen_once = int(reg._opt_state[0]["m_seen"])
+        reg.partial_fit(X, y)
+        # the second call on the same data carries the gradient memory over
+        assert reg._opt_state[0]["m_seen"] > seen_once
+        return
     reg = fastgd.SGDRegressor(loss="huber", solver=solver, alpha=1e-2, tol=None,
                               max_iter=2, random_state=0, shuffle=False)
     reg.partial_fit(X, y)
