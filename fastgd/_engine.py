@@ -133,11 +133,12 @@ def _parallel_kernels(rows, n_jobs):
     return par if getattr(par, "OPENMP", False) else None
 
 
-def optimal_init(cfg, kern):
-    """Bottou's t0 heuristic, as scikit-learn computes it for learning_rate='optimal'."""
-    typw = math.sqrt(1.0 / math.sqrt(cfg.alpha))
+def optimal_init(cfg, kern, alpha):
+    """Bottou's t0 heuristic, as scikit-learn computes it for learning_rate='optimal'
+    (with the estimator's ``alpha``, as scikit-learn, whatever the penalty)."""
+    typw = math.sqrt(1.0 / math.sqrt(alpha))
     eta0 = typw / max(1.0, kern.loss_dloss(cfg.loss, 1.0, -typw, cfg.param))
-    return 1.0 / (eta0 * cfg.alpha)
+    return 1.0 / (eta0 * alpha)
 
 
 def penalty_value(cfg, w):

@@ -215,8 +215,9 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             cfg.alpha = alpha  # penalty=None means no L2 term in the gradient
         cfg.eta0_auto = self.eta0 == "auto"
         cfg.n_jobs = _engine.effective_n_jobs(self.n_jobs)
-        if cfg.schedule == Schedule.OPTIMAL:
-            cfg.optimal_init = _engine.optimal_init(cfg, kernels(self.backend))
+        if cfg.schedule == Schedule.OPTIMAL and cfg.solver == "sgd":
+            cfg.optimal_init = _engine.optimal_init(cfg, kernels(self.backend),
+                                                    float(self.alpha))
         return cfg
 
     # --------------------------------------------------------------- validation

@@ -27,12 +27,16 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 ADAPTIVE = ["adam", "adagrad", "rmsprop", "amsgrad", "nadam", "adadelta"]
 
 
-def run_python(code, timeout=600, env=None, **kw):
-    """Run ``code`` in a fresh interpreter; returns the CompletedProcess."""
+def run_python(code, timeout=600, env=None):
+    """Run ``code`` in a fresh interpreter; returns the CompletedProcess (a test failure
+    when it is still running after ``timeout`` seconds: it hung)."""
     full_env = dict(os.environ, **(env or {}))
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout, env=full_env,
-                          **kw)
+    try:
+        return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT,
+                              capture_output=True, text=True, timeout=timeout,
+                              env=full_env)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"the subprocess hung ({timeout} s): {exc.stderr!r:.2000}")
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +61,8 @@ def test_dense_hogwild_scratch_in_bounds():
             assert np.isfinite(est.coef_).all()
         print("in bounds")
     """, env={"NUMBA_BOUNDSCHECK": "1",
-              "NUMBA_CACHE_DIR": str(ROOT / "build" / "numba-boundscheck-cache")})
+              "NUMBA_CACHE_DIR": str(ROOT / "build" / "numba-boundscheck-cache")},
+                     timeout=400)  # an IndexError inside a prange hangs rather than raise
     assert out.returncode == 0, out.stderr[-3000:]
     assert "in bounds" in out.stdout
 
