@@ -259,7 +259,7 @@ def _sync_configs():
                                    loss="hinge", max_iter=10, tol=None,
                                    penalty="elasticnet")),
         (SGDRegressor, Xs, X[:, 0], dict(optimizer="sgd", batch_size="full",
-                                         learning_rate="constant", eta0=0.5, max_iter=15,
+                                         learning_rate="constant", eta0=0.05, max_iter=15,
                                          tol=None, penalty="l1")),
         (SGDClassifier, Xs, y, dict(optimizer="nag", batch_size=256, lazy=False,
                                     eta0=0.05, max_iter=8, tol=None)),
