@@ -15,7 +15,7 @@ import math
 import numpy as np
 from numba import njit
 
-from fastgd.kernels._nb_prefetch import prefetch
+from fastgd.kernels._nb_shim import prefetch
 from fastgd._rules import HP_BETA1, HP_BETA2, HP_EPS, HP_MOMENTUM, HP_RHO, Loss, Rule, Schedule
 
 _SQUARED_ERROR = int(Loss.SQUARED_ERROR)

@@ -1,0 +1,273 @@
+"""What every kernel family shares: losses, row access, prefetch, schedules, the rules.
+
+One source, two compilers. Each kernel family is one Python file in the subset Numba
+compiles: this one (the shared helpers) and ``_nb_sgd.py``, ``_nb_vr.py``,
+``_nb_async_vr.py``, ``_nb_parallel.py``.
+
+- Numba: ``fastgd.kernels._nb_<family>`` is that file, imported as it is; its functions
+  are jitted at import by the ``njit`` decorators (``cache=True``, ``nogil=True``, no
+  ``fastmath``) and it imports the helpers below from this module.
+- Cython: setup.py compiles the *same* text, in Cython's pure-Python mode, as the
+  extension ``fastgd.kernels._cy_<family>``. It writes ``build/cython/_cy_<family>.py``
+  = this file followed by the family's file (Cython cannot inline a function across
+  extension modules, so each extension carries the helpers, as the old ``include`` of
+  ``.pxi`` files did), and ``build/cython/_cy_<family>.pxd`` = ``_nb_common.pxd``
+  followed by ``_nb_<family>.pxd``: the augmenting declarations (C types of arguments
+  and locals, the fused float32/float64 type ``floating`` of ``data``, ``inline``,
+  ``noexcept nogil``, the ids from ``_ids.pxi``, the C ``prefetch``). A different module
+  name is needed because an extension built in place beside ``_nb_<family>.py`` under
+  the same name would shadow it.
+
+The header below is the only place where the two differ: ``cython.compiled`` is a
+compile-time constant for Cython, which drops the branch it does not take (so the
+Cython extensions never import Numba, and the Numba modules never need Cython: the
+``cython`` stand-in of ``_nb_shim`` is used when it is not installed). Under Numba the
+ids are module globals made from ``fastgd._rules.c_ids()`` (frozen into the compiled
+code as constants); under Cython they are the enums of ``_ids.pxi``, generated from the
+same table. Math comes from ``math`` (Numba) or ``libc.math`` (Cython) and is the same
+libm call; ``x ** y`` is ``pow`` on both (Cython's ``cpow``); integer division and
+division by zero follow C on both (``cdivision``; Numba's ``error_model="numpy"``).
+
+Kernels are entered from Python through an entry per kernel: under Cython a ``cpdef``
+that releases the GIL (``with cython.nogil:``) around the ``cdef ... nogil`` body
+``_<name>``; under Numba the jitted body itself (see ``_nb_shim.njit``). The rules that
+keep the text compilable by both: no allocation in a compiled body (the Python-level
+entry allocates), no runtime-step ``range`` (a ``while`` loop), no ``with`` in a
+compiled body, ``prange`` without schedule options, and every local of a body a C type
+(``infer_types``; the annotated ``cython -a`` output shows any Python object left).
+"""
+
+try:
+    import cython
+except ImportError:  # the Numba backend runs without Cython (a build requirement only)
+    from fastgd.kernels._nb_shim import cython
+
+if not cython.compiled:  # Numba (or plain Python); the Cython build gets these from .pxd
+    from math import exp, log, log1p, pow, sqrt
+
+    from fastgd._rules import c_ids
+    from fastgd.kernels._nb_shim import njit, prefetch
+
+    globals().update(c_ids())
+else:  # Cython: compiled ahead of time, the decorators do nothing
+    def _as_is(f):
+        return f
+
+    def njit(entry=None, **options):
+        return _as_is
+
+MAX_DLOSS = 1e12
+_WSCALE_MIN = 1e-9
+
+PREFETCH_ROWS = 8  # rows ahead whose data (and CSR indices) are requested
+PREFETCH_W = 3  # rows ahead whose coefficients w[indices] are requested (CSR)
+PREFETCH_W_MIN = 1 << 16  # ... when w has this many features (smaller w stays cached)
+
+# C division semantics on both backends (Numba: error_model="numpy"; Cython: cdivision)
+_jit = njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
+_inline = njit(cache=True, nogil=True, inline="always", error_model="numpy",
+               _nrt=False)
+
+
+# --------------------------------------------------------------------------- losses
+@_inline
+def _log1pexp(x):
+    if x <= -37.0:
+        return exp(x)
+    elif x <= -2.0:
+        return log1p(exp(x))
+    elif x <= 18.0:
+        return log(1.0 + exp(x))
+    elif x <= 33.3:
+        return x + exp(-x)
+    return x
+
+
+@_jit
+def _loss_value(loss, y, p, param):
+    """L(y, p); y is in {-1, +1} for classification losses (as in scikit-learn)."""
+    if loss == LOSS_SQUARED_ERROR:
+        return 0.5 * (p - y) * (p - y)
+    elif loss == LOSS_LOG_LOSS:
+        y01 = 0.5 * (y + 1.0)
+        return _log1pexp(p) - y01 * p
+    elif loss == LOSS_HINGE:
+        z = p * y
+        return param - z if z <= param else 0.0
+    elif loss == LOSS_SQUARED_HINGE:
+        z = param - p * y
+        return z * z if z > 0.0 else 0.0
+    elif loss == LOSS_MODIFIED_HUBER:
+        z = p * y
+        if z >= 1.0:
+            return 0.0
+        elif z >= -1.0:
+            return (1.0 - z) * (1.0 - z)
+        return -4.0 * z
+    elif loss == LOSS_HUBER:
+        r = abs(y - p)
+        return 0.5 * r * r if r <= param else param * (r - 0.5 * param)
+    elif loss == LOSS_EPSILON_INSENSITIVE:
+        r = abs(y - p) - param
+        return r if r > 0.0 else 0.0
+    else:  # squared epsilon-insensitive
+        r = abs(y - p) - param
+        return r * r if r > 0.0 else 0.0
+
+
+@_jit
+def _loss_dloss(loss, y, p, param):
+    """dL/dp, exactly as scikit-learn's SGD loss classes compute it (not yet clipped)."""
+    if loss == LOSS_SQUARED_ERROR:
+        return p - y
+    elif loss == LOSS_LOG_LOSS:
+        y01 = 0.5 * (y + 1.0)
+        if p > -37.0:
+            e = exp(-p)
+            return ((1.0 - y01) - y01 * e) / (1.0 + e)
+        return exp(p) - y01
+    elif loss == LOSS_HINGE:
+        return -y if p * y <= param else 0.0
+    elif loss == LOSS_SQUARED_HINGE:
+        z = param - p * y
+        return -2.0 * y * z if z > 0.0 else 0.0
+    elif loss == LOSS_MODIFIED_HUBER:
+        z = p * y
+        if z >= 1.0:
+            return 0.0
+        elif z >= -1.0:
+            return 2.0 * (1.0 - z) * -y
+        return -4.0 * y
+    elif loss == LOSS_HUBER:
+        r = p - y
+        if abs(r) <= param:
+            return r
+        return param if r >= 0.0 else -param
+    elif loss == LOSS_EPSILON_INSENSITIVE:
+        if y - p > param:
+            return -1.0
+        elif p - y > param:
+            return 1.0
+        return 0.0
+    else:
+        z = y - p
+        if z > param:
+            return -2.0 * (z - param)
+        elif z < -param:
+            return 2.0 * (-z - param)
+        return 0.0
+
+
+@_inline
+def _clip_dloss(d):
+    if d < -MAX_DLOSS:
+        return -MAX_DLOSS
+    if d > MAX_DLOSS:
+        return MAX_DLOSS
+    return d
+
+
+@_inline
+def _soft(x, th):
+    """Soft-threshold: sign(x) max(|x| - th, 0) (the L1 prox)."""
+    if x > th:
+        return x - th
+    if x < -th:
+        return x + th
+    return 0.0
+
+
+# ----------------------------------------------------------------------- row access
+@_inline
+def _row(indptr, dense_d, i):
+    """(start, end) of row i in ``data``: dense X is its flat C-ordered view."""
+    if dense_d > 0:
+        return i * dense_d, (i + 1) * dense_d
+    return indptr[i], indptr[i + 1]
+
+
+@_inline
+def _col(indices, dense_d, start, k):
+    if dense_d > 0:
+        return k - start
+    return indices[k]
+
+
+@_inline
+def _row_dot(data, indices, dense_d, start, end, w):
+    """x_i . w over the stored entries of row i (the dense/CSR branch taken once per row)."""
+    p = 0.0
+    if dense_d > 0:
+        for k in range(start, end):
+            p += w[k - start] * data[k]
+    else:
+        for k in range(start, end):
+            p += w[indices[k]] * data[k]
+    return p
+
+
+@_inline
+def _row_axpy(data, indices, dense_d, start, end, c, v):
+    """v += c x_i over the stored entries of row i."""
+    if dense_d > 0:
+        for k in range(start, end):
+            v[k - start] += c * data[k]
+    else:
+        for k in range(start, end):
+            v[indices[k]] += c * data[k]
+
+
+@_inline
+def _row_add_norms(data, indices, dense_d, start, end, cw, w):
+    """w += cw x_i; return (sum w_j^2, sum |w_j|) over the row's columns (WeightVector.add)."""
+    l2acc = 0.0
+    l1acc = 0.0
+    if dense_d > 0:
+        for k in range(start, end):
+            j = k - start
+            w[j] += data[k] * cw
+            l2acc += w[j] * w[j]
+            l1acc += abs(w[j])
+    else:
+        for k in range(start, end):
+            j = indices[k]
+            w[j] += data[k] * cw
+            l2acc += w[j] * w[j]
+            l1acc += abs(w[j])
+    return l2acc, l1acc
+
+
+@_inline
+def _prefetch_row(data, indices, indptr, dense_d, order, ii, w):
+    """Ask for the cache lines that the steps ``PREFETCH_ROWS`` / ``PREFETCH_W`` ahead read.
+
+    Two stages (see _nb_shim): the row of order[ii + PREFETCH_ROWS] (every line of its
+    values, and of its indices for CSR), then, once those indices have arrived, the
+    coefficients of order[ii + PREFETCH_W] (CSR: scattered over w). Changes no result.
+    """
+    m = order.shape[0]
+    nxt = ii + PREFETCH_ROWS
+    if nxt < m:
+        start, end = _row(indptr, dense_d, order[nxt])
+        if end > start:
+            for k in range(start, end, 8):
+                prefetch(data, k)
+            prefetch(data, end - 1)
+            if dense_d == 0:
+                for k in range(start, end, 16):
+                    prefetch(indices, k)
+                prefetch(indices, end - 1)
+    nxt = ii + PREFETCH_W
+    if dense_d == 0 and nxt < m and w.shape[0] >= PREFETCH_W_MIN:
+        r = order[nxt]
+        for k in range(indptr[r], indptr[r + 1]):
+            prefetch(w, indices[k])
+
+
+@_inline
+def _step_size(schedule, eta, eta0, power_t, alpha, optimal_init, t):
+    if schedule == SCHEDULE_OPTIMAL:
+        return 1.0 / (alpha * (optimal_init + t - 1.0))
+    elif schedule == SCHEDULE_INVSCALING:
+        return eta0 / pow(t, power_t)
+    return eta
