@@ -39,11 +39,18 @@ cdef inline void prefetch(const _prefetched[:] a, Py_ssize_t i) noexcept nogil:
     FASTGD_PREFETCH(&a[i])
 
 
+cdef inline Py_ssize_t _to_index(double x) noexcept nogil:
+    """The Cython side of _nb_shim._to_index: a count kept in a float64 scratch slot."""
+    return <Py_ssize_t>x
+
+
 cdef double MAX_DLOSS
 cdef double _WSCALE_MIN
 cdef Py_ssize_t PREFETCH_ROWS
 cdef Py_ssize_t PREFETCH_W
 cdef Py_ssize_t PREFETCH_W_MIN
+cdef Py_ssize_t _ROUND_STEPS
+cdef double _SHRINK_KEEP
 
 cdef inline double _log1pexp(double x) noexcept nogil
 cdef double _loss_value(int loss, double y, double p, double param) noexcept nogil
@@ -76,3 +83,9 @@ cdef inline void _prefetch_row(const floating[:] data, const int32_t[:] indices,
                                const double[:] w) noexcept nogil
 cdef inline double _step_size(int schedule, double eta, double eta0, double power_t,
                               double alpha, double optimal_init, double t) noexcept nogil
+
+@cython.locals(k=Py_ssize_t)
+cdef inline bint _busy(const double[:, :] tstate, Py_ssize_t K, Py_ssize_t cpos,
+                       Py_ssize_t chi) noexcept nogil
+@cython.locals(k=Py_ssize_t, g=double)
+cdef inline double _reduced(double[:, :] gbuf, Py_ssize_t K, Py_ssize_t j) noexcept nogil

@@ -49,12 +49,27 @@ if not cython.compiled:  # Numba (or plain Python); the Cython build gets these 
     from fastgd.kernels._nb_shim import njit, prefetch
 
     globals().update(c_ids())
+    from fastgd.kernels._nb_shim import _to_index
 else:  # Cython: compiled ahead of time, the decorators do nothing
+    from contextlib import contextmanager
+
     def _as_is(f):
         return f
 
     def njit(entry=None, **options):
         return _as_is
+
+    #: Whether this extension was compiled with OpenMP; without it prange runs serially.
+    OPENMP = bool(FASTGD_OPENMP)
+
+    @contextmanager
+    def guard():
+        """Nothing to serialise: OpenMP teams of concurrent calls do not interfere."""
+        yield
+
+    def threading_layer_in_use():
+        """'openmp' when built with OpenMP, else None (the kernels then run serially)."""
+        return "openmp" if OPENMP else None
 
 MAX_DLOSS = 1e12
 _WSCALE_MIN = 1e-9
@@ -62,6 +77,15 @@ _WSCALE_MIN = 1e-9
 PREFETCH_ROWS = 8  # rows ahead whose data (and CSR indices) are requested
 PREFETCH_W = 3  # rows ahead whose coefficients w[indices] are requested (CSR)
 PREFETCH_W_MIN = 1 << 16  # ... when w has this many features (smaller w stays cached)
+
+# the n_jobs > 1 kernels (_nb_parallel, _nb_async_vr): the public names are for Python,
+# the _-prefixed ones C constants inside the compiled bodies
+ROUND_STEPS = 1024  # batches per thread between two merges (intercept staleness bound)
+SHRINK_KEEP = 0.99  # a thread ends its round once its scale falls below 0.99 * S
+SYNC_MIN_BATCH = 256  # batches at least this large use the synchronous kernel
+PAD = 16  # float64 slots between per-thread rows (128 bytes: no shared cache line)
+_ROUND_STEPS = ROUND_STEPS
+_SHRINK_KEEP = SHRINK_KEEP
 
 # C division semantics on both backends (Numba: error_model="numpy"; Cython: cdivision)
 _jit = njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
@@ -271,3 +295,27 @@ def _step_size(schedule, eta, eta0, power_t, alpha, optimal_init, t):
     elif schedule == SCHEDULE_INVSCALING:
         return eta0 / pow(t, power_t)
     return eta
+
+
+# ------------------------------------------------------------------ threads
+# A thread's position in its slice and the slice's end live in its row of the kernel's
+# ``tstate`` scratch (float64, exact for any count below 2**53): a compiled body
+# allocates nothing (Cython's nogil bodies cannot, and the caller owns the scratch).
+@_inline
+def _busy(tstate, K, cpos, chi):
+    """Whether any thread k < K has steps left (tstate[k, cpos] < tstate[k, chi])."""
+    for k in range(K):
+        if tstate[k, cpos] < tstate[k, chi]:
+            return True
+    return False
+
+
+@_inline
+def _reduced(gbuf, K, j):
+    """sum_k gbuf[k, j] in the fixed order k = 0, 1, ...; the rows are zeroed."""
+    g = gbuf[0, j]
+    gbuf[0, j] = 0.0
+    for k in range(1, K):
+        g += gbuf[k, j]
+        gbuf[k, j] = 0.0
+    return g

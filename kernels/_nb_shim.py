@@ -19,6 +19,7 @@ build gets its own from the ``.pxd`` that augments the file (C types, ``prefetch
     per-call scratch that the compiled body must not allocate, then calls it).
 - ``prange``: ``numba.prange``.
 - ``prefetch(array, index)``: LLVM's prefetch hint (below).
+- ``_to_index(x)``: ``int(x)`` (Cython: a C cast), for counts kept in float64 scratch.
 - ``cython``: a stand-in for the ``cython`` module when Cython is not installed (it is a
   build requirement only): ``compiled`` is False and ``nogil`` a context manager that
   does nothing.
@@ -64,6 +65,11 @@ def njit(entry=None, **options):
     if entry is True:
         return _body_of
     raise ValueError(f"entry must be None, True or 'python'; got {entry!r}")
+
+
+@numba.njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _to_index(x):
+    return int(x)
 
 
 @intrinsic
