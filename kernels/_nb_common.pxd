@@ -89,3 +89,67 @@ cdef inline bint _busy(const double[:, :] tstate, Py_ssize_t K, Py_ssize_t cpos,
                        Py_ssize_t chi) noexcept nogil
 @cython.locals(k=Py_ssize_t, g=double)
 cdef inline double _reduced(double[:, :] gbuf, Py_ssize_t K, Py_ssize_t j) noexcept nogil
+
+# ------------------------------------------------------------------ the rules
+cdef inline void _momentum_step(Py_ssize_t j, double g, double[:] w, double[:, :] state,
+                                double eta, const double[:] hp) noexcept nogil
+cdef inline void _adagrad_step(Py_ssize_t j, double g, double[:] w, double[:, :] state,
+                               double eta, const double[:] hp) noexcept nogil
+cdef inline void _rmsprop_step(Py_ssize_t j, double g, double[:] w, double[:, :] state,
+                               double eta, const double[:] hp) noexcept nogil
+cdef inline void _adadelta_step(Py_ssize_t j, double g, double[:] w, double[:, :] state,
+                                double eta, const double[:] hp) noexcept nogil
+cdef inline double _first_moment(Py_ssize_t j, double g, double[:, :] state,
+                                 const double[:] hp) noexcept nogil
+cdef inline double _second_moment(Py_ssize_t j, double g, double[:, :] state,
+                                  const double[:] hp) noexcept nogil
+cdef inline void _adam_step(Py_ssize_t j, double g, double[:] w, double[:, :] state,
+                            double eta, const double[:] hp, double c1,
+                            double c2) noexcept nogil
+cdef inline void _adamax_step(Py_ssize_t j, double g, double[:] w, double[:, :] state,
+                              double eta, const double[:] hp, double c1) noexcept nogil
+cdef inline void _nadam_step(Py_ssize_t j, double g, double[:] w, double[:, :] state,
+                             double eta, const double[:] hp, double c1, double c2,
+                             double c1n) noexcept nogil
+cdef inline void _amsgrad_step(Py_ssize_t j, double g, double[:] w, double[:, :] state,
+                               double eta, const double[:] hp, double c1,
+                               double c2) noexcept nogil
+cdef inline void _apply_rule(int rule, Py_ssize_t j, double g, double[:] w,
+                             double[:, :] state, double eta, const double[:] hp, double c1,
+                             double c2, double c1n) noexcept nogil
+cdef inline void _coordinate(int rule, Py_ssize_t j, double gl, double a2, double[:] w,
+                             double[:, :] state, double eta, const double[:] hp, double c1,
+                             double c2, double c1n) noexcept nogil
+cdef inline Py_ssize_t _coord_index(const int64_t[:] klist, bint use_list,
+                                    Py_ssize_t kk) noexcept nogil
+cdef inline void _coord_done(Py_ssize_t j, double[:] gbuf, uint8_t[:] mark, bint use_list,
+                             double[:] w, double[:] q, double a1, double u) noexcept nogil
+@cython.locals(kk=Py_ssize_t, j=Py_ssize_t, g=double)
+cdef inline void _sweep(int rule, Py_ssize_t count, bint use_list, const int64_t[:] klist,
+                        double[:] gbuf, uint8_t[:] mark, double[:] w, double[:, :] state,
+                        double[:] q, const double[:] hp, double a1, double a2, double u,
+                        double eta, double c1, double c2, double c1n) noexcept nogil
+@cython.locals(z=double, nz=double)
+cdef inline void _l1_truncate(double[:] w, double[:] q, Py_ssize_t j, double u,
+                              double scale) noexcept nogil
+@cython.locals(bi=Py_ssize_t, i=Py_ssize_t, start=Py_ssize_t, end=Py_ssize_t,
+               k=Py_ssize_t, j=Py_ssize_t, p=double)
+cdef inline double _batch_margins(const floating[:] data, const int32_t[:] indices,
+                                  const int64_t[:] indptr, Py_ssize_t dense_d,
+                                  const double[:] y, const double[:] sw,
+                                  const int64_t[:] order, Py_ssize_t b0, Py_ssize_t nb,
+                                  const double[:] w, const double[:, :] state, bint nag,
+                                  double gamma, double scale, double b_int, int loss,
+                                  double param, double[:] dbuf,
+                                  double loss_sum) noexcept nogil
+@cython.locals(nk=Py_ssize_t, g_int=double, bi=Py_ssize_t, i=Py_ssize_t, c=double,
+               start=Py_ssize_t, end=Py_ssize_t, k=Py_ssize_t, j=Py_ssize_t)
+cdef inline (Py_ssize_t, double) _batch_gradient(const floating[:] data,
+                                                 const int32_t[:] indices,
+                                                 const int64_t[:] indptr,
+                                                 Py_ssize_t dense_d,
+                                                 const int64_t[:] order, Py_ssize_t b0,
+                                                 Py_ssize_t nb, const double[:] dbuf,
+                                                 bint all_coords, bint sparse,
+                                                 double[:] gbuf, uint8_t[:] mark,
+                                                 int64_t[:] klist) noexcept nogil

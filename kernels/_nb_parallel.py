@@ -72,12 +72,15 @@ from contextlib import contextmanager
 import numpy as np
 from numba import njit, prange
 
-from fastgd.kernels._nb_sgd import (_ADAGRAD, _NAG, _SGD, _WSCALE_MIN, _batch_gradient,
-                                    _batch_margins, _clip_dloss, _col, _coordinate,
-                                    _l1_truncate, _prefetch_row, _row, _row_add_norms,
-                                    _row_axpy, _row_dot, _step_size, _sweep, loss_dloss,
-                                    loss_value)
-from fastgd._rules import HP_BETA1, HP_BETA2, HP_MOMENTUM
+from fastgd.kernels._nb_common import (_WSCALE_MIN, _batch_gradient, _batch_margins,
+                                       _clip_dloss, _col, _coordinate, _l1_truncate,
+                                       _prefetch_row, _row, _row_add_norms, _row_axpy,
+                                       _row_dot, _step_size, _sweep)
+from fastgd.kernels._nb_common import _loss_dloss as loss_dloss
+from fastgd.kernels._nb_common import _loss_value as loss_value
+from fastgd._rules import HP_BETA1, HP_BETA2, HP_MOMENTUM, Rule
+
+_ADAGRAD, _NAG, _SGD = int(Rule.ADAGRAD), int(Rule.NAG), int(Rule.SGD)
 
 ROUND_STEPS = 1024  # batches per thread between two merges (intercept staleness bound)
 SHRINK_KEEP = 0.99  # a thread ends its round once its scale falls below 0.99 * S
