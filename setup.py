@@ -33,7 +33,8 @@ def openmp_flags():
 
     ``FASTGD_NO_OPENMP=1`` turns it off. The flags are tried on a tiny program that
     calls ``omp_get_max_threads``; whether they were used is then visible to the
-    package as the ``_OPENMP`` macro (``fastgd.kernels._cy_sgd.OPENMP``).
+    package as the ``_OPENMP`` macro (``fastgd.kernels._cy_sgd.OPENMP``, from
+    ``FASTGD_OPENMP`` in kernels/_nb_common.pxd).
     """
     if os.environ.get("FASTGD_NO_OPENMP", "").lower() in ("1", "true", "yes"):
         return None
@@ -72,11 +73,11 @@ def openmp_flags():
 KERNELS = ROOT / "kernels"
 BUILD = ROOT / "build" / "cython" / "fastgd" / "kernels"
 
+# locals typed from their assignments (as Numba does), x ** y is C pow() whatever the
+# signs (as Numba), C division (as Numba's error_model="numpy"), no bounds checks
 DIRECTIVES = {"language_level": 3, "boundscheck": False, "wraparound": False,
-              "cdivision": True, "initializedcheck": False, "nonecheck": False}
-# the single sources: locals typed from their assignments (as Numba does), x ** y is
-# C pow() whatever the signs (as Numba), Python ints never appear in a compiled body
-SINGLE_SOURCE_DIRECTIVES = dict(DIRECTIVES, infer_types=True, cpow=True)
+              "cdivision": True, "initializedcheck": False, "nonecheck": False,
+              "infer_types": True, "cpow": True}
 
 
 def single_sources():
@@ -114,8 +115,7 @@ def single_sources():
 def extensions():
     """The Cython backend: fastgd.kernels._cy_<family> from the single sources."""
     singles = single_sources()
-    pyx = sorted(KERNELS.glob("_cy_*.pyx"))
-    if not singles and not pyx:
+    if not singles:
         return []
     import numpy
     from Cython.Build import cythonize
@@ -131,19 +131,12 @@ def extensions():
           + (f" ({' '.join(omp[0])})" if omp else
              " (the compiler does not support it, or FASTGD_NO_OPENMP is set)"),
           file=sys.stderr)
-
-    def ext(name, source):
-        return Extension(name, [source], include_dirs=[numpy.get_include()],
-                         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-                         extra_compile_args=compile_args, extra_link_args=link_args)
-
-    exts = cythonize([ext(name, src) for name, src in singles],
-                     include_path=[str(BUILD.parent.parent), str(KERNELS)],
-                     compiler_directives=SINGLE_SOURCE_DIRECTIVES)
-    if pyx:
-        exts += cythonize([ext(f"fastgd.kernels.{src.stem}", str(src.relative_to(ROOT)))
-                           for src in pyx], compiler_directives=DIRECTIVES)
-    return exts
+    exts = [Extension(name, [source], include_dirs=[numpy.get_include()],
+                      define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+                      extra_compile_args=compile_args, extra_link_args=link_args)
+            for name, source in singles]
+    return cythonize(exts, include_path=[str(BUILD.parent.parent), str(KERNELS)],
+                     compiler_directives=DIRECTIVES)
 
 
 setup(

@@ -53,6 +53,8 @@ def _body_of(entry):
     got = list(inspect.signature(getattr(body, "py_func", body)).parameters)
     if got != params:
         raise TypeError(f"entry {entry.__name__}{params} and its body differ: {got}")
+    if entry.__doc__:
+        body.__doc__ = entry.__doc__  # help() shows the entry's documentation
     return body
 
 

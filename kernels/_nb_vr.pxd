@@ -5,10 +5,10 @@
 cdef double RESCALE_MIN
 cdef int SAG, SAGA, SVRG
 
-cdef double _lag_prox(double x, double dj, Py_ssize_t k0, Py_ssize_t k1,
-                      const double[::1] A, const double[::1] B, const double[::1] cp,
-                      const double[::1] invs, double eta, double tau,
-                      double lam1) noexcept nogil
+cdef inline double _lag_prox(double x, double dj, Py_ssize_t k0, Py_ssize_t k1,
+                             const double[::1] A, const double[::1] B,
+                             const double[::1] cp, const double[::1] invs, double eta,
+                             double tau, double lam1) noexcept nogil
 
 @cython.locals(j=Py_ssize_t, k0=Py_ssize_t)
 cdef void _flush(double[:] v, Py_ssize_t d, Py_ssize_t k, int64_t[:] last,
