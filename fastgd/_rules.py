@@ -1,7 +1,8 @@
 """The one source of truth for every update rule, loss, schedule and penalty.
 
-The integer ids below are the only copy: the Numba kernels import them from here
-and ``setup.py`` writes them into ``kernels/_ids.pxi`` for the Cython twins.
+The integer ids below are the only copy: the kernels read them by their C names
+(``c_ids()``), as module globals under Numba and from ``kernels/_ids.pxi``, which
+``setup.py`` writes from here, under Cython.
 The formulas are those of SPEC.md (section 2) and of scikit-learn's ``_sgd_fast``.
 """
 
@@ -156,6 +157,22 @@ def loss_param(loss, epsilon):
     """The scalar a loss kernel reads: epsilon for huber-type losses, else the threshold."""
     spec = LOSSES[loss]
     return float(epsilon) if spec.param == "epsilon" else spec.threshold
+
+
+def c_ids():
+    """Every id above by its C name (``RULE_SGD``, ``LOSS_LOG_LOSS``, ``HP_BETA_1``, ...).
+
+    The single-source kernels read these names: under Numba as module globals (each
+    kernel module does ``globals().update(c_ids())``), under Cython as the enums of
+    ``kernels/_ids.pxi`` that setup.py writes from ``pxi_source()``.
+    """
+    ids = {}
+    for enum in (Rule, Loss, Schedule, Penalty):
+        for member in enum:
+            ids[f"{enum.__name__.upper()}_{member.name}"] = int(member)
+    for i, name in enumerate(HP_NAMES):
+        ids[f"HP_{name.upper()}"] = i
+    return ids
 
 
 def pxi_source():

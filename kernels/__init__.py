@@ -1,10 +1,14 @@
 """Compiled hot loops of fastgd (installed as ``fastgd.kernels``).
 
-``_nb_*`` are the Numba kernels, ``_cy_*`` their Cython twins (same names, signatures
-and results): ``sgd`` (plain SGD and every update rule), ``vr`` (SAG/SAGA/SVRG) and
-``parallel`` (Hogwild! and synchronous data-parallel epochs). Every Numba kernel is
-compiled lazily, once per dtype of the data (float32, float64), and cached on disk
-(``cache=True``); ``warmup()`` compiles the serial ones ahead of time.
+Each family is one Python source, ``_nb_<family>.py``: ``sgd`` (plain SGD and every
+update rule), ``vr`` (SAG/SAGA/SVRG), ``parallel`` (Hogwild! and synchronous
+data-parallel epochs) and ``async_vr`` (ASAGA/AsySVRG), with the helpers they share in
+``_nb_common.py``. Numba jits it as ``fastgd.kernels._nb_<family>``; the build compiles
+the same text with Cython (with ``_nb_<family>.pxd`` for the C types) as
+``fastgd.kernels._cy_<family>``: same names, signatures and results (see
+``_nb_common.py``). Every Numba kernel is compiled lazily, once per dtype of the data
+(float32, float64), and cached on disk (``cache=True``); ``warmup()`` compiles the
+serial ones ahead of time.
 """
 
 import time

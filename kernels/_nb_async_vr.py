@@ -28,8 +28,8 @@ its own row of ``gbuf`` (rows padded apart by ``PAD``), and the rows are reduced
 fixed order 0, 1, ..., K-1: deterministic for a given thread count.
 
 Hogwild! (as ``_nb_parallel``): the epoch's order is cut into ``n_threads`` contiguous
-slices, one per ``prange`` iteration (the iteration index picks the scratch row; Numba's
-thread count is never changed). Threads read and write ``w`` and (SAGA) ``D`` and
+slices, one per ``prange`` iteration (the iteration index picks the scratch row; the
+thread count of Numba or OpenMP is never changed). Threads read and write ``w`` and (SAGA) ``D`` and
 ``gmem`` without locks. The intercept ``b`` and ``D_b``, touched by every step, are
 private to each thread for a round of at most ``ROUND_STEPS`` steps, then merged in the
 serial part. D_b is an accumulator of the threads' disjoint increments: D_b = D_b0 +
@@ -41,50 +41,72 @@ oscillates (measured: SVRG on reuters.trn with 2 threads went from F = 0.08 to 0
 the mean is a convex combination of stable moves. With ``n_threads=1`` there is one
 round and every kernel is deterministic and equal, operation for operation, to the
 NumPy reference ``tests/reference_vr.py::async_vr``.
+
+One source for both backends: Numba jits this file, and the Cython build compiles it
+(after ``_nb_common.py``, with ``_nb_async_vr.pxd``) as ``_cy_async_vr`` (OpenMP
+``prange``; built without OpenMP its loops run one after another). See
+``_nb_common.py``. With ``n_threads=1`` both are bit-identical; ``full_pass`` is
+deterministic and bit-identical for any thread count (fixed pieces, fixed reduction).
 """
 
-import numpy as np
-from numba import njit, prange
+try:
+    import cython
+except ImportError:  # the Numba backend runs without Cython (a build requirement only)
+    from fastgd.kernels._nb_shim import cython
 
-from fastgd.kernels._nb_parallel import PAD, ROUND_STEPS, _busy, _reduced, guard
-from fastgd.kernels._nb_sgd import (_clip_dloss, _col, _prefetch_row, _row, _row_axpy,
-                                    _row_dot, loss_dloss, loss_value)
-from fastgd.kernels._nb_vr import _soft
+if not cython.compiled:  # Numba; the Cython build has these in the same module
+    from fastgd.kernels._nb_common import (PAD, ROUND_STEPS, _ROUND_STEPS, _busy,
+                                           _clip_dloss, _col, _loss_dloss, _loss_value,
+                                           _prefetch_row, _reduced, _row, _row_axpy,
+                                           _row_dot, _soft, _to_index, njit)
+    from fastgd.kernels._nb_parallel import guard
+    from fastgd.kernels._nb_shim import prange
+else:
+    from cython.parallel import prange
 
 _jit = njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 _pjit = njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-_inline = njit(cache=True, nogil=True, inline="always", error_model="numpy",
-                _nrt=False)
+_entry = njit(entry=True)  # Cython: releases the GIL around _<name>; Numba: _<name>
 
 __all__ = ["PAD", "ROUND_STEPS", "column_inv_p", "async_vr_epoch", "full_pass", "guard"]
 
+_POS = 2  # tstate[k, _POS], tstate[k, _HI]: thread k's position and end in ``order``
+_HI = 3
+
 
 @_jit
-def column_inv_p(indices, indptr, dense_d, idx, inv_p):
+def _column_inv_p(indices, indptr, dense_d, idx, inv_p):
     """inv_p[j] = n / (rows of ``idx`` storing column j), 0 if none; all ones if dense."""
     d = inv_p.shape[0]
+    n = idx.shape[0]
     if dense_d > 0:
         for j in range(d):
             inv_p[j] = 1.0
         return
     for j in range(d):
         inv_p[j] = 0.0
-    for ii in range(idx.shape[0]):
+    for ii in range(n):
         i = idx[ii]
         for k in range(indptr[i], indptr[i + 1]):
             inv_p[indices[k]] += 1.0
-    n = idx.shape[0]
     for j in range(d):
         if inv_p[j] > 0.0:
             inv_p[j] = n / inv_p[j]
 
 
+@_entry
+def column_inv_p(indices, indptr, dense_d, idx, inv_p):
+    """inv_p[j] = n / (rows of ``idx`` storing column j), 0 if none; all ones if dense."""
+    with cython.nogil:
+        _column_inv_p(indices, indptr, dense_d, idx, inv_p)
+
+
 @_jit
 def _steps(data, indices, indptr, dense_d, y, sw, order, ii0, ii1, w, D, gmem, inv_p,
-           saga, loss, param, eta, lam2, lam1, fit_intercept, n, ts):
-    """Steps order[ii0:ii1] of one thread; ts = [b, D_b] (this thread's copies)."""
-    b = ts[0]
-    db = ts[1]
+           saga, loss, param, eta, lam2, lam1, fit_intercept, n, tstate, kt):
+    """Steps order[ii0:ii1] of thread kt; tstate[kt, :2] = [b, D_b] (its copies)."""
+    b = tstate[kt, 0]
+    db = tstate[kt, 1]
     tau = eta * lam1
     kap = eta * lam2
     for ii in range(ii0, ii1):
@@ -92,7 +114,7 @@ def _steps(data, indices, indptr, dense_d, y, sw, order, ii0, ii1, w, D, gmem, i
         i = order[ii]
         start, end = _row(indptr, dense_d, i)
         p = _row_dot(data, indices, dense_d, start, end, w) + b
-        g = _clip_dloss(loss_dloss(loss, y[i], p, param)) * sw[i]
+        g = _clip_dloss(_loss_dloss(loss, y[i], p, param)) * sw[i]
         e = g - gmem[i]
         if saga:
             gmem[i] = g
@@ -107,14 +129,14 @@ def _steps(data, indices, indptr, dense_d, y, sw, order, ii0, ii1, w, D, gmem, i
             c = e / n
             _row_axpy(data, indices, dense_d, start, end, c, D)
             db += c
-    ts[0] = b
-    ts[1] = db
+    tstate[kt, 0] = b
+    tstate[kt, 1] = db
 
 
 @_pjit
-def async_vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, inv_p,
-                   saga, loss, param, eta, lam2, lam1, fit_intercept, n, n_threads,
-                   tstate):
+def _async_vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, inv_p,
+                    saga, loss, param, eta, lam2, lam1, fit_intercept, n, n_threads,
+                    tstate):
     """The steps of ``order`` (module docstring) on ``w`` (float64[d+1], last = b).
 
     ``D`` float64[d+1] (last = D_b): SAGA's mean stored gradient (updated) or SVRG's μ
@@ -125,24 +147,24 @@ def async_vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, inv
     m = order.shape[0]
     K = min(n_threads, max(m, 1))
     multi = K > 1
-    pos = np.empty(K, np.int64)
-    hi = np.empty(K, np.int64)
     for k in range(K):
-        pos[k] = k * m // K
-        hi[k] = (k + 1) * m // K
-    while _busy(pos, hi):
+        tstate[k, _POS] = k * m // K
+        tstate[k, _HI] = (k + 1) * m // K
+    while _busy(tstate, K, _POS, _HI):
         b0 = w[d]
         db0 = D[d]
         for k in range(K):
             tstate[k, 0] = b0
             tstate[k, 1] = db0
         for k in prange(K):
-            if pos[k] < hi[k]:
-                stop = min(hi[k], pos[k] + ROUND_STEPS) if multi else hi[k]
-                _steps(data, indices, indptr, dense_d, y, sw, order, pos[k], stop, w, D,
+            pos = _to_index(tstate[k, _POS])
+            hi = _to_index(tstate[k, _HI])
+            if pos < hi:
+                stop = min(hi, pos + _ROUND_STEPS) if multi else hi
+                _steps(data, indices, indptr, dense_d, y, sw, order, pos, stop, w, D,
                        gmem, inv_p, saga, loss, param, eta, lam2, lam1, fit_intercept, n,
-                       tstate[k])
-                pos[k] = stop
+                       tstate, k)
+                tstate[k, _POS] = stop
         if multi:
             b_new = b0
             db_new = db0
@@ -156,10 +178,29 @@ def async_vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, inv
             D[d] = tstate[0, 1]
 
 
+@_entry
+def async_vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, inv_p,
+                   saga, loss, param, eta, lam2, lam1, fit_intercept, n, n_threads,
+                   tstate):
+    """The steps of ``order`` (module docstring) on ``w`` (float64[d+1], last = b).
+
+    ``D`` float64[d+1] (last = D_b): SAGA's mean stored gradient (updated) or SVRG's μ
+    (read only); ``gmem`` float64[n_samples]; ``inv_p`` float64[d]; ``n`` the number of
+    training samples; ``tstate`` float64 ``(n_threads, PAD)`` scratch.
+    """
+    K = min(n_threads, max(order.shape[0], 1))
+    if K < 1 or tstate.shape[0] < K or tstate.shape[1] < 4:
+        raise ValueError(f"tstate has shape {tuple(tstate.shape)[:2]}; needs ({K}, 4)")
+    with cython.nogil:
+        _async_vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, inv_p,
+                        saga, loss, param, eta, lam2, lam1, fit_intercept, n, n_threads,
+                        tstate)
+
+
 @_jit
 def _pass_piece(data, indices, indptr, dense_d, y, sw, idx, lo, hi, w, gmem, snapshot,
-                loss, param, gbuf, ts):
-    """Rows idx[lo:hi] of ``full_pass`` into this thread's row; ts = [Σ s_i L_i, Σ g_i]."""
+                loss, param, gbuf, tstate, kt):
+    """Rows idx[lo:hi] of ``full_pass`` into gbuf[kt]; tstate[kt] = [Σ s_i L_i, Σ g_i]."""
     d = w.shape[0] - 1
     b = w[d]
     total = 0.0
@@ -169,22 +210,23 @@ def _pass_piece(data, indices, indptr, dense_d, y, sw, idx, lo, hi, w, gmem, sna
         i = idx[ii]
         start, end = _row(indptr, dense_d, i)
         p = _row_dot(data, indices, dense_d, start, end, w) + b
-        total += sw[i] * loss_value(loss, y[i], p, param)
+        total += sw[i] * _loss_value(loss, y[i], p, param)
         if snapshot:
-            g = _clip_dloss(loss_dloss(loss, y[i], p, param)) * sw[i]
+            g = _clip_dloss(_loss_dloss(loss, y[i], p, param)) * sw[i]
             gmem[i] = g
         else:
             g = gmem[i]
         gb += g
         if g != 0.0:
-            _row_axpy(data, indices, dense_d, start, end, g, gbuf)
-    ts[0] = total
-    ts[1] = gb
+            for kk in range(start, end):
+                gbuf[kt, _col(indices, dense_d, start, kk)] += g * data[kk]
+    tstate[kt, 0] = total
+    tstate[kt, 1] = gb
 
 
 @_pjit
-def full_pass(data, indices, indptr, dense_d, y, sw, idx, w, D, gmem, snapshot, loss,
-              param, n_threads, gbuf, tstate):
+def _full_pass(data, indices, indptr, dense_d, y, sw, idx, w, D, gmem, snapshot, loss,
+               param, n_threads, gbuf, tstate):
     """D = (1/n) Σ_{i in idx} gmem[i] x_i (D[d]: (1/n) Σ gmem[i]); returns Σ s_i L_i at w.
 
     ``snapshot=True`` (SVRG) first sets gmem[i] = s_i clip(dL/dp) at w; otherwise (SAGA)
@@ -196,7 +238,7 @@ def full_pass(data, indices, indptr, dense_d, y, sw, idx, w, D, gmem, snapshot, 
     K = min(n_threads, max(n, 1))
     for k in prange(K):
         _pass_piece(data, indices, indptr, dense_d, y, sw, idx, k * n // K,
-                    (k + 1) * n // K, w, gmem, snapshot, loss, param, gbuf[k], tstate[k])
+                    (k + 1) * n // K, w, gmem, snapshot, loss, param, gbuf, tstate, k)
     for c in prange(K):
         for j in range(c * d // K, (c + 1) * d // K):
             D[j] = _reduced(gbuf, K, j) / n
@@ -206,4 +248,23 @@ def full_pass(data, indices, indptr, dense_d, y, sw, idx, w, D, gmem, snapshot, 
         total += tstate[k, 0]
         gb += tstate[k, 1]
     D[d] = gb / n
+    return total
+
+
+@_entry
+def full_pass(data, indices, indptr, dense_d, y, sw, idx, w, D, gmem, snapshot, loss,
+              param, n_threads, gbuf, tstate):
+    """D = (1/n) Σ_{i in idx} gmem[i] x_i (D[d]: (1/n) Σ gmem[i]); returns Σ s_i L_i at w.
+
+    ``snapshot=True`` (SVRG) first sets gmem[i] = s_i clip(dL/dp) at w; otherwise (SAGA)
+    gmem is read. Scratch: gbuf float64 ``(n_threads, d + 1 + PAD)`` zeros (left zeroed),
+    tstate float64 ``(n_threads, PAD)``. Deterministic (fixed pieces, fixed reduction).
+    """
+    K = min(n_threads, max(idx.shape[0], 1))
+    if (K < 1 or gbuf.shape[0] < K or gbuf.shape[1] < w.shape[0]
+            or tstate.shape[0] < K or tstate.shape[1] < 2):
+        raise ValueError("gbuf / tstate have fewer rows or columns than the kernel needs")
+    with cython.nogil:
+        total = _full_pass(data, indices, indptr, dense_d, y, sw, idx, w, D, gmem,
+                           snapshot, loss, param, n_threads, gbuf, tstate)
     return total

@@ -2,8 +2,10 @@
 
 One call runs one epoch (SAG/SAGA: the steps of ``order``; SVRG: the steps of one inner
 loop, after ``svrg_snapshot`` computed the full gradient) and returns. Only arrays and
-scalars come in; rows are read with ``_row``/``_col`` of ``_nb_sgd`` so dense and CSR
-share every line.
+scalars come in; rows are read with ``_row``/``_col`` of ``_nb_common`` so dense and CSR
+share every line. One source for both backends: Numba jits this file, and the Cython
+build compiles it (after ``_nb_common.py``, with ``_nb_vr.pxd``) as ``_cy_vr``; see
+``_nb_common.py``.
 
 Every step of every solver has the same shape, per coordinate j (λ2 = α(1-l1_ratio),
 λ1 = α l1_ratio, τ = η λ1):
@@ -36,26 +38,21 @@ at the end of the call, or when s falls below 1e-9):
   A lag thus costs O(1) or O(log lag), and equals the step-by-step prox to round-off.
 """
 
-from numba import njit
+try:
+    import cython
+except ImportError:  # the Numba backend runs without Cython (a build requirement only)
+    from fastgd.kernels._nb_shim import cython
 
-from fastgd.kernels._nb_sgd import _clip_dloss, _col, _row, loss_dloss, loss_value
+if not cython.compiled:  # Numba; the Cython build has these in the same module
+    from fastgd.kernels._nb_common import (_clip_dloss, _col, _loss_dloss, _loss_value,
+                                           _row, _soft, njit)
 
 RESCALE_MIN = 1e-9
 SAG, SAGA, SVRG = 0, 1, 2
 
-# C division semantics, as _nb_sgd and the Cython twin (cdivision)
+# C division semantics, as _nb_common (Numba: error_model="numpy"; Cython: cdivision)
 _jit = njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
-_inline = njit(cache=True, nogil=True, inline="always", error_model="numpy",
-                _nrt=False)
-
-
-@_inline
-def _soft(x, th):
-    if x > th:
-        return x - th
-    if x < -th:
-        return x + th
-    return 0.0
+_entry = njit(entry=True)  # Cython: releases the GIL around _<name>; Numba: _<name>
 
 
 @_jit
@@ -91,39 +88,24 @@ def _lag_prox(x, dj, k0, k1, A, B, cp, invs, eta, tau, lam1):
 
 
 @_jit
-def _catch_up(v, j, k, last, D, A, B, cp, invs, eta, tau, lam1):
-    k0 = last[j]
-    if k0 < k:
-        if lam1 > 0.0:
-            v[j] = _lag_prox(v[j], D[j], k0, k, A, B, cp, invs, eta, tau, lam1)
-        else:
-            v[j] -= (A[k] - A[k0]) * D[j]
-        last[j] = k
-
-
-@_jit
-def _flush(v, k, last, D, A, B, cp, invs, eta, tau, lam1, s):
-    """Bring every coordinate up to step k and fold the scale into v (s becomes 1)."""
-    for j in range(v.shape[0]):
-        _catch_up(v, j, k, last, D, A, B, cp, invs, eta, tau, lam1)
+def _flush(v, d, k, last, D, A, B, cp, invs, eta, tau, lam1, s):
+    """Bring the coordinates 0..d-1 up to step k and fold the scale into v (s becomes 1)."""
+    for j in range(d):
+        k0 = last[j]
+        if k0 < k:
+            if lam1 > 0.0:
+                v[j] = _lag_prox(v[j], D[j], k0, k, A, B, cp, invs, eta, tau, lam1)
+            else:
+                v[j] -= (A[k] - A[k0]) * D[j]
         v[j] *= s
         last[j] = 0
 
 
 @_jit
-def vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, seen, m_seen,
-             solver, loss, param, eta, lam2, lam1, fit_intercept, last, A, B, cp, invs):
-    """Run the steps of ``order`` of SAG/SAGA/SVRG on ``w`` (float64[d+1], last = intercept).
-
-    ``D`` (float64[d+1], last = intercept part) is S, the running sum of gmem[i] x_i
-    (SAG/SAGA; updated here), or μ, the snapshot's full loss gradient (SVRG; read only).
-    ``gmem[i]`` is s_i dL/dp at the sample's last visit (SAG/SAGA) or at the snapshot
-    (SVRG); ``seen``/``m_seen`` count the samples seen (SAG/SAGA). ``last`` (int64[d]),
-    ``A, B, cp, invs`` (float64[len(order)+1]) are work arrays. Returns m_seen.
-    On return every coordinate is up to date.
-    """
+def _vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, seen, m_seen,
+              solver, loss, param, eta, lam2, lam1, fit_intercept, last, A, B, cp, invs):
+    """See vr_epoch. ``w[:d]`` holds v (w = s v inside the call)."""
     d = w.shape[0] - 1
-    v = w[:d]
     b = w[d]
     a = 1.0 - eta * lam2
     tau = eta * lam1
@@ -142,12 +124,12 @@ def vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, seen, m_s
             k0 = last[j]  # just-in-time update (written out: faster than a call)
             if k0 < k:
                 if lam1 > 0.0:
-                    v[j] = _lag_prox(v[j], D[j], k0, k, A, B, cp, invs, eta, tau, lam1)
+                    w[j] = _lag_prox(w[j], D[j], k0, k, A, B, cp, invs, eta, tau, lam1)
                 else:
-                    v[j] -= (A[k] - A[k0]) * D[j]
-            p += v[j] * data[kk]
+                    w[j] -= (A[k] - A[k0]) * D[j]
+            p += w[j] * data[kk]
         p = s * p + b
-        g = _clip_dloss(loss_dloss(loss, y[i], p, param)) * sw[i]
+        g = _clip_dloss(_loss_dloss(loss, y[i], p, param)) * sw[i]
         corr = g - gmem[i]
         if solver == SVRG:
             c = 1.0
@@ -174,25 +156,47 @@ def vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, seen, m_s
         th = tau * inv
         for kk in range(start, end):
             j = _col(indices, dense_d, start, kk)
-            x = v[j] - delta * D[j] - es * data[kk]
+            x = w[j] - delta * D[j] - es * data[kk]
             if lam1 > 0.0:
                 x = _soft(x, th)
-            v[j] = x
+            w[j] = x
             last[j] = k + 1
         if fit_intercept:
             b -= eta * c * D[d] + e
         k += 1
         if s < RESCALE_MIN:
-            _flush(v, k, last, D, A, B, cp, invs, eta, tau, lam1, s)
+            _flush(w, d, k, last, D, A, B, cp, invs, eta, tau, lam1, s)
             s = 1.0
             k = 0
-    _flush(v, k, last, D, A, B, cp, invs, eta, tau, lam1, s)
+    _flush(w, d, k, last, D, A, B, cp, invs, eta, tau, lam1, s)
     w[d] = b
     return m_seen
 
 
+@_entry
+def vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, seen, m_seen,
+             solver, loss, param, eta, lam2, lam1, fit_intercept, last, A, B, cp, invs):
+    """Run the steps of ``order`` of SAG/SAGA/SVRG on ``w`` (float64[d+1], last = intercept).
+
+    ``D`` (float64[d+1], last = intercept part) is S, the running sum of gmem[i] x_i
+    (SAG/SAGA; updated here), or μ, the snapshot's full loss gradient (SVRG; read only).
+    ``gmem[i]`` is s_i dL/dp at the sample's last visit (SAG/SAGA) or at the snapshot
+    (SVRG); ``seen``/``m_seen`` count the samples seen (SAG/SAGA). ``last`` (int64[d]),
+    ``A, B, cp, invs`` (float64[len(order)+1]) are work arrays. Returns m_seen.
+    On return every coordinate is up to date.
+    """
+    if (A.shape[0] <= order.shape[0] or B.shape[0] <= order.shape[0]
+            or cp.shape[0] <= order.shape[0] or invs.shape[0] <= order.shape[0]):
+        raise ValueError("A, B, cp and invs need len(order) + 1 entries")
+    with cython.nogil:
+        m = _vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, seen,
+                      m_seen, solver, loss, param, eta, lam2, lam1, fit_intercept, last,
+                      A, B, cp, invs)
+    return m
+
+
 @_jit
-def svrg_snapshot(data, indices, indptr, dense_d, y, sw, idx, w, mu, gsnap, loss, param):
+def _svrg_snapshot(data, indices, indptr, dense_d, y, sw, idx, w, mu, gsnap, loss, param):
     """Full loss gradient at w: mu = (1/n) Σ s_i dL_i x_i (mu[d]: intercept part), and
     gsnap[i] = s_i dL_i; returns Σ s_i L_i (the loss part of the objective at w)."""
     d = w.shape[0] - 1
@@ -206,9 +210,9 @@ def svrg_snapshot(data, indices, indptr, dense_d, y, sw, idx, w, mu, gsnap, loss
         p = w[d]
         for kk in range(start, end):
             p += w[_col(indices, dense_d, start, kk)] * data[kk]
-        g = _clip_dloss(loss_dloss(loss, y[i], p, param)) * sw[i]
+        g = _clip_dloss(_loss_dloss(loss, y[i], p, param)) * sw[i]
         gsnap[i] = g
-        total += sw[i] * loss_value(loss, y[i], p, param)
+        total += sw[i] * _loss_value(loss, y[i], p, param)
         if g != 0.0:
             for kk in range(start, end):
                 mu[_col(indices, dense_d, start, kk)] += g * data[kk]
@@ -218,8 +222,18 @@ def svrg_snapshot(data, indices, indptr, dense_d, y, sw, idx, w, mu, gsnap, loss
     return total
 
 
+@_entry
+def svrg_snapshot(data, indices, indptr, dense_d, y, sw, idx, w, mu, gsnap, loss, param):
+    """Full loss gradient at w: mu = (1/n) Σ s_i dL_i x_i (mu[d]: intercept part), and
+    gsnap[i] = s_i dL_i; returns Σ s_i L_i (the loss part of the objective at w)."""
+    with cython.nogil:
+        total = _svrg_snapshot(data, indices, indptr, dense_d, y, sw, idx, w, mu, gsnap,
+                               loss, param)
+    return total
+
+
 @_jit
-def loss_sum(data, indices, indptr, dense_d, y, sw, idx, w, loss, param):
+def _loss_sum(data, indices, indptr, dense_d, y, sw, idx, w, loss, param):
     """Σ_{i in idx} s_i L(y_i, x_i·w[:d] + w[d])."""
     d = w.shape[0] - 1
     total = 0.0
@@ -229,12 +243,20 @@ def loss_sum(data, indices, indptr, dense_d, y, sw, idx, w, loss, param):
         p = w[d]
         for kk in range(start, end):
             p += w[_col(indices, dense_d, start, kk)] * data[kk]
-        total += sw[i] * loss_value(loss, y[i], p, param)
+        total += sw[i] * _loss_value(loss, y[i], p, param)
+    return total
+
+
+@_entry
+def loss_sum(data, indices, indptr, dense_d, y, sw, idx, w, loss, param):
+    """Σ_{i in idx} s_i L(y_i, x_i·w[:d] + w[d])."""
+    with cython.nogil:
+        total = _loss_sum(data, indices, indptr, dense_d, y, sw, idx, w, loss, param)
     return total
 
 
 @_jit
-def max_row_sq_norm(data, indptr, dense_d, idx):
+def _max_row_sq_norm(data, indptr, dense_d, idx):
     """max_{i in idx} ||x_i||²."""
     best = 0.0
     for ii in range(idx.shape[0]):
@@ -242,7 +264,15 @@ def max_row_sq_norm(data, indptr, dense_d, idx):
         start, end = _row(indptr, dense_d, i)
         s = 0.0
         for kk in range(start, end):
-            s += data[kk] * data[kk]
+            s += data[kk] * data[kk]  # float32 data: the product in float32, on both
         if s > best:
             best = s
+    return best
+
+
+@_entry
+def max_row_sq_norm(data, indptr, dense_d, idx):
+    """max_{i in idx} ||x_i||²."""
+    with cython.nogil:
+        best = _max_row_sq_norm(data, indptr, dense_d, idx)
     return best

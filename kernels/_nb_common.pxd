@@ -1,0 +1,155 @@
+# C declarations of kernels/_nb_common.py for the Cython build (pure-Python mode).
+#
+# setup.py compiles each kernel family as _cy_<family>.py = _nb_common.py + _nb_<family>.py
+# with _cy_<family>.pxd = this file + _nb_<family>.pxd (see _nb_common.py). Everything here
+# is a declaration of a name that the .py defines, except the C-only shims: the ids
+# (_ids.pxi, generated from fastgd/_rules.py), libc.math, prefetch and OPENMP.
+
+cimport cython
+from cython cimport floating
+from libc.math cimport exp, log, log1p, pow, sqrt, fabs
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
+
+include "_ids.pxi"
+
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define FASTGD_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 3)
+    #else
+    #define FASTGD_PREFETCH(p) ((void)0)
+    #endif
+    #ifdef _OPENMP
+    #define FASTGD_OPENMP 1
+    #else
+    #define FASTGD_OPENMP 0
+    #endif
+    """
+    void FASTGD_PREFETCH(const void *p) noexcept nogil
+    int FASTGD_OPENMP
+
+ctypedef fused _prefetched:
+    float
+    double
+    int32_t
+
+
+cdef inline void prefetch(const _prefetched[:] a, Py_ssize_t i) noexcept nogil:
+    """The Cython side of _nb_shim.prefetch: hint that a[i] will be read soon."""
+    FASTGD_PREFETCH(&a[i])
+
+
+cdef inline Py_ssize_t _to_index(double x) noexcept nogil:
+    """The Cython side of _nb_shim._to_index: a count kept in a float64 scratch slot."""
+    return <Py_ssize_t>x
+
+
+cdef double MAX_DLOSS
+cdef double _WSCALE_MIN
+cdef Py_ssize_t PREFETCH_ROWS
+cdef Py_ssize_t PREFETCH_W
+cdef Py_ssize_t PREFETCH_W_MIN
+cdef Py_ssize_t _ROUND_STEPS
+cdef double _SHRINK_KEEP
+
+cdef inline double _log1pexp(double x) noexcept nogil
+cdef double _loss_value(int loss, double y, double p, double param) noexcept nogil
+cdef double _loss_dloss(int loss, double y, double p, double param) noexcept nogil
+cdef inline double _clip_dloss(double d) noexcept nogil
+cdef inline double _soft(double x, double th) noexcept nogil
+
+cdef inline (Py_ssize_t, Py_ssize_t) _row(const int64_t[:] indptr, Py_ssize_t dense_d,
+                                         Py_ssize_t i) noexcept nogil
+cdef inline Py_ssize_t _col(const int32_t[:] indices, Py_ssize_t dense_d, Py_ssize_t start,
+                            Py_ssize_t k) noexcept nogil
+@cython.locals(k=Py_ssize_t)
+cdef inline double _row_dot(const floating[:] data, const int32_t[:] indices,
+                            Py_ssize_t dense_d, Py_ssize_t start, Py_ssize_t end,
+                            const double[:] w) noexcept nogil
+@cython.locals(k=Py_ssize_t)
+cdef inline void _row_axpy(const floating[:] data, const int32_t[:] indices,
+                           Py_ssize_t dense_d, Py_ssize_t start, Py_ssize_t end, double c,
+                           double[:] v) noexcept nogil
+@cython.locals(k=Py_ssize_t, j=Py_ssize_t)
+cdef inline (double, double) _row_add_norms(const floating[:] data,
+                                            const int32_t[:] indices, Py_ssize_t dense_d,
+                                            Py_ssize_t start, Py_ssize_t end, double cw,
+                                            double[:] w) noexcept nogil
+@cython.locals(m=Py_ssize_t, nxt=Py_ssize_t, start=Py_ssize_t, end=Py_ssize_t,
+               k=Py_ssize_t, r=Py_ssize_t)
+cdef inline void _prefetch_row(const floating[:] data, const int32_t[:] indices,
+                               const int64_t[:] indptr, Py_ssize_t dense_d,
+                               const int64_t[:] order, Py_ssize_t ii,
+                               const double[:] w) noexcept nogil
+cdef inline double _step_size(int schedule, double eta, double eta0, double power_t,
+                              double alpha, double optimal_init, double t) noexcept nogil
+
+@cython.locals(k=Py_ssize_t)
+cdef inline bint _busy(const double[:, :] tstate, Py_ssize_t K, Py_ssize_t cpos,
+                       Py_ssize_t chi) noexcept nogil
+@cython.locals(k=Py_ssize_t, g=double)
+cdef inline double _reduced(double[:, :] gbuf, Py_ssize_t K, Py_ssize_t j) noexcept nogil
+
+# ------------------------------------------------------------------ the rules
+cdef inline void _momentum_step(Py_ssize_t j, double g, double[:] w, double[:, :] state,
+                                double eta, const double[:] hp) noexcept nogil
+cdef inline void _adagrad_step(Py_ssize_t j, double g, double[:] w, double[:, :] state,
+                               double eta, const double[:] hp) noexcept nogil
+cdef inline void _rmsprop_step(Py_ssize_t j, double g, double[:] w, double[:, :] state,
+                               double eta, const double[:] hp) noexcept nogil
+cdef inline void _adadelta_step(Py_ssize_t j, double g, double[:] w, double[:, :] state,
+                                double eta, const double[:] hp) noexcept nogil
+cdef inline double _first_moment(Py_ssize_t j, double g, double[:, :] state,
+                                 const double[:] hp) noexcept nogil
+cdef inline double _second_moment(Py_ssize_t j, double g, double[:, :] state,
+                                  const double[:] hp) noexcept nogil
+cdef inline void _adam_step(Py_ssize_t j, double g, double[:] w, double[:, :] state,
+                            double eta, const double[:] hp, double c1,
+                            double c2) noexcept nogil
+cdef inline void _adamax_step(Py_ssize_t j, double g, double[:] w, double[:, :] state,
+                              double eta, const double[:] hp, double c1) noexcept nogil
+cdef inline void _nadam_step(Py_ssize_t j, double g, double[:] w, double[:, :] state,
+                             double eta, const double[:] hp, double c1, double c2,
+                             double c1n) noexcept nogil
+cdef inline void _amsgrad_step(Py_ssize_t j, double g, double[:] w, double[:, :] state,
+                               double eta, const double[:] hp, double c1,
+                               double c2) noexcept nogil
+cdef inline void _apply_rule(int rule, Py_ssize_t j, double g, double[:] w,
+                             double[:, :] state, double eta, const double[:] hp, double c1,
+                             double c2, double c1n) noexcept nogil
+cdef inline void _coordinate(int rule, Py_ssize_t j, double gl, double a2, double[:] w,
+                             double[:, :] state, double eta, const double[:] hp, double c1,
+                             double c2, double c1n) noexcept nogil
+cdef inline Py_ssize_t _coord_index(const int64_t[:] klist, bint use_list,
+                                    Py_ssize_t kk) noexcept nogil
+cdef inline void _coord_done(Py_ssize_t j, double[:] gbuf, uint8_t[:] mark, bint use_list,
+                             double[:] w, double[:] q, double a1, double u) noexcept nogil
+@cython.locals(kk=Py_ssize_t, j=Py_ssize_t, g=double)
+cdef inline void _sweep(int rule, Py_ssize_t count, bint use_list, const int64_t[:] klist,
+                        double[:] gbuf, uint8_t[:] mark, double[:] w, double[:, :] state,
+                        double[:] q, const double[:] hp, double a1, double a2, double u,
+                        double eta, double c1, double c2, double c1n) noexcept nogil
+@cython.locals(z=double, nz=double)
+cdef inline void _l1_truncate(double[:] w, double[:] q, Py_ssize_t j, double u,
+                              double scale) noexcept nogil
+@cython.locals(bi=Py_ssize_t, i=Py_ssize_t, start=Py_ssize_t, end=Py_ssize_t,
+               k=Py_ssize_t, j=Py_ssize_t, p=double)
+cdef inline double _batch_margins(const floating[:] data, const int32_t[:] indices,
+                                  const int64_t[:] indptr, Py_ssize_t dense_d,
+                                  const double[:] y, const double[:] sw,
+                                  const int64_t[:] order, Py_ssize_t b0, Py_ssize_t nb,
+                                  const double[:] w, const double[:, :] state, bint nag,
+                                  double gamma, double scale, double b_int, int loss,
+                                  double param, double[:] dbuf,
+                                  double loss_sum) noexcept nogil
+@cython.locals(nk=Py_ssize_t, g_int=double, bi=Py_ssize_t, i=Py_ssize_t, c=double,
+               start=Py_ssize_t, end=Py_ssize_t, k=Py_ssize_t, j=Py_ssize_t)
+cdef inline (Py_ssize_t, double) _batch_gradient(const floating[:] data,
+                                                 const int32_t[:] indices,
+                                                 const int64_t[:] indptr,
+                                                 Py_ssize_t dense_d,
+                                                 const int64_t[:] order, Py_ssize_t b0,
+                                                 Py_ssize_t nb, const double[:] dbuf,
+                                                 bint all_coords, bint sparse,
+                                                 double[:] gbuf, uint8_t[:] mark,
+                                                 int64_t[:] klist) noexcept nogil
