@@ -49,7 +49,7 @@ if not cython.compiled:  # Numba (or plain Python); the Cython build gets these 
     from fastgd.kernels._nb_shim import njit, prefetch
 
     globals().update(c_ids())
-    from fastgd.kernels._nb_shim import _to_index
+    from fastgd.kernels._nb_shim import _set_team, _to_index  # noqa: F401
 else:  # Cython: compiled ahead of time, the decorators do nothing
     from contextlib import contextmanager
 
