@@ -85,7 +85,9 @@ if not cython.compiled:  # Numba; the Cython build has these in the same module
     from contextlib import contextmanager
     from math import sqrt
 
-    from fastgd._rules import c_ids
+    from fastgd._rules import (HP_BETA_1, HP_BETA_2, HP_MOMENTUM, PENALTY_ELASTICNET,
+                               PENALTY_L1, PENALTY_L2, PENALTY_NONE, RULE_ADAGRAD,
+                               RULE_NAG, RULE_SGD)
     from fastgd.kernels._nb_common import (PAD, ROUND_STEPS, SHRINK_KEEP,  # noqa: F401
                                            SYNC_MIN_BATCH, _ROUND_STEPS, _SHRINK_KEEP,
                                            _WSCALE_MIN, _batch_gradient, _batch_margins,
@@ -95,8 +97,6 @@ if not cython.compiled:  # Numba; the Cython build has these in the same module
                                            _row_axpy, _row_dot, _set_team, _step_size,
                                            _sweep, _to_index, njit)
     from fastgd.kernels._nb_shim import prange
-
-    globals().update(c_ids())
 
     # -------------------------------------------------------------- threading layer
     def preferred_threading_layer():
