@@ -162,8 +162,8 @@ def loss_param(loss, epsilon):
 def c_ids():
     """Every id above by its C name (``RULE_SGD``, ``LOSS_LOG_LOSS``, ``HP_BETA_1``, ...).
 
-    The single-source kernels read these names: under Numba as module globals (each
-    kernel module does ``globals().update(c_ids())``), under Cython as the enums of
+    The single-source kernels read these names: under Numba as constants of this module
+    (``from fastgd._rules import RULE_SGD, ...``), under Cython as the enums of
     ``kernels/_ids.pxi`` that setup.py writes from ``pxi_source()``.
     """
     ids = {}
@@ -173,6 +173,11 @@ def c_ids():
     for i, name in enumerate(HP_NAMES):
         ids[f"HP_{name.upper()}"] = i
     return ids
+
+
+# The C names of every id (RULE_SGD, LOSS_LOG_LOSS, HP_BETA_1, ...) as constants of this
+# module, which the Numba kernels import; under Cython they are the enums of _ids.pxi.
+globals().update(c_ids())
 
 
 def pxi_source():

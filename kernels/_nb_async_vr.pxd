@@ -33,7 +33,7 @@ cdef void _async_vr_epoch(const floating[:] data, const int32_t[:] indices,
                           bint fit_intercept, Py_ssize_t n, Py_ssize_t n_threads,
                           double[:, :] tstate) noexcept nogil
 
-@cython.locals(K=Py_ssize_t)
+@cython.locals(K=Py_ssize_t, team=Py_ssize_t)
 cpdef async_vr_epoch(const floating[:] data, const int32_t[:] indices,
                      const int64_t[:] indptr, Py_ssize_t dense_d, const double[:] y,
                      const double[:] sw, const int64_t[:] order, double[:] w, double[:] D,
@@ -60,7 +60,7 @@ cdef double _full_pass(const floating[:] data, const int32_t[:] indices,
                        Py_ssize_t n_threads, double[:, :] gbuf,
                        double[:, :] tstate) noexcept nogil
 
-@cython.locals(K=Py_ssize_t, total=double)
+@cython.locals(K=Py_ssize_t, team=Py_ssize_t, total=double)
 cpdef full_pass(const floating[:] data, const int32_t[:] indices, const int64_t[:] indptr,
                 Py_ssize_t dense_d, const double[:] y, const double[:] sw,
                 const int64_t[:] idx, const double[:] w, double[:] D, double[:] gmem,

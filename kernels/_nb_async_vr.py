@@ -28,8 +28,9 @@ its own row of ``gbuf`` (rows padded apart by ``PAD``), and the rows are reduced
 fixed order 0, 1, ..., K-1: deterministic for a given thread count.
 
 Hogwild! (as ``_nb_parallel``): the epoch's order is cut into ``n_threads`` contiguous
-slices, one per ``prange`` iteration (the iteration index picks the scratch row; the
-thread count of Numba or OpenMP is never changed). Threads read and write ``w`` and (SAGA) ``D`` and
+slices, one per ``prange`` iteration (the iteration index picks the scratch row; Numba's
+thread count is never changed, and the Cython entries run with an OpenMP team of exactly
+that many threads). Threads read and write ``w`` and (SAGA) ``D`` and
 ``gmem`` without locks. The intercept ``b`` and ``D_b``, touched by every step, are
 private to each thread for a round of at most ``ROUND_STEPS`` steps, then merged in the
 serial part. D_b is an accumulator of the threads' disjoint increments: D_b = D_b0 +
@@ -58,7 +59,7 @@ if not cython.compiled:  # Numba; the Cython build has these in the same module
     from fastgd.kernels._nb_common import (PAD, ROUND_STEPS, _ROUND_STEPS, _busy,
                                            _clip_dloss, _col, _loss_dloss, _loss_value,
                                            _prefetch_row, _reduced, _row, _row_axpy,
-                                           _row_dot, _soft, _to_index, njit)
+                                           _row_dot, _set_team, _soft, _to_index, njit)
     from fastgd.kernels._nb_parallel import guard
     from fastgd.kernels._nb_shim import prange
 else:
@@ -192,9 +193,11 @@ def async_vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, inv
     if K < 1 or tstate.shape[0] < K or tstate.shape[1] < 4:
         raise ValueError(f"tstate has shape {tuple(tstate.shape)[:2]}; needs ({K}, 4)")
     with cython.nogil:
+        team = _set_team(K)
         _async_vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, inv_p,
                         saga, loss, param, eta, lam2, lam1, fit_intercept, n, n_threads,
                         tstate)
+        _set_team(team)
 
 
 @_jit
@@ -265,6 +268,8 @@ def full_pass(data, indices, indptr, dense_d, y, sw, idx, w, D, gmem, snapshot, 
             or tstate.shape[0] < K or tstate.shape[1] < 2):
         raise ValueError("gbuf / tstate have fewer rows or columns than the kernel needs")
     with cython.nogil:
+        team = _set_team(K)
         total = _full_pass(data, indices, indptr, dense_d, y, sw, idx, w, D, gmem,
                            snapshot, loss, param, n_threads, gbuf, tstate)
+        _set_team(team)
     return total

@@ -28,6 +28,31 @@ cdef extern from *:
     void FASTGD_PREFETCH(const void *p) noexcept nogil
     int FASTGD_OPENMP
 
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    static int fastgd_set_team(int k) {
+        int old = omp_get_max_threads();
+        omp_set_num_threads(k);
+        return old;
+    }
+    #else
+    static int fastgd_set_team(int k) { return k; }
+    #endif
+    """
+    int fastgd_set_team(int k) noexcept nogil
+
+
+cdef inline Py_ssize_t _set_team(Py_ssize_t k) noexcept nogil:
+    """OpenMP teams of k threads from the calling thread on; returns the previous size.
+
+    The Cython entries of the n_jobs > 1 kernels run their body with a team of exactly
+    as many threads as it has prange iterations, then restore the caller's setting
+    (Cython's prange(num_threads=...) has no Numba spelling; Numba keeps its pool).
+    """
+    return fastgd_set_team(<int>k)
+
 ctypedef fused _prefetched:
     float
     double

@@ -22,9 +22,8 @@ The header below is the only place where the two differ: ``cython.compiled`` is 
 compile-time constant for Cython, which drops the branch it does not take (so the
 Cython extensions never import Numba, and the Numba modules never need Cython: the
 ``cython`` stand-in of ``_nb_shim`` is used when it is not installed). Under Numba the
-ids are module globals made from ``fastgd._rules.c_ids()`` (frozen into the compiled
-code as constants); under Cython they are the enums of ``_ids.pxi``, generated from the
-same table. Math comes from ``math`` (Numba) or ``libc.math`` (Cython) and is the same
+ids are imported from ``fastgd._rules`` (frozen into the compiled code as constants);
+under Cython they are the enums of ``_ids.pxi``, generated from the same table. Math comes from ``math`` (Numba) or ``libc.math`` (Cython) and is the same
 libm call; ``x ** y`` is ``pow`` on both (Cython's ``cpow``); integer division and
 division by zero follow C on both (``cdivision``; Numba's ``error_model="numpy"``).
 
@@ -45,11 +44,15 @@ except ImportError:  # the Numba backend runs without Cython (a build requiremen
 if not cython.compiled:  # Numba (or plain Python); the Cython build gets these from .pxd
     from math import exp, log, log1p, pow, sqrt
 
-    from fastgd._rules import c_ids
+    from fastgd._rules import (HP_BETA_1, HP_BETA_2, HP_EPS, HP_MOMENTUM, HP_RHO,
+                               LOSS_EPSILON_INSENSITIVE, LOSS_HINGE, LOSS_HUBER,
+                               LOSS_LOG_LOSS, LOSS_MODIFIED_HUBER, LOSS_SQUARED_ERROR,
+                               LOSS_SQUARED_HINGE, RULE_ADADELTA, RULE_ADAGRAD, RULE_ADAM,
+                               RULE_ADAMAX, RULE_ADAMW, RULE_AMSGRAD, RULE_MOMENTUM,
+                               RULE_NADAM, RULE_NAG, RULE_RMSPROP, RULE_SGD,
+                               SCHEDULE_INVSCALING, SCHEDULE_OPTIMAL)
+    from fastgd.kernels._nb_shim import _set_team, _to_index  # noqa: F401
     from fastgd.kernels._nb_shim import njit, prefetch
-
-    globals().update(c_ids())
-    from fastgd.kernels._nb_shim import _to_index
 else:  # Cython: compiled ahead of time, the decorators do nothing
     from contextlib import contextmanager
 
@@ -60,7 +63,7 @@ else:  # Cython: compiled ahead of time, the decorators do nothing
         return _as_is
 
     #: Whether this extension was compiled with OpenMP; without it prange runs serially.
-    OPENMP = bool(FASTGD_OPENMP)
+    OPENMP = bool(FASTGD_OPENMP)  # noqa: F821  (a C macro, see _nb_common.pxd)
 
     @contextmanager
     def guard():

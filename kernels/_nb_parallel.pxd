@@ -35,7 +35,7 @@ cdef (double, double) _hogwild_plain_epoch(
     double optimal_init, double t, long average, bint track_objective,
     Py_ssize_t n_threads, double[:, :] tstate) noexcept nogil
 
-@cython.locals(r=(double, double))
+@cython.locals(K=Py_ssize_t, team=Py_ssize_t, r=(double, double))
 cpdef hogwild_plain_epoch(const floating[:] data, const int32_t[:] indices,
                           const int64_t[:] indptr, Py_ssize_t dense_d, const double[:] y,
                           const double[:] sw, const int64_t[:] order, double[:] w,
@@ -79,7 +79,8 @@ cdef (double, double, double) _hogwild_optimizer_epoch(
     double[:, :, :] si, double[:, :] tstate) noexcept nogil
 
 @cython.locals(n_features=Py_ssize_t, n=Py_ssize_t, n_slots=Py_ssize_t,
-               n_batches=Py_ssize_t, K=Py_ssize_t, r=(double, double, double))
+               n_batches=Py_ssize_t, K=Py_ssize_t, team=Py_ssize_t,
+               r=(double, double, double))
 cpdef hogwild_optimizer_epoch(const floating[:] data, const int32_t[:] indices,
                               const int64_t[:] indptr, Py_ssize_t dense_d,
                               const double[:] y, const double[:] sw,
@@ -121,7 +122,7 @@ cdef (double, double, double) _sync_optimizer_epoch(
     double[:, :] tstate) noexcept nogil
 
 @cython.locals(n_features=Py_ssize_t, K=Py_ssize_t, sparse=bint, track=bint,
-               r=(double, double, double))
+               team=Py_ssize_t, r=(double, double, double))
 cpdef sync_optimizer_epoch(const floating[:] data, const int32_t[:] indices,
                            const int64_t[:] indptr, Py_ssize_t dense_d, const double[:] y,
                            const double[:] sw, const int64_t[:] order,

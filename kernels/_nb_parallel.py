@@ -4,8 +4,9 @@ Imported only when a fit asks for ``n_jobs > 1`` (``import fastgd`` stays light)
 its ``parallel=True`` kernels compile on their first call (``cache=True`` afterwards).
 Every kernel takes the thread count ``n_threads`` as an argument and splits its work
 into exactly ``n_threads`` ``prange`` iterations, each with its own scratch row; the
-iteration index, not the thread id, picks the scratch row. So a fit never changes the
-thread count of Numba or OpenMP, and concurrent fits with different ``n_jobs`` from several
+iteration index, not the thread id, picks the scratch row. So a fit never changes
+Numba's thread count (the Cython entries run each call with an OpenMP team of exactly
+that many threads, then restore the caller's setting), and concurrent fits with different ``n_jobs`` from several
 Python threads cannot interfere with each other; with ``n_threads=1`` every kernel runs
 the serial algorithm of ``_nb_sgd`` operation for operation (bit-identical results).
 
@@ -84,18 +85,18 @@ if not cython.compiled:  # Numba; the Cython build has these in the same module
     from contextlib import contextmanager
     from math import sqrt
 
-    from fastgd._rules import c_ids
+    from fastgd._rules import (HP_BETA_1, HP_BETA_2, HP_MOMENTUM, PENALTY_ELASTICNET,
+                               PENALTY_L1, PENALTY_L2, PENALTY_NONE, RULE_ADAGRAD,
+                               RULE_NAG, RULE_SGD)
     from fastgd.kernels._nb_common import (PAD, ROUND_STEPS, SHRINK_KEEP,  # noqa: F401
                                            SYNC_MIN_BATCH, _ROUND_STEPS, _SHRINK_KEEP,
                                            _WSCALE_MIN, _batch_gradient, _batch_margins,
                                            _busy, _clip_dloss, _col, _coordinate,
                                            _l1_truncate, _loss_dloss, _loss_value,
                                            _prefetch_row, _reduced, _row, _row_add_norms,
-                                           _row_axpy, _row_dot, _step_size, _sweep,
-                                           _to_index, njit)
+                                           _row_axpy, _row_dot, _set_team, _step_size,
+                                           _sweep, _to_index, njit)
     from fastgd.kernels._nb_shim import prange
-
-    globals().update(c_ids())
 
     # -------------------------------------------------------------- threading layer
     def preferred_threading_layer():
@@ -369,13 +370,16 @@ def hogwild_plain_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q, 
     """
     if n_threads < 1:
         raise ValueError(f"n_threads must be >= 1; got {n_threads}")
-    _need("tstate", tstate, min(n_threads, max(order.shape[0], 1)), _PLAIN_HI + 1)
+    K = min(n_threads, max(order.shape[0], 1))
+    _need("tstate", tstate, K, _PLAIN_HI + 1)
     with cython.nogil:
+        team = _set_team(K)
         r = _hogwild_plain_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q,
                                  st, loss, param, penalty, alpha, l1_ratio, fit_intercept,
                                  intercept_decay, schedule, eta, eta0, power_t,
                                  optimal_init, t, average, track_objective, n_threads,
                                  tstate)
+        _set_team(team)
     return r
 
 
@@ -577,11 +581,13 @@ def hogwild_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_
         raise ValueError(f"si has shape {tuple(si.shape)[:3]}; needs ({K}, {n_slots}, 1)")
     _need("tstate", tstate, K, _OPT_HI + 1)
     with cython.nogil:
+        team = _set_team(K)
         r = _hogwild_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order,
                                      batch_size, w, state, hp, q, rule, loss, param,
                                      alpha, l1_ratio, fit_intercept, lazy, schedule, eta,
                                      eta0, power_t, optimal_init, t, u, n_threads, gbuf,
                                      dbuf, mark, klist, wi, si, tstate)
+        _set_team(team)
     return r
 
 
@@ -754,9 +760,11 @@ def sync_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_siz
         _need("gmark", gmark, n_features)
         _need("gklist", gklist, n_features)
     with cython.nogil:
+        team = _set_team(K)
         r = _sync_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order,
                                   batch_size, w, state, hp, q, rule, loss, param, alpha,
                                   l1_ratio, fit_intercept, lazy, schedule, eta, eta0,
                                   power_t, optimal_init, t, u, n_threads, gbuf, mark,
                                   klist, gmark, gklist, tstate)
+        _set_team(team)
     return r

@@ -26,15 +26,14 @@ import numpy as np
 if not cython.compiled:  # Numba; the Cython build has these in the same module
     from math import sqrt
 
-    from fastgd._rules import c_ids
+    from fastgd._rules import (HP_BETA_1, HP_BETA_2, HP_MOMENTUM, PENALTY_ELASTICNET,
+                               PENALTY_L1, PENALTY_L2, PENALTY_NONE, RULE_NAG, RULE_SGD)
     from fastgd.kernels._nb_common import (MAX_DLOSS, _WSCALE_MIN, _apply_rule,  # noqa: F401
                                            _batch_gradient, _batch_margins, _clip_dloss,
                                            _col, _coordinate, _l1_truncate, _loss_dloss,
                                            _loss_value, _prefetch_row, _row,
                                            _row_add_norms, _row_axpy, _row_dot,
                                            _step_size, _sweep, njit)
-
-    globals().update(c_ids())
 
 _jit = njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 _inline = njit(cache=True, nogil=True, inline="always", error_model="numpy",

@@ -20,6 +20,8 @@ build gets its own from the ``.pxd`` that augments the file (C types, ``prefetch
 - ``prange``: ``numba.prange``.
 - ``prefetch(array, index)``: LLVM's prefetch hint (below).
 - ``_to_index(x)``: ``int(x)`` (Cython: a C cast), for counts kept in float64 scratch.
+- ``_set_team(k)``: nothing (Cython: OpenMP teams of k threads during a call; only the
+  Cython entries call it, and Numba keeps its own thread pool).
 - ``cython``: a stand-in for the ``cython`` module when Cython is not installed (it is a
   build requirement only): ``compiled`` is False and ``nogil`` a context manager that
   does nothing.
@@ -72,6 +74,10 @@ def njit(entry=None, **options):
 @numba.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _to_index(x):
     return int(x)
+
+
+def _set_team(k):
+    return k
 
 
 @intrinsic
