@@ -92,6 +92,8 @@ def families(backend, X, y, loss_name, orders, n_threads):
     out = {}
 
     # -- plain SGD
+    plain_lr_params = np.array([0.01, 0.01, 0.25, ALPHA, 0.0])  # fastgd._rules.SCHED_NAMES
+
     def plain_state():
         return [np.zeros(d), np.zeros(d), np.zeros(d),
                 np.array([1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]), [1.0]]
@@ -100,7 +102,7 @@ def families(backend, X, y, loss_name, orders, n_threads):
         w, aw, q, st, t = s
         t[0], _ = sgd.plain_sgd_epoch(data, indices, indptr, 0, y, sw, next(it), w, aw, q,
                                       st, loss, param, 2, ALPHA, 0.0, True, 1.0, inv,
-                                      0.01, 0.01, 0.25, 0.0, t[0], 0, True)
+                                      plain_lr_params, t[0], 0, True)
     out["plain sgd"] = plain
 
     def hog_plain(s=plain_state(), tstate=np.zeros((n_threads, 9 + par.PAD))):
@@ -108,8 +110,8 @@ def families(backend, X, y, loss_name, orders, n_threads):
         with par.guard():
             t[0], _ = par.hogwild_plain_epoch(data, indices, indptr, 0, y, sw, next(it),
                                               w, aw, q, st, loss, param, 2, ALPHA, 0.0,
-                                              True, 1.0, inv, 0.01, 0.01, 0.25, 0.0, t[0],
-                                              0, True, n_threads, tstate)
+                                              True, 1.0, inv, plain_lr_params, t[0], 0, True,
+                                              n_threads, tstate)
 
     # -- every rule, batch 32
     def rule_args(rule):
@@ -120,6 +122,7 @@ def families(backend, X, y, loss_name, orders, n_threads):
 
     def opt_family(rule, lazy, kind, batch=BATCH):
         hp, rid, eta0 = rule_args(rule)
+        lr_params = np.array([eta0, eta0, 0.25, ALPHA, 0.0])
         w = np.zeros(d + 1)
         state = np.zeros((3, d + 1))
         q = np.zeros(d)
@@ -143,8 +146,8 @@ def families(backend, X, y, loss_name, orders, n_threads):
 
         def run():
             args = (data, indices, indptr, 0, y, sw, next(it), bs, w, state, hp, q, rid,
-                    loss, param, ALPHA, 0.0, True, lazy, inv, eta0, eta0, 0.25, 0.0,
-                    tu[0], tu[1], *scratch)
+                    loss, param, ALPHA, 0.0, True, lazy, inv, lr_params, tu[0], tu[1],
+                    *scratch)
             if kind == "serial":
                 tu[0], tu[1], _ = fn(*args)
             else:

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastgd._backend import kernels, parallel_kernels, threads_usable
-from fastgd._rules import MAX_SLOTS, Penalty, Rule, Schedule
+from fastgd._rules import MAX_SLOTS, SCHED_ETA, Penalty, Rule, Schedule
 
 
 @dataclass
@@ -78,6 +78,12 @@ class Config:
     solver: str = "sgd"
     eta0_auto: bool = False  # eta0='auto': a solver may pick its own step (SAG: 1/L)
     n_jobs: int = 1  # threads for one binary problem (already resolved: >= 1)
+    schedule_alpha: float = 0.0  # alpha of 'optimal' (the estimator's, whatever penalty)
+
+    def schedule_record(self, eta):
+        """The kernels' ``lr_params`` record (slots ``fastgd._rules.SCHED_NAMES``)."""
+        return np.array([eta, self.eta0, self.power_t, self.schedule_alpha,
+                         self.optimal_init])
 
     @property
     def plain(self):
@@ -287,6 +293,7 @@ def fit_binary(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, score_cb
         is_train = np.zeros(rows.n_samples, dtype=bool)
         is_train[train_idx] = True
     reference = zero_model_objective(y, sw, train_idx, cfg, nb)
+    lr_params = cfg.schedule_record(eta)
 
     def exact(w_true, b):
         """F(w, b) over the training samples, at the current iterate."""
@@ -308,24 +315,23 @@ def fit_binary(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, score_cb
                 t, obj_sum = par.hogwild_plain_epoch(
                     rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw, order,
                     w, aw, q, st, cfg.loss, cfg.param, cfg.penalty, cfg.alpha,
-                    cfg.l1_ratio, cfg.fit_intercept, intercept_decay, cfg.schedule, eta,
-                    cfg.eta0, cfg.power_t, cfg.optimal_init, t, cfg.average, track,
-                    n_threads, tstate)
+                    cfg.l1_ratio, cfg.fit_intercept, intercept_decay, cfg.schedule,
+                    lr_params, t, cfg.average, track, n_threads, tstate)
             objective = obj_sum / n_train
             cur_w, cur_b = w, st[6]
         elif cfg.plain:
             t, obj_sum = nb.plain_sgd_epoch(
                 rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw, order,
                 w, aw, q, st, cfg.loss, cfg.param, cfg.penalty, cfg.alpha, cfg.l1_ratio,
-                cfg.fit_intercept, intercept_decay, cfg.schedule, eta, cfg.eta0,
-                cfg.power_t, cfg.optimal_init, t, cfg.average, track)
+                cfg.fit_intercept, intercept_decay, cfg.schedule, lr_params,
+                t, cfg.average, track)
             objective = obj_sum / n_train
             cur_w, cur_b = w, st[6]  # raw weights, as scikit-learn scores them
         elif par is not None:
             args = (rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw, order,
                     batch, ws, state["state"], cfg.hp, state["q"], cfg.rule, cfg.loss,
                     cfg.param, cfg.alpha, cfg.l1_ratio, cfg.fit_intercept, cfg.lazy,
-                    cfg.schedule, eta, cfg.eta0, cfg.power_t, cfg.optimal_init, t,
+                    cfg.schedule, lr_params, t,
                     state["u"], n_threads)
             with par.guard():
                 if sync:
@@ -340,9 +346,8 @@ def fit_binary(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, score_cb
             t, state["u"], loss_sum = nb.optimizer_epoch(
                 rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw, order, batch,
                 ws, state["state"], cfg.hp, state["q"], cfg.rule, cfg.loss, cfg.param,
-                cfg.alpha, cfg.l1_ratio, cfg.fit_intercept, cfg.lazy, cfg.schedule, eta,
-                cfg.eta0, cfg.power_t, cfg.optimal_init, t, state["u"], gbuf, dbuf, mark,
-                klist)
+                cfg.alpha, cfg.l1_ratio, cfg.fit_intercept, cfg.lazy, cfg.schedule,
+                lr_params, t, state["u"], gbuf, dbuf, mark, klist)
             cur_w, cur_b = ws[:-1], ws[-1]
             objective = loss_sum / n_train + penalty_value(cfg, cur_w)
         if cfg.plain and not track:
@@ -372,6 +377,7 @@ def fit_binary(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, score_cb
         if no_improve >= cfg.n_iter_no_change:
             if cfg.schedule == Schedule.ADAPTIVE and eta > 1e-6:
                 eta /= 5
+                lr_params[SCHED_ETA] = eta
                 no_improve = 0
             else:
                 break

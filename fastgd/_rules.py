@@ -61,6 +61,13 @@ class Penalty(IntEnum):
 HP_NAMES = ("momentum", "rho", "beta_1", "beta_2", "eps")
 HP_MOMENTUM, HP_RHO, HP_BETA1, HP_BETA2, HP_EPS = range(5)
 
+# Slots of the learning-rate record ``lr_params`` handed to every SGD kernel: eta_t of
+# step t is constant: eta; optimal: 1 / (alpha (t0 + t - 1)); invscaling: eta0 / t^power_t.
+# ``alpha`` is the schedule's (the estimator's alpha, as scikit-learn, whatever the
+# penalty), not the penalty's.
+SCHED_NAMES = ("eta", "eta0", "power_t", "alpha", "t0")
+SCHED_ETA, SCHED_ETA0, SCHED_POWER_T, SCHED_ALPHA, SCHED_T0 = range(5)
+
 
 @dataclass(frozen=True)
 class RuleSpec:
@@ -172,6 +179,8 @@ def c_ids():
             ids[f"{enum.__name__.upper()}_{member.name}"] = int(member)
     for i, name in enumerate(HP_NAMES):
         ids[f"HP_{name.upper()}"] = i
+    for i, name in enumerate(SCHED_NAMES):
+        ids[f"SCHED_{name.upper()}"] = i
     return ids
 
 
@@ -190,4 +199,7 @@ def pxi_source():
     lines.append("cdef enum:\n")
     for i, name in enumerate(HP_NAMES):
         lines.append(f"    HP_{name.upper()} = {i}\n")
+    lines.append("cdef enum:\n")
+    for i, name in enumerate(SCHED_NAMES):
+        lines.append(f"    SCHED_{name.upper()} = {i}\n")
     return "".join(lines)

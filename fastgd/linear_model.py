@@ -213,6 +213,7 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             verbose=int(self.verbose), solver=self.solver)
         if not cfg.plain:
             cfg.alpha = alpha  # penalty=None means no L2 term in the gradient
+        cfg.schedule_alpha = float(self.alpha)
         cfg.eta0_auto = self.eta0 == "auto"
         cfg.n_jobs = _engine.effective_n_jobs(self.n_jobs)
         if cfg.schedule == Schedule.OPTIMAL and cfg.solver == "sgd":

@@ -106,8 +106,7 @@ cdef inline void _prefetch_row(const floating[:] data, const int32_t[:] indices,
                                const int64_t[:] indptr, Py_ssize_t dense_d,
                                const int64_t[:] order, Py_ssize_t ii,
                                const double[:] w) noexcept nogil
-cdef inline double _step_size(int schedule, double eta, double eta0, double power_t,
-                              double alpha, double optimal_init, double t) noexcept nogil
+cdef inline double _step_size(int schedule, const double[:] lr_params, double t) noexcept nogil
 
 @cython.locals(k=Py_ssize_t)
 cdef inline bint _busy(const double[:, :] tstate, Py_ssize_t K, Py_ssize_t cpos,

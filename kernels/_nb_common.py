@@ -292,12 +292,13 @@ def _prefetch_row(data, indices, indptr, dense_d, order, ii, w):
 
 
 @_inline
-def _step_size(schedule, eta, eta0, power_t, alpha, optimal_init, t):
+def _step_size(schedule, lr_params, t):
+    """eta_t of step t from the schedule's record ``lr_params`` (``SCHED_*`` slots)."""
     if schedule == SCHEDULE_OPTIMAL:
-        return 1.0 / (alpha * (optimal_init + t - 1.0))
+        return 1.0 / (lr_params[SCHED_ALPHA] * (lr_params[SCHED_T0] + t - 1.0))
     elif schedule == SCHEDULE_INVSCALING:
-        return eta0 / pow(t, power_t)
-    return eta
+        return lr_params[SCHED_ETA0] / pow(t, lr_params[SCHED_POWER_T])
+    return lr_params[SCHED_ETA]
 
 
 # --------------------------------------------------------------- every update rule

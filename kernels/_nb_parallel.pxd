@@ -17,8 +17,8 @@ cdef Py_ssize_t _plain_run(const floating[:] data, const int32_t[:] indices,
                            Py_ssize_t ii_stop, double[:] w, double[:] aw, double[:] q,
                            int loss, double param, int penalty, double alpha,
                            double l1_ratio, bint fit_intercept, double intercept_decay,
-                           int schedule, double eta, double eta0, double power_t,
-                           double optimal_init, double t0, long average,
+                           int schedule, const double[:] lr_params,
+                           double t0, long average,
                            bint track_objective, bint multi, double scale_ref,
                            double[:, :] tstate, Py_ssize_t kt) noexcept nogil
 
@@ -31,8 +31,8 @@ cdef (double, double) _hogwild_plain_epoch(
     Py_ssize_t dense_d, const double[:] y, const double[:] sw, const int64_t[:] order,
     double[:] w, double[:] aw, double[:] q, double[:] st, int loss, double param,
     int penalty, double alpha, double l1_ratio, bint fit_intercept,
-    double intercept_decay, int schedule, double eta, double eta0, double power_t,
-    double optimal_init, double t, long average, bint track_objective,
+    double intercept_decay, int schedule, const double[:] lr_params,
+    double t, long average, bint track_objective,
     Py_ssize_t n_threads, double[:, :] tstate) noexcept nogil
 
 @cython.locals(K=Py_ssize_t, team=Py_ssize_t, r=(double, double))
@@ -41,8 +41,8 @@ cpdef hogwild_plain_epoch(const floating[:] data, const int32_t[:] indices,
                           const double[:] sw, const int64_t[:] order, double[:] w,
                           double[:] aw, double[:] q, double[:] st, int loss, double param,
                           int penalty, double alpha, double l1_ratio, bint fit_intercept,
-                          double intercept_decay, int schedule, double eta, double eta0,
-                          double power_t, double optimal_init, double t, long average,
+                          double intercept_decay, int schedule, const double[:] lr_params,
+                          double t, long average,
                           bint track_objective, Py_ssize_t n_threads, double[:, :] tstate)
 
 @cython.locals(n_features=Py_ssize_t, n=Py_ssize_t, gamma=double, b1=double, b2=double,
@@ -57,8 +57,7 @@ cdef Py_ssize_t _opt_run(const floating[:] data, const int32_t[:] indices,
                          double[:, :] state, const double[:] hp, double[:] q, int rule,
                          int loss, double param, double alpha, double a2, double a1,
                          bint fit_intercept, bint all_coords, bint scaled, int schedule,
-                         double eta, double eta0, double power_t, double optimal_init,
-                         double t0, bint multi, double scale_ref, double[:] wi,
+                         const double[:] lr_params, double t0, bint multi, double scale_ref, double[:] wi,
                          double[:, :] si, double[:] gbuf, double[:] dbuf, uint8_t[:] mark,
                          int64_t[:] klist, double[:, :] tstate, Py_ssize_t kt) noexcept nogil
 
@@ -73,8 +72,8 @@ cdef (double, double, double) _hogwild_optimizer_epoch(
     Py_ssize_t dense_d, const double[:] y, const double[:] sw, const int64_t[:] order,
     Py_ssize_t batch_size, double[:] w, double[:, :] state, const double[:] hp,
     double[:] q, int rule, int loss, double param, double alpha, double l1_ratio,
-    bint fit_intercept, bint lazy, int schedule, double eta, double eta0, double power_t,
-    double optimal_init, double t, double u, Py_ssize_t n_threads, double[:, :] gbuf,
+    bint fit_intercept, bint lazy, int schedule, const double[:] lr_params,
+    double t, double u, Py_ssize_t n_threads, double[:, :] gbuf,
     double[:, :] dbuf, uint8_t[:, :] mark, int64_t[:, :] klist, double[:, :] wi,
     double[:, :, :] si, double[:, :] tstate) noexcept nogil
 
@@ -88,8 +87,7 @@ cpdef hogwild_optimizer_epoch(const floating[:] data, const int32_t[:] indices,
                               double[:, :] state, const double[:] hp, double[:] q,
                               int rule, int loss, double param, double alpha,
                               double l1_ratio, bint fit_intercept, bint lazy, int schedule,
-                              double eta, double eta0, double power_t, double optimal_init,
-                              double t, double u, Py_ssize_t n_threads, double[:, :] gbuf,
+                              const double[:] lr_params, double t, double u, Py_ssize_t n_threads, double[:, :] gbuf,
                               double[:, :] dbuf, uint8_t[:, :] mark, int64_t[:, :] klist,
                               double[:, :] wi, double[:, :, :] si, double[:, :] tstate)
 
@@ -116,8 +114,8 @@ cdef (double, double, double) _sync_optimizer_epoch(
     Py_ssize_t dense_d, const double[:] y, const double[:] sw, const int64_t[:] order,
     Py_ssize_t batch_size, double[:] w, double[:, :] state, const double[:] hp,
     double[:] q, int rule, int loss, double param, double alpha, double l1_ratio,
-    bint fit_intercept, bint lazy, int schedule, double eta, double eta0, double power_t,
-    double optimal_init, double t, double u, Py_ssize_t n_threads, double[:, :] gbuf,
+    bint fit_intercept, bint lazy, int schedule, const double[:] lr_params,
+    double t, double u, Py_ssize_t n_threads, double[:, :] gbuf,
     uint8_t[:, :] mark, int64_t[:, :] klist, uint8_t[:] gmark, int64_t[:] gklist,
     double[:, :] tstate) noexcept nogil
 
@@ -129,8 +127,8 @@ cpdef sync_optimizer_epoch(const floating[:] data, const int32_t[:] indices,
                            Py_ssize_t batch_size, double[:] w, double[:, :] state,
                            const double[:] hp, double[:] q, int rule, int loss,
                            double param, double alpha, double l1_ratio, bint fit_intercept,
-                           bint lazy, int schedule, double eta, double eta0,
-                           double power_t, double optimal_init, double t, double u,
+                           bint lazy, int schedule, const double[:] lr_params,
+                           double t, double u,
                            Py_ssize_t n_threads, double[:, :] gbuf, uint8_t[:, :] mark,
                            int64_t[:, :] klist, uint8_t[:] gmark, int64_t[:] gklist,
                            double[:, :] tstate)

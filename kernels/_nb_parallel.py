@@ -180,7 +180,7 @@ def _need(name, arr, rows, cols=None):
 @_jit
 def _plain_run(data, indices, indptr, dense_d, y, sw, order, ii0, ii_stop, w, aw, q,
                loss, param, penalty, alpha, l1_ratio, fit_intercept, intercept_decay,
-               schedule, eta, eta0, power_t, optimal_init, t0, average, track_objective,
+               schedule, lr_params, t0, average, track_objective,
                multi, scale_ref, tstate, kt):
     """Samples order[ii0:ii_stop] of ``plain_sgd_epoch`` for thread row ``kt``.
 
@@ -202,7 +202,7 @@ def _plain_run(data, indices, indptr, dense_d, y, sw, order, ii0, ii_stop, w, aw
     ii = ii0
     while ii < ii_stop:
         t = t0 + ii
-        eta_t = _step_size(schedule, eta, eta0, power_t, alpha, optimal_init, t)
+        eta_t = _step_size(schedule, lr_params, t)
         if multi and penalty >= PENALTY_L2 and ii > ii0:
             c = 1.0 - (1.0 - l1_ratio) * eta_t * alpha
             if c < 0.0:
@@ -291,7 +291,7 @@ def _plain_run(data, indices, indptr, dense_d, y, sw, order, ii0, ii_stop, w, aw
 @_pjit
 def _hogwild_plain_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q, st,
                          loss, param, penalty, alpha, l1_ratio, fit_intercept,
-                         intercept_decay, schedule, eta, eta0, power_t, optimal_init, t,
+                         intercept_decay, schedule, lr_params, t,
                          average, track_objective, n_threads, tstate):
     """See hogwild_plain_epoch (the Cython build: the nogil body of that entry)."""
     n = order.shape[0]
@@ -309,8 +309,7 @@ def _hogwild_plain_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q,
         tstate[k, 8] = 0.0
         if k > 0 and has_l1:
             for ii in range((k - 1) * n // K, k * n // K):
-                u += l1_ratio * _step_size(schedule, eta, eta0, power_t, alpha,
-                                           optimal_init, t + ii) * alpha
+                u += l1_ratio * _step_size(schedule, lr_params, t + ii) * alpha
             tstate[k, 3] = u
     S = st[0]
     while _busy(tstate, K, _PLAIN_POS, _PLAIN_HI):
@@ -326,7 +325,7 @@ def _hogwild_plain_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q,
                 tstate[k, _PLAIN_POS] = _plain_run(
                     data, indices, indptr, dense_d, y, sw, order, pos, stop, w, aw, q,
                     loss, param, penalty, alpha, l1_ratio, fit_intercept, intercept_decay,
-                    schedule, eta, eta0, power_t, optimal_init, t, average,
+                    schedule, lr_params, t, average,
                     track_objective, multi, S, tstate, k)
         if multi:
             s_new = S
@@ -360,7 +359,7 @@ def _hogwild_plain_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q,
 @_entry
 def hogwild_plain_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q, st,
                         loss, param, penalty, alpha, l1_ratio, fit_intercept,
-                        intercept_decay, schedule, eta, eta0, power_t, optimal_init, t,
+                        intercept_decay, schedule, lr_params, t,
                         average, track_objective, n_threads, tstate):
     """Hogwild! version of ``plain_sgd_epoch`` (same arguments, same ``st``, same return).
 
@@ -376,8 +375,8 @@ def hogwild_plain_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q, 
         team = _set_team(K)
         r = _hogwild_plain_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q,
                                  st, loss, param, penalty, alpha, l1_ratio, fit_intercept,
-                                 intercept_decay, schedule, eta, eta0, power_t,
-                                 optimal_init, t, average, track_objective, n_threads,
+                                 intercept_decay, schedule, lr_params,
+                                 t, average, track_objective, n_threads,
                                  tstate)
         _set_team(team)
     return r
@@ -387,7 +386,7 @@ def hogwild_plain_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q, 
 @_jit
 def _opt_run(data, indices, indptr, dense_d, y, sw, order, batch_size, bb0, bb_stop,
              w, state, hp, q, rule, loss, param, alpha, a2, a1, fit_intercept, all_coords,
-             scaled, schedule, eta, eta0, power_t, optimal_init, t0, multi, scale_ref,
+             scaled, schedule, lr_params, t0, multi, scale_ref,
              wi, si, gbuf, dbuf, mark, klist, tstate, kt):
     """Batches bb0 <= b < bb_stop of ``optimizer_epoch`` for thread row ``kt``.
 
@@ -409,7 +408,7 @@ def _opt_run(data, indices, indptr, dense_d, y, sw, order, batch_size, bb0, bb_s
     bb = bb0
     while bb < bb_stop:
         t = t0 + bb
-        eta_t = _step_size(schedule, eta, eta0, power_t, alpha, optimal_init, t)
+        eta_t = _step_size(schedule, lr_params, t)
         if multi and scaled and bb > bb0:
             if abs(scale * (1.0 - eta_t * a2)) < _SHRINK_KEEP * abs(scale_ref):
                 break
@@ -469,8 +468,8 @@ def _opt_run(data, indices, indptr, dense_d, y, sw, order, batch_size, bb0, bb_s
 @_pjit
 def _hogwild_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_size,
                              w, state, hp, q, rule, loss, param, alpha, l1_ratio,
-                             fit_intercept, lazy, schedule, eta, eta0, power_t,
-                             optimal_init, t, u, n_threads, gbuf, dbuf, mark, klist,
+                             fit_intercept, lazy, schedule, lr_params,
+                             t, u, n_threads, gbuf, dbuf, mark, klist,
                              wi, si, tstate):
     """See hogwild_optimizer_epoch (the Cython build: the nogil body of that entry)."""
     n_features = w.shape[0] - 1
@@ -491,8 +490,7 @@ def _hogwild_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch
     for k in range(K):
         if k > 0 and a1 > 0.0:
             for bb in range((k - 1) * n_batches // K, k * n_batches // K):
-                uk += a1 * _step_size(schedule, eta, eta0, power_t, alpha, optimal_init,
-                                      t + bb)
+                uk += a1 * _step_size(schedule, lr_params, t + bb)
         tstate[k, 0] = uk
         tstate[k, 2] = 0.0
     S = 1.0
@@ -510,7 +508,7 @@ def _hogwild_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch
                 tstate[k, _OPT_POS] = _opt_run(
                     data, indices, indptr, dense_d, y, sw, order, batch_size, pos, stop, w,
                     state, hp, q, rule, loss, param, alpha, a2, a1, fit_intercept,
-                    all_coords, scaled, schedule, eta, eta0, power_t, optimal_init, t,
+                    all_coords, scaled, schedule, lr_params, t,
                     multi, S, wi[k], si[k], gbuf[k], dbuf[k], mark[k], klist[k], tstate,
                     k)
         if multi:
@@ -552,8 +550,8 @@ def _hogwild_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch
 @_entry
 def hogwild_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_size,
                             w, state, hp, q, rule, loss, param, alpha, l1_ratio,
-                            fit_intercept, lazy, schedule, eta, eta0, power_t,
-                            optimal_init, t, u, n_threads, gbuf, dbuf, mark, klist,
+                            fit_intercept, lazy, schedule, lr_params,
+                            t, u, n_threads, gbuf, dbuf, mark, klist,
                             wi, si, tstate):
     """Hogwild! version of ``optimizer_epoch``: same arguments and return, plus
     ``n_threads`` and per-thread scratch (one row per thread, allocated once per fit):
@@ -584,8 +582,8 @@ def hogwild_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_
         team = _set_team(K)
         r = _hogwild_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order,
                                      batch_size, w, state, hp, q, rule, loss, param,
-                                     alpha, l1_ratio, fit_intercept, lazy, schedule, eta,
-                                     eta0, power_t, optimal_init, t, u, n_threads, gbuf,
+                                     alpha, l1_ratio, fit_intercept, lazy, schedule, lr_params,
+                                     t, u, n_threads, gbuf,
                                      dbuf, mark, klist, wi, si, tstate)
         _set_team(team)
     return r
@@ -636,7 +634,7 @@ def _grad_piece(data, indices, indptr, dense_d, y, sw, order, lo, hi, nb, w, sta
 @_pjit
 def _sync_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_size,
                           w, state, hp, q, rule, loss, param, alpha, l1_ratio,
-                          fit_intercept, lazy, schedule, eta, eta0, power_t, optimal_init,
+                          fit_intercept, lazy, schedule, lr_params,
                           t, u, n_threads, gbuf, mark, klist, gmark, gklist, tstate):
     """See sync_optimizer_epoch (the Cython build: the nogil body of that entry)."""
     n_features = w.shape[0] - 1
@@ -660,7 +658,7 @@ def _sync_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_si
     while b0 < n:  # range(0, n, batch_size), with a C loop under Cython
         b_end = min(b0 + batch_size, n)
         nb = b_end - b0
-        eta_t = _step_size(schedule, eta, eta0, power_t, alpha, optimal_init, t)
+        eta_t = _step_size(schedule, lr_params, t)
         b_int = w[n_features]
         if nag:
             b_int -= gamma * state[0, n_features]
@@ -737,7 +735,7 @@ def _sync_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_si
 @_entry
 def sync_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_size,
                          w, state, hp, q, rule, loss, param, alpha, l1_ratio,
-                         fit_intercept, lazy, schedule, eta, eta0, power_t, optimal_init,
+                         fit_intercept, lazy, schedule, lr_params,
                          t, u, n_threads, gbuf, mark, klist, gmark, gklist, tstate):
     """``optimizer_epoch`` with each batch's gradient computed by ``n_threads`` threads.
 
@@ -763,8 +761,8 @@ def sync_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_siz
         team = _set_team(K)
         r = _sync_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order,
                                   batch_size, w, state, hp, q, rule, loss, param, alpha,
-                                  l1_ratio, fit_intercept, lazy, schedule, eta, eta0,
-                                  power_t, optimal_init, t, u, n_threads, gbuf, mark,
+                                  l1_ratio, fit_intercept, lazy, schedule, lr_params,
+                                  t, u, n_threads, gbuf, mark,
                                   klist, gmark, gklist, tstate)
         _set_team(team)
     return r

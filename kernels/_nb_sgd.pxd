@@ -19,8 +19,8 @@ cdef (double, double) _plain_sgd_epoch(
     Py_ssize_t dense_d, const double[:] y, const double[:] sw, const int64_t[:] order,
     double[:] w, double[:] aw, double[:] q, double[:] st, int loss, double param,
     int penalty, double alpha, double l1_ratio, bint fit_intercept,
-    double intercept_decay, int schedule, double eta, double eta0, double power_t,
-    double optimal_init, double t, long average, bint track_objective) noexcept nogil
+    double intercept_decay, int schedule, const double[:] lr_params,
+    double t, long average, bint track_objective) noexcept nogil
 
 @cython.locals(r=(double, double))
 cpdef plain_sgd_epoch(const floating[:] data, const int32_t[:] indices,
@@ -28,8 +28,8 @@ cpdef plain_sgd_epoch(const floating[:] data, const int32_t[:] indices,
                       const double[:] sw, const int64_t[:] order, double[:] w,
                       double[:] aw, double[:] q, double[:] st, int loss, double param,
                       int penalty, double alpha, double l1_ratio, bint fit_intercept,
-                      double intercept_decay, int schedule, double eta, double eta0,
-                      double power_t, double optimal_init, double t, long average,
+                      double intercept_decay, int schedule, const double[:] lr_params,
+                      double t, long average,
                       bint track_objective)
 
 @cython.locals(s=int64_t, n=Py_ssize_t, i=Py_ssize_t, j=Py_ssize_t, tmp=int64_t)
@@ -56,8 +56,8 @@ cdef (double, double, double) _optimizer_epoch(
     Py_ssize_t dense_d, const double[:] y, const double[:] sw, const int64_t[:] order,
     Py_ssize_t batch_size, double[:] w, double[:, :] state, const double[:] hp,
     double[:] q, int rule, int loss, double param, double alpha, double l1_ratio,
-    bint fit_intercept, bint lazy, int schedule, double eta, double eta0, double power_t,
-    double optimal_init, double t, double u, double[:] gbuf, double[:] dbuf,
+    bint fit_intercept, bint lazy, int schedule, const double[:] lr_params,
+    double t, double u, double[:] gbuf, double[:] dbuf,
     uint8_t[:] mark, int64_t[:] klist) noexcept nogil
 
 @cython.locals(r=(double, double, double))
@@ -66,8 +66,8 @@ cpdef optimizer_epoch(const floating[:] data, const int32_t[:] indices,
                       const double[:] sw, const int64_t[:] order, Py_ssize_t batch_size,
                       double[:] w, double[:, :] state, const double[:] hp, double[:] q,
                       int rule, int loss, double param, double alpha, double l1_ratio,
-                      bint fit_intercept, bint lazy, int schedule, double eta, double eta0,
-                      double power_t, double optimal_init, double t, double u,
+                      bint fit_intercept, bint lazy, int schedule, const double[:] lr_params,
+                      double t, double u,
                       double[:] gbuf, double[:] dbuf, uint8_t[:] mark, int64_t[:] klist)
 
 @cython.locals(i=Py_ssize_t, start=Py_ssize_t, end=Py_ssize_t, k=Py_ssize_t, p=double)

@@ -61,7 +61,7 @@ def loss_dloss(loss, y, p, param):
 @_jit
 def _plain_sgd_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q, st, loss,
                      param, penalty, alpha, l1_ratio, fit_intercept, intercept_decay,
-                     schedule, eta, eta0, power_t, optimal_init, t, average,
+                     schedule, lr_params, t, average,
                      track_objective):
     """See plain_sgd_epoch (the Cython build: the nogil body of that entry)."""
     wscale = st[0]
@@ -80,7 +80,7 @@ def _plain_sgd_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q, st,
         i = order[ii]
         start, end = _row(indptr, dense_d, i)
         p = _row_dot(data, indices, dense_d, start, end, w) * wscale + intercept
-        eta_t = _step_size(schedule, eta, eta0, power_t, alpha, optimal_init, t)
+        eta_t = _step_size(schedule, lr_params, t)
         yi = y[i]
         if track_objective:
             objective_sum += _loss_value(loss, yi, p, param)
@@ -150,7 +150,7 @@ def _plain_sgd_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q, st,
 @_entry
 def plain_sgd_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q, st, loss,
                     param, penalty, alpha, l1_ratio, fit_intercept, intercept_decay,
-                    schedule, eta, eta0, power_t, optimal_init, t, average,
+                    schedule, lr_params, t, average,
                     track_objective):
     """One epoch of scikit-learn's ``_plain_sgd`` over the samples in ``order``.
 
@@ -163,7 +163,7 @@ def plain_sgd_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q, st, 
     with cython.nogil:
         r = _plain_sgd_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q, st,
                              loss, param, penalty, alpha, l1_ratio, fit_intercept,
-                             intercept_decay, schedule, eta, eta0, power_t, optimal_init,
+                             intercept_decay, schedule, lr_params,
                              t, average, track_objective)
     return r
 
@@ -228,7 +228,7 @@ def apply_rule(rule, j, g, w, state, eta, hp, c1, c2, c1n):
 @_jit
 def _optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_size, w, state,
                      hp, q, rule, loss, param, alpha, l1_ratio, fit_intercept, lazy,
-                     schedule, eta, eta0, power_t, optimal_init, t, u, gbuf, dbuf, mark,
+                     schedule, lr_params, t, u, gbuf, dbuf, mark,
                      klist):
     """See optimizer_epoch (the Cython build: the nogil body of that entry)."""
     n_features = w.shape[0] - 1
@@ -250,7 +250,7 @@ def _optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_size, w
     while b0 < n:  # range(0, n, batch_size), with a C loop under Cython
         b_end = min(b0 + batch_size, n)
         nb = b_end - b0
-        eta_t = _step_size(schedule, eta, eta0, power_t, alpha, optimal_init, t)
+        eta_t = _step_size(schedule, lr_params, t)
         # margins of the whole batch at the current (or look-ahead) point
         b_int = w[n_features]
         if nag:
@@ -301,7 +301,7 @@ def _optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_size, w
 @_entry
 def optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_size, w, state,
                     hp, q, rule, loss, param, alpha, l1_ratio, fit_intercept, lazy,
-                    schedule, eta, eta0, power_t, optimal_init, t, u, gbuf, dbuf, mark,
+                    schedule, lr_params, t, u, gbuf, dbuf, mark,
                     klist):
     """One epoch of SPEC section 2-3 with any rule over batches of ``order``.
 
@@ -317,8 +317,8 @@ def optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_size, w,
     with cython.nogil:
         r = _optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_size, w,
                              state, hp, q, rule, loss, param, alpha, l1_ratio,
-                             fit_intercept, lazy, schedule, eta, eta0, power_t,
-                             optimal_init, t, u, gbuf, dbuf, mark, klist)
+                             fit_intercept, lazy, schedule, lr_params,
+                             t, u, gbuf, dbuf, mark, klist)
     return r
 
 

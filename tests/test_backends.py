@@ -317,16 +317,17 @@ def test_kernels_return_the_same_objects(layout):
         st = np.array([1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
         r1 = mod.plain_sgd_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q,
                                  st, int(Loss.SQUARED_ERROR), 0.0, int(Penalty.ELASTICNET),
-                                 1e-2, 0.5, True, 1.0, int(Schedule.INVSCALING), 0.01, 0.01,
-                                 0.25, 0.0, 1.0, 3, True)
+                                 1e-2, 0.5, True, 1.0, int(Schedule.INVSCALING),
+                                 np.array([0.01, 0.01, 0.25, 1e-2, 0.0]), 1.0, 3, True)
         assert mod.plain_sgd_finish(w, aw, st, 3) is None
         ws = np.zeros(6)
         state = np.zeros((3, 6))
         hp = np.array([0.9, 0.9, 0.9, 0.999, 1e-8])
         r2 = mod.optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, 4, ws, state,
                                  hp, np.zeros(5), int(Rule.AMSGRAD), int(Loss.HUBER), 0.5,
-                                 1e-2, 0.5, True, True, int(Schedule.CONSTANT), 0.01, 0.01,
-                                 0.25, 0.0, 1.0, 0.0, np.zeros(6), np.zeros(4),
+                                 1e-2, 0.5, True, True, int(Schedule.CONSTANT),
+                                 np.array([0.01, 0.01, 0.25, 1e-2, 0.0]), 1.0, 0.0,
+                                 np.zeros(6), np.zeros(4),
                                  np.zeros(5, np.uint8), np.zeros(5, np.int64))
         assert isinstance(r1, tuple) and len(r1) == 2
         assert isinstance(r2, tuple) and len(r2) == 3

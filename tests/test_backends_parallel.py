@@ -119,7 +119,8 @@ def _run_optimizer(which, mod, rows, y, sw, rule, batch, lazy, n_threads=1, epoc
     for order in _orders(n, epochs):
         args = (rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw, order, bs,
                 w, st["state"], hp, st["q"], rid, int(Loss.LOG_LOSS), 0.0, 0.01, 0.3,
-                True, lazy, int(Schedule.INVSCALING), eta0, eta0, 0.25, 0.0, t, u)
+                True, lazy, int(Schedule.INVSCALING), np.array([eta0, eta0, 0.25, 0.01, 0.0]),
+                t, u)
         if which == "serial":
             t, u, ls = mod.optimizer_epoch(*args, np.zeros(d + 1), np.zeros(bs),
                                            np.zeros(d, np.uint8), np.zeros(d, np.int64))
@@ -185,8 +186,8 @@ def _run_plain(mod, rows, y, sw, penalty, l1_ratio, average, parallel, n_threads
     for order in _orders(n, 4):
         args = (rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw, order,
                 w, aw, q, st, int(Loss.HINGE), 1.0, penalty, 0.05, l1_ratio, True,
-                0.01 if rows.is_sparse else 1.0, int(Schedule.OPTIMAL), 0.0, 0.0, 0.5,
-                10.0, t, average, True)
+                0.01 if rows.is_sparse else 1.0, int(Schedule.OPTIMAL),
+                np.array([0.0, 0.0, 0.5, 0.05, 10.0]), t, average, True)
         if parallel:
             t, obj = mod.hogwild_plain_epoch(*args, n_threads,
                                              np.zeros((n_threads, 9 + PAD)))
@@ -236,8 +237,9 @@ def test_bad_scratch_is_a_clear_error():
         cy_par.hogwild_plain_epoch(rows.data, rows.indices, rows.indptr, rows.dense_d, y,
                                    sw, order, np.zeros(d), np.zeros(d), np.zeros(d),
                                    np.array([1.0, 0, 1, 0, 0, 0, 0, 0]), int(Loss.HINGE),
-                                   1.0, 2, 1e-3, 0.0, True, 1.0, 1, 0.01, 0.01, 0.5, 0.0,
-                                   1.0, 0, True, 2, np.zeros((1, 9 + PAD)))
+                                   1.0, 2, 1e-3, 0.0, True, 1.0, 1,
+                                   np.array([0.01, 0.01, 0.5, 1e-3, 0.0]), 1.0, 0, True, 2,
+                                   np.zeros((1, 9 + PAD)))
 
 
 # ------------------------------------------------------------------ estimators

@@ -75,7 +75,7 @@ def test_optimizer_kernels_one_thread_equal_serial(rule, kind, batch, lazy):
             args = (rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw, order, bs,
                     w, st["state"], hp, st["q"], rid, common["loss"], common["param"],
                     common["alpha"], common["l1_ratio"], True, lazy, common["schedule"],
-                    eta0, eta0, common["power_t"], 0.0, t, u)
+                    np.array([eta0, eta0, common["power_t"], common["alpha"], 0.0]), t, u)
             pad = par.PAD
             if which == "serial":
                 t, u, ls = nb.optimizer_epoch(
@@ -119,8 +119,8 @@ def test_plain_kernel_one_thread_equal_serial(kind, penalty, l1_ratio, average):
         for order in _orders(n, 4):
             args = (rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw, order,
                     w, aw, q, st, int(Loss.HINGE), 1.0, penalty, alpha, l1_ratio, True,
-                    0.01 if kind == "csr" else 1.0, int(Schedule.OPTIMAL), 0.0, 0.0, 0.5,
-                    10.0, t, average, True)
+                    0.01 if kind == "csr" else 1.0, int(Schedule.OPTIMAL),
+                    np.array([0.0, 0.0, 0.5, alpha, 10.0]), t, average, True)
             if parallel:
                 t, obj = par.hogwild_plain_epoch(*args, 1, np.zeros((1, 9 + par.PAD)))
             else:
