@@ -50,7 +50,8 @@ if not cython.compiled:  # Numba (or plain Python); the Cython build gets these 
                                LOSS_SQUARED_HINGE, RULE_ADADELTA, RULE_ADAGRAD, RULE_ADAM,
                                RULE_ADAMAX, RULE_ADAMW, RULE_AMSGRAD, RULE_MOMENTUM,
                                RULE_NADAM, RULE_NAG, RULE_RMSPROP, RULE_SGD,
-                               SCHEDULE_INVSCALING, SCHEDULE_OPTIMAL)
+                               SCHED_ALPHA, SCHED_ETA, SCHED_ETA0, SCHED_POWER_T,
+                               SCHED_T0, SCHEDULE_INVSCALING, SCHEDULE_OPTIMAL)
     from fastgd.kernels._nb_shim import _set_team, _to_index  # noqa: F401
     from fastgd.kernels._nb_shim import njit, prefetch
 else:  # Cython: compiled ahead of time, the decorators do nothing
