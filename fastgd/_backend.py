@@ -52,7 +52,8 @@ def resolve_backend(backend="auto"):
 
 
 def _module(family, backend):
-    """fastgd.kernels._nb_<family> or its Cython twin _cy_<family>, per the backend."""
+    """fastgd.kernels._nb_<family> (Numba) or _cy_<family> (the same source compiled by
+    Cython), per the backend."""
     prefix = "_nb" if resolve_backend(backend) == "numba" else "_cy"
     return importlib.import_module(f"fastgd.kernels.{prefix}_{family}")
 
@@ -63,7 +64,7 @@ def kernels(backend="auto"):
 
 
 def vr_kernels(backend="auto"):
-    """The SAG/SAGA/SVRG kernel module of a backend (``_nb_vr`` or its twin ``_cy_vr``)."""
+    """The SAG/SAGA/SVRG kernel module of a backend (``_nb_vr`` or ``_cy_vr``)."""
     return _module("vr", backend)
 
 
@@ -149,6 +150,26 @@ if hasattr(os, "register_at_fork"):
 def threads_usable():
     """False in a forked child of a process that ran GNU OpenMP threads (see above)."""
     return not _FORKED_AFTER_OPENMP
+
+
+def backend_of(kern):
+    """The backend name of a kernel module (``_nb_*``: 'numba', ``_cy_*``: 'cython')."""
+    return "cython" if kern.__name__.rsplit(".", 1)[-1].startswith("_cy_") else "numba"
+
+
+def threaded_kernels(family, kern):
+    """The multi-threaded ``family`` ('parallel' or 'async_vr') of the backend of the
+    kernel module ``kern``, or None where threads cannot run: in a child forked after
+    OpenMP threads (above), or Cython kernels built without OpenMP (their ``prange``
+    would run the threads' work one after another; ``n_jobs`` then parallelises
+    one-vs-rest problems only, as in scikit-learn)."""
+    if not threads_usable():
+        return None
+    backend = backend_of(kern)
+    module = _threaded_module(family, backend)
+    if backend == "cython" and not module.OPENMP:
+        return None
+    return module
 
 
 def _threaded_module(family, backend):

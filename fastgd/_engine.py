@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from fastgd._backend import kernels, parallel_kernels, threads_usable
+from fastgd._backend import kernels, threaded_kernels
 from fastgd._rules import MAX_SLOTS, SCHED_ETA, Penalty, Rule, Schedule
 
 
@@ -119,24 +119,11 @@ def effective_n_jobs(n_jobs):
 
 
 def _parallel_kernels(rows, n_jobs):
-    """The multi-threaded kernels of the fit's backend when it should use them, else None.
-
-    ``fastgd.kernels._nb_parallel`` for the Numba backend, its twin ``_cy_parallel``
-    (OpenMP) for the Cython one, chosen from ``rows.kern`` (``_nb_sgd`` or ``_cy_sgd``).
-    Cython kernels built without OpenMP would run their threads' work one after another,
-    so there ``n_jobs`` parallelises one-vs-rest problems only (as in scikit-learn).
-    """
-    if n_jobs <= 1 or rows.kern is None or not threads_usable():
+    """The multi-threaded kernels of the fit's backend (``_nb_parallel`` / ``_cy_parallel``)
+    when ``n_jobs > 1`` and threads can run (``_backend.threaded_kernels``), else None."""
+    if n_jobs <= 1 or rows.kern is None:
         return None
-    name = rows.kern.__name__.rsplit(".", 1)[-1]
-    backend = "cython" if name.startswith("_cy_") else "numba"
-    if backend == "numba":
-        return parallel_kernels(backend)
-    try:
-        par = parallel_kernels(backend)
-    except ImportError:  # an installation built before the Cython twin existed
-        return None
-    return par if getattr(par, "OPENMP", False) else None
+    return threaded_kernels("parallel", rows.kern)
 
 
 def optimal_init(cfg, kern, alpha):

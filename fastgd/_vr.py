@@ -1,7 +1,7 @@
 """Python driver of the variance-reduced solvers (SPEC section 4): SAG, SAGA, SVRG.
 
-The kernels (``fastgd.kernels._nb_vr``, or its Cython twin ``_cy_vr`` when ``rows.kern``
-is the Cython backend's) run one epoch per call; here live the sample order (made from
+The kernels (``fastgd.kernels._nb_vr``, or ``_cy_vr`` of the Cython build when
+``rows.kern`` is the Cython backend's) run one epoch per call; here live the sample order (made from
 ``rng``), the default step size, the stopping rule, the objective curve
 and the divergence check. The objective is SPEC section 1,
 
@@ -35,7 +35,7 @@ lock-free ASAGA / AsySVRG kernels of ``fastgd.kernels._nb_async_vr`` (``_fit_asy
 same epochs, step size, stopping rule and objective curve, not bit-reproducible). 'sag'
 stays serial (its 1/m_k weights need a shared count of the samples seen), as does every
 solver inside one-vs-rest fits (the classes run in parallel threads instead). The Cython
-backend runs the twin ``_cy_async_vr`` (OpenMP). ``n_jobs=1`` runs the serial kernels.
+backend runs ``_cy_async_vr`` (OpenMP), the same source. ``n_jobs=1`` runs the serial kernels.
 
 Stopping: after ``max_iter`` epochs, or as scikit-learn's sag, when
 max_j |w_new - w_old| / max_j |w_new| <= tol after an epoch (intercept not included).
@@ -47,7 +47,7 @@ import math
 import numpy as np
 
 from fastgd import _engine
-from fastgd._backend import async_vr_kernels, threads_usable, vr_kernels
+from fastgd._backend import backend_of, threaded_kernels, vr_kernels
 from fastgd._rules import Loss
 
 SOLVER_IDS = {"sag": 0, "saga": 1, "svrg": 2}
@@ -63,12 +63,10 @@ _LOSS_CURVATURE = {
 }
 
 
-def backend_of(rows):
-    """Name of the backend whose kernels ``rows`` carries (``rows.kern``: _nb_sgd/_cy_sgd)."""
+def _backend_name(rows):
+    """Name of the backend whose kernels ``rows`` carries ('auto' when it carries none)."""
     kern = getattr(rows, "kern", None)
-    if kern is None:
-        return "auto"
-    return "cython" if kern.__name__.rsplit(".", 1)[-1].startswith("_cy_") else "numba"
+    return "auto" if kern is None else backend_of(kern)
 
 
 def _kern(backend="auto"):
@@ -82,7 +80,7 @@ def lipschitz(rows, sw, train_idx, cfg):
         raise ValueError("The variance-reduced solvers need a loss with a Lipschitz "
                          "gradient (squared_error, log_loss, modified_huber, "
                          "squared_hinge, huber).")
-    max_sq = _kern(backend_of(rows)).max_row_sq_norm(rows.data, rows.indptr, rows.dense_d,
+    max_sq = _kern(_backend_name(rows)).max_row_sq_norm(rows.data, rows.indptr, rows.dense_d,
                                                      train_idx)
     max_sw = float(np.max(sw[train_idx])) if train_idx.shape[0] else 1.0
     if max_sw <= 0.0:
@@ -132,21 +130,15 @@ def _order(solver, cfg, rng, train_idx):
 
 
 def _async_kernels(rows, n_jobs, solver):
-    """The lock-free SAGA/SVRG kernels of this fit's backend when it runs threads, else None.
+    """The lock-free SAGA/SVRG kernels of this fit's backend (``_nb_async_vr`` /
+    ``_cy_async_vr``) when it runs threads, else None (``_backend.threaded_kernels``).
 
-    Only for ``n_jobs > 1`` and solver 'saga' or 'svrg': ``fastgd.kernels._nb_async_vr``
-    (Numba) or its twin ``_cy_async_vr`` (Cython, when built with OpenMP; without it the
-    serial solver runs). SAG stays serial (its step uses the count of samples seen so
-    far, a shared counter with no lock-free form).
+    Only for ``n_jobs > 1`` and solver 'saga' or 'svrg': SAG stays serial (its step uses
+    the count of samples seen so far, a shared counter with no lock-free form).
     """
-    if n_jobs <= 1 or solver not in ("saga", "svrg") or not threads_usable():
+    if n_jobs <= 1 or solver not in ("saga", "svrg"):
         return None
-    backend = backend_of(rows)
-    try:
-        par = async_vr_kernels(backend)
-    except ImportError:  # an installation built before the Cython twin existed
-        return None
-    return par if getattr(par, "OPENMP", True) else None
+    return threaded_kernels("async_vr", rows.kern)
 
 
 def _converged(cfg, prev, cur):
@@ -170,7 +162,7 @@ def fit_vr(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, state=None,
     warm_start_mem; on other data the memory starts from zero. ``stop`` as in
     ``_engine.fit_binary``. Returns an ``_engine.Result`` whose ``loss_curve`` is F after each epoch.
     """
-    kern = _kern(backend_of(rows))
+    kern = _kern(_backend_name(rows))
     solver = cfg.solver
     if solver not in SOLVER_IDS:
         raise ValueError(f"fit_vr handles solver in {tuple(SOLVER_IDS)}; got {solver!r}.")
