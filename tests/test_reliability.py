@@ -9,6 +9,7 @@ import pathlib
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 
@@ -24,6 +25,7 @@ from fastgd.objective import objective
 
 BACKENDS = available_backends()
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+OUTSIDE = tempfile.gettempdir()  # a cwd from which `python -c` imports the installed package
 ADAPTIVE = ["adam", "adagrad", "rmsprop", "amsgrad", "nadam", "adadelta"]
 
 
@@ -31,8 +33,8 @@ def run_python(code, timeout=600, env=None):
     """Run ``code`` in a fresh interpreter; returns the CompletedProcess (a test failure
     when it is still running after ``timeout`` seconds: it hung)."""
     full_env = dict(os.environ, **(env or {}))
-    try:
-        return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT,
+    try:  # run outside the checkout, so that the installed fastgd is imported
+        return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=OUTSIDE,
                               capture_output=True, text=True, timeout=timeout,
                               env=full_env)
     except subprocess.TimeoutExpired as exc:
@@ -350,7 +352,7 @@ def test_sigint_stops_fit_and_rolls_back(kw):
         except KeyboardInterrupt:
             print("INTERRUPTED fitted=%s" % hasattr(est, "coef_"), flush=True)
     """
-    proc = subprocess.Popen([sys.executable, "-u", "-c", textwrap.dedent(code)], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-u", "-c", textwrap.dedent(code)], cwd=OUTSIDE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         for line in proc.stdout:
