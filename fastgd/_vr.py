@@ -141,6 +141,22 @@ def _async_kernels(rows, n_jobs, solver):
     return threaded_kernels("async_vr", rows.kern)
 
 
+def _recorder(cfg, n, w, loss_curve, callback):
+    """record(epoch, loss_total): append F = loss_total / n + alpha R(w) (w = coef and
+    intercept, read at call time) to ``loss_curve``, check it is finite, call back."""
+    d = w.shape[0] - 1
+
+    def record(epoch, loss_total):
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss_curve.append(loss_total / n + _engine.penalty_value(cfg, w[:d]))
+        if not math.isfinite(loss_curve[-1]):
+            raise _engine._divergence(epoch)
+        if callback is not None:
+            callback(epoch, w[:d], w[d], loss_curve[-1])
+
+    return record
+
+
 def _converged(cfg, prev, cur):
     """scikit-learn's sag rule: max|cur - prev| / max|cur| <= tol (prev becomes cur)."""
     d = cur.shape[0]
@@ -224,18 +240,8 @@ def fit_vr(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, state=None,
     invs = np.zeros(steps + 1)
     args = (rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw)
 
-    def objective(loss_total):
-        with np.errstate(over="ignore", invalid="ignore"):
-            return loss_total / n + _engine.penalty_value(cfg, w[:d])
-
-    def record(epoch, loss_total):
-        loss_curve.append(objective(loss_total))
-        if not math.isfinite(loss_curve[-1]):
-            raise _engine._divergence(epoch)
-        if callback is not None:
-            callback(epoch, w[:d], w[d], loss_curve[-1])
-
     loss_curve = []
+    record = _recorder(cfg, n, w, loss_curve, callback)
     prev = w[:d].copy()
     epoch = 0
     for epoch in range(1, cfg.max_iter + 1):
@@ -314,22 +320,13 @@ def _fit_async(par, kern, rows, y, sw, w, cfg, eta, lam1, lam2, *, t, rng, train
             return par.full_pass(*args, train_idx, w, D, gmem, snapshot, cfg.loss,
                                  cfg.param, n_threads, gbuf, tstate)
 
-    def objective(loss_total):
-        with np.errstate(over="ignore", invalid="ignore"):
-            return loss_total / n + _engine.penalty_value(cfg, w[:d])
-
-    def record(epoch, loss_total):
-        loss_curve.append(objective(loss_total))
-        if not math.isfinite(loss_curve[-1]):
-            raise _engine._divergence(epoch)
-        if callback is not None:
-            callback(epoch, w[:d], w[d], loss_curve[-1])
+    loss_curve = []
+    record = _recorder(cfg, n, w, loss_curve, callback)
 
     if (saga and state is not None and state.get("solver") in ("sag", "saga")
             and state.get("fingerprint") == fp and state["D"].shape[0] == d + 1):
         gmem[:] = state["gmem"]
         D[:] = state["D"] / n  # S = Σ gmem[i] x_i (unseen samples have gmem 0)
-    loss_curve = []
     prev = w[:d].copy()
     epoch = 0
     for epoch in range(1, cfg.max_iter + 1):
