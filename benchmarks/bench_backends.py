@@ -79,7 +79,7 @@ def modules(backend):
 
 def families(backend, X, y, loss_name, orders, n_threads):
     """{family: zero-argument callable running one epoch} with fresh state each."""
-    from fastgd._rules import HP_NAMES, LOSSES, RULES, Schedule, loss_param
+    from fastgd._rules import HP_NAMES, LOSSES, RULES, Schedule, loss_param, records
 
     sgd, vr, par = modules(backend)
     n, d = X.shape
@@ -92,67 +92,54 @@ def families(backend, X, y, loss_name, orders, n_threads):
     out = {}
 
     # -- plain SGD
-    plain_lr_params = np.array([0.01, 0.01, 0.25, ALPHA, 0.0])  # fastgd._rules.SCHED_NAMES
-
     def plain_state():
+        ip, fp = records(dense_d=0, loss=loss, param=param, penalty=2, alpha=ALPHA,
+                         fit_intercept=1, intercept_decay=1.0, schedule=inv, eta=0.01,
+                         eta0=0.01, power_t=0.25, sched_alpha=ALPHA, t=1.0, track=1,
+                         n_threads=n_threads)
         return [np.zeros(d), np.zeros(d), np.zeros(d),
-                np.array([1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]), [1.0]]
+                np.array([1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]), ip, fp]
 
     def plain(s=plain_state()):
-        w, aw, q, st, t = s
-        t[0], _ = sgd.plain_sgd_epoch(data, indices, indptr, 0, y, sw, next(it), w, aw, q,
-                                      st, loss, param, 2, ALPHA, 0.0, True, 1.0, inv,
-                                      plain_lr_params, t[0], 0, True)
+        sgd.plain_sgd_epoch(data, indices, indptr, y, sw, next(it), *s)
     out["plain sgd"] = plain
 
-    def hog_plain(s=plain_state(), tstate=np.zeros((n_threads, 9 + par.PAD))):
-        w, aw, q, st, t = s
+    def hog_plain(s=plain_state(), tstate=np.zeros((n_threads, 11 + par.PAD))):
         with par.guard():
-            t[0], _ = par.hogwild_plain_epoch(data, indices, indptr, 0, y, sw, next(it),
-                                              w, aw, q, st, loss, param, 2, ALPHA, 0.0,
-                                              True, 1.0, inv, plain_lr_params, t[0], 0, True,
-                                              n_threads, tstate)
+            par.hogwild_plain_epoch(data, indices, indptr, y, sw, next(it), *s, tstate)
 
     # -- every rule, batch 32
-    def rule_args(rule):
-        spec = RULES[rule]
-        hp = np.array([spec.hyper.get(h, 0.0) for h in HP_NAMES])
-        eta0 = spec.eta0 if rule != "sgd" else 0.01
-        return hp, int(spec.id), eta0
-
     def opt_family(rule, lazy, kind, batch=BATCH):
-        hp, rid, eta0 = rule_args(rule)
-        lr_params = np.array([eta0, eta0, 0.25, ALPHA, 0.0])
+        spec = RULES[rule]
+        eta0 = spec.eta0 if rule != "sgd" else 0.01
         w = np.zeros(d + 1)
         state = np.zeros((3, d + 1))
         q = np.zeros(d)
-        tu = [1.0, 0.0]
         bs = n if batch == "full" else batch
         K = n_threads
+        ip, fp = records(dense_d=0, batch_size=bs, rule=int(spec.id), loss=loss,
+                         param=param, alpha=ALPHA, fit_intercept=1, lazy=int(lazy),
+                         schedule=inv, eta=eta0, eta0=eta0, power_t=0.25,
+                         sched_alpha=ALPHA, t=1.0, n_threads=K,
+                         **{h: spec.hyper.get(h, 0.0) for h in HP_NAMES})
         if kind == "serial":
-            scratch = (np.zeros(d + 1), np.zeros(bs), np.zeros(d, np.uint8),
-                       np.zeros(d, np.int64))
+            scratch = (np.zeros(d + 1), np.zeros(d, np.uint8), np.zeros(d, np.int64))
         elif kind == "hogwild":
-            scratch = (K, np.zeros((K, d + 1 + par.PAD)), np.zeros((K, bs + par.PAD)),
-                       np.zeros((K, d), np.uint8), np.zeros((K, d), np.int64),
-                       np.zeros((K, par.PAD)), np.zeros((K, 3, par.PAD)),
-                       np.zeros((K, par.PAD)))
+            scratch = (np.zeros((K, d + 1 + par.PAD)), np.zeros((K, d), np.uint8),
+                       np.zeros((K, d), np.int64), np.zeros((K, 4, par.PAD)))
         else:
-            scratch = (K, np.zeros((K, d + 1 + par.PAD)), np.zeros((K, d), np.uint8),
-                       np.zeros((K, d), np.int64), np.zeros(d, np.uint8),
-                       np.zeros(d, np.int64), np.zeros((K, par.PAD)))
+            scratch = (np.zeros((K, d + 1 + par.PAD)), np.zeros((K + 1, d), np.uint8),
+                       np.zeros((K + 1, d), np.int64), np.zeros((K, par.PAD)))
         fn = {"serial": sgd.optimizer_epoch, "hogwild": par.hogwild_optimizer_epoch,
               "sync": par.sync_optimizer_epoch}[kind]
 
         def run():
-            args = (data, indices, indptr, 0, y, sw, next(it), bs, w, state, hp, q, rid,
-                    loss, param, ALPHA, 0.0, True, lazy, inv, lr_params, tu[0], tu[1],
-                    *scratch)
+            args = (data, indices, indptr, y, sw, next(it), w, state, q, ip, fp, *scratch)
             if kind == "serial":
-                tu[0], tu[1], _ = fn(*args)
+                fn(*args)
             else:
                 with par.guard():
-                    tu[0], tu[1], _ = fn(*args)
+                    fn(*args)
         return run
 
     for rule in ("sgd", "momentum", "adagrad", "adam"):
@@ -161,28 +148,27 @@ def families(backend, X, y, loss_name, orders, n_threads):
             out[name] = opt_family(rule, lazy, "serial")
 
     # -- SAG / SAGA / SVRG
-    curv = {"log_loss": 0.25, "squared_error": 1.0}[loss_name]
+    curv = LOSSES[loss_name].curvature
     sq = np.asarray(X.multiply(X).sum(axis=1)).ravel()
     L = (sq.max() + 1.0) * curv + ALPHA
     for sid, solver, eta in ((0, "sag", 1.0 / L), (1, "saga", 1.0 / (3.0 * L)),
                              (2, "svrg", 1.0 / (4.0 * L))):
         steps = 2 * n if solver == "svrg" else n
         st = dict(w=np.zeros(d + 1), D=np.zeros(d + 1), gmem=np.zeros(n),
-                  seen=np.zeros(0 if solver == "svrg" else n, np.uint8), m=[0],
-                  last=np.zeros(d, np.int64), A=np.zeros(steps + 1),
-                  B=np.zeros(steps + 1), cp=np.zeros(steps + 1), invs=np.zeros(steps + 1))
+                  seen=np.zeros(0 if solver == "svrg" else n, np.uint8),
+                  last=np.zeros(d, np.int64), work=np.zeros((4, steps + 1)))
+        st["ip"], st["fp"] = records(dense_d=0, solver=sid, loss=loss, param=param,
+                                     eta=eta, lam2=ALPHA, fit_intercept=1)
         idx = np.arange(n, dtype=np.int64)
 
-        def vr_run(sid=sid, solver=solver, eta=eta, st=st, idx=idx):
+        def vr_run(solver=solver, st=st, idx=idx):
             order = next(it)
             if solver == "svrg":
                 vr.svrg_snapshot(data, indices, indptr, 0, y, sw, idx, st["w"], st["D"],
                                  st["gmem"], loss, param)
                 order = np.concatenate([order, order[::-1]])
-            st["m"][0] = vr.vr_epoch(data, indices, indptr, 0, y, sw, order, st["w"],
-                                     st["D"], st["gmem"], st["seen"], st["m"][0], sid,
-                                     loss, param, eta, ALPHA, 0.0, True, st["last"],
-                                     st["A"], st["B"], st["cp"], st["invs"])
+            vr.vr_epoch(data, indices, indptr, y, sw, order, st["w"], st["D"], st["gmem"],
+                        st["seen"], st["ip"], st["fp"], st["last"], st["work"])
         out[solver] = vr_run
 
     # -- threads

@@ -7,9 +7,12 @@ asks for it, so fastgd works without Numba when its Cython kernels are built.
 """
 
 import ctypes
+import dataclasses
+import functools
 import importlib
 import os
 import sys
+import types
 from importlib import metadata
 
 BACKENDS = ("numba", "cython")
@@ -58,29 +61,59 @@ def _module(family, backend):
     return importlib.import_module(f"fastgd.kernels.{prefix}_{family}")
 
 
+@dataclasses.dataclass(frozen=True)
+class Backend:
+    """The kernels of one compiled backend, resolved once (``get_backend``): every kernel
+    family has the same functions and signatures on both."""
+
+    name: str  # 'numba' or 'cython'
+    sgd: types.ModuleType  # solver='sgd', and the losses, margins, shuffles
+    vr: types.ModuleType  # SAG, SAGA, SVRG
+
+    def threaded(self, family):
+        """The multi-threaded ``family`` ('parallel': Hogwild! and synchronous SGD;
+        'async_vr': ASAGA, AsySVRG), imported on first use, never at package import; or
+        None where threads cannot run: in a child forked after OpenMP threads (below),
+        or Cython kernels built without OpenMP (their ``prange`` would run the threads'
+        work one after another; ``n_jobs`` then parallelises one-vs-rest problems only,
+        as in scikit-learn)."""
+        if not threads_usable():
+            return None
+        module = _threaded_module(family, self.name)
+        if self.name == "cython" and not module.OPENMP:
+            return None
+        return module
+
+
+@functools.lru_cache(maxsize=None)
+def _backend_named(name):
+    return Backend(name, _module("sgd", name), _module("vr", name))
+
+
+def get_backend(backend="auto"):
+    """The ``Backend`` that ``backend`` ('auto', 'numba', 'cython') selects."""
+    return _backend_named(resolve_backend(backend))
+
+
 def kernels(backend="auto"):
-    """The SGD kernel module of a backend: same function names and signatures in each."""
-    return _module("sgd", backend)
+    """The SGD kernel module of a backend (``_nb_sgd`` or ``_cy_sgd``)."""
+    return get_backend(backend).sgd
 
 
 def vr_kernels(backend="auto"):
     """The SAG/SAGA/SVRG kernel module of a backend (``_nb_vr`` or ``_cy_vr``)."""
-    return _module("vr", backend)
+    return get_backend(backend).vr
 
 
 def parallel_kernels(backend="auto"):
-    """The ``n_jobs > 1`` kernel module of a backend (``_nb_parallel`` or ``_cy_parallel``).
-
-    Imported on the first fit that asks for threads, never at package import.
-    """
+    """The ``n_jobs > 1`` SGD kernel module of a backend (``_nb_parallel`` or
+    ``_cy_parallel``), whether or not threads can run (``Backend.threaded`` says)."""
     return _threaded_module("parallel", backend)
 
 
 def async_vr_kernels(backend="auto"):
-    """The ``n_jobs > 1`` SAGA/SVRG kernels of a backend (``_nb_async_vr``; lock-free).
-
-    Imported on the first fit that asks for them, never at package import.
-    """
+    """The ``n_jobs > 1`` SAGA/SVRG kernels of a backend (``_nb_async_vr`` or
+    ``_cy_async_vr``; lock-free)."""
     return _threaded_module("async_vr", backend)
 
 
@@ -150,26 +183,6 @@ if hasattr(os, "register_at_fork"):
 def threads_usable():
     """False in a forked child of a process that ran GNU OpenMP threads (see above)."""
     return not _FORKED_AFTER_OPENMP
-
-
-def backend_of(kern):
-    """The backend name of a kernel module (``_nb_*``: 'numba', ``_cy_*``: 'cython')."""
-    return "cython" if kern.__name__.rsplit(".", 1)[-1].startswith("_cy_") else "numba"
-
-
-def threaded_kernels(family, kern):
-    """The multi-threaded ``family`` ('parallel' or 'async_vr') of the backend of the
-    kernel module ``kern``, or None where threads cannot run: in a child forked after
-    OpenMP threads (above), or Cython kernels built without OpenMP (their ``prange``
-    would run the threads' work one after another; ``n_jobs`` then parallelises
-    one-vs-rest problems only, as in scikit-learn)."""
-    if not threads_usable():
-        return None
-    backend = backend_of(kern)
-    module = _threaded_module(family, backend)
-    if backend == "cython" and not module.OPENMP:
-        return None
-    return module
 
 
 def _threaded_module(family, backend):

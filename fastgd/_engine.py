@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from fastgd._backend import kernels, threaded_kernels
-from fastgd._rules import MAX_SLOTS, SCHED_ETA, Penalty, Rule, Schedule
+from fastgd._backend import get_backend
+from fastgd._rules import (FP_T, FP_U, HP_NAMES, MAX_SLOTS, PAD, SCHED_ETA,
+                           SYNC_MIN_BATCH, Penalty, Rule, Schedule, records)
 
 
 @dataclass
@@ -26,18 +27,23 @@ class Rows:
     dense_d: int
     n_samples: int
     n_features: int
-    kern: object = None  # the backend's kernel module
+    backend: object = None  # the _backend.Backend whose kernels fit these rows
 
     @classmethod
     def of(cls, X, backend="auto"):
         n, d = X.shape
-        kern = kernels(backend)
+        kern = get_backend(backend)
         if sp.issparse(X):
             return cls(X.data, X.indices.astype(np.int32, copy=False),
                        X.indptr.astype(np.int64, copy=False), 0, n, d, kern)
         X = np.ascontiguousarray(X)
         return cls(X.reshape(-1), np.zeros(0, np.int32), np.zeros(0, np.int64), d, n, d,
                    kern)
+
+    @property
+    def kern(self):
+        """The backend's SGD kernel module (losses, margins, solver='sgd')."""
+        return self.backend.sgd
 
     @property
     def is_sparse(self):
@@ -79,11 +85,20 @@ class Config:
     eta0_auto: bool = False  # eta0='auto': a solver may pick its own step (SAG: 1/L)
     n_jobs: int = 1  # threads for one binary problem (already resolved: >= 1)
     schedule_alpha: float = 0.0  # alpha of 'optimal' (the estimator's, whatever penalty)
+    schedule_slots: dict = field(default_factory=dict)  # a fastgd.schedules schedule's
 
-    def schedule_record(self, eta):
-        """The kernels' ``lr_params`` record (slots ``fastgd._rules.SCHED_NAMES``)."""
-        return np.array([eta, self.eta0, self.power_t, self.schedule_alpha,
-                         self.optimal_init])
+    def records(self, dense_d, **named):
+        """(ip, fp), the kernels' records of this fit (``fastgd._rules.records``), with
+        ``named`` slots (t, batch_size, n_threads...) set or overridden by key."""
+        slots = dict(
+            dense_d=dense_d, rule=self.rule, loss=self.loss, penalty=self.penalty,
+            schedule=self.schedule, fit_intercept=int(self.fit_intercept),
+            lazy=int(self.lazy), average=self.average, eta=self.eta0, eta0=self.eta0,
+            power_t=self.power_t, sched_alpha=self.schedule_alpha, t0=self.optimal_init,
+            param=self.param, alpha=self.alpha, l1_ratio=self.l1_ratio,
+            **dict(zip(HP_NAMES, self.hp)), **self.schedule_slots)
+        slots.update(named)
+        return records(**slots)
 
     @property
     def plain(self):
@@ -120,10 +135,10 @@ def effective_n_jobs(n_jobs):
 
 def _parallel_kernels(rows, n_jobs):
     """The multi-threaded kernels of the fit's backend (``_nb_parallel`` / ``_cy_parallel``)
-    when ``n_jobs > 1`` and threads can run (``_backend.threaded_kernels``), else None."""
-    if n_jobs <= 1 or rows.kern is None:
+    when ``n_jobs > 1`` and threads can run (``Backend.threaded``), else None."""
+    if n_jobs <= 1:
         return None
-    return threaded_kernels("parallel", rows.kern)
+    return rows.backend.threaded("parallel")
 
 
 def optimal_init(cfg, kern, alpha):
@@ -156,8 +171,8 @@ DIVERGED_FACTOR = 1e6
 def _divergence(epoch, what="Floating-point under-/overflow occurred"):
     return ValueError(
         f"{what} at epoch #{epoch}: the fit diverged. A smaller eta0 or a larger alpha "
-        "might help, as might scaling the input data (StandardScaler, or MaxAbsScaler "
-        "for sparse X).")
+        "might help. Scaling input data with StandardScaler or MinMaxScaler might help "
+        "(MaxAbsScaler for sparse X).")
 
 
 def zero_model_objective(y, sw, train_idx, cfg, kern):
@@ -202,6 +217,230 @@ class Interrupted(KeyboardInterrupt):
     """Raised in a fit that ``stop`` (a threading.Event) asked to end, between epochs."""
 
 
+def run_epochs(run, cfg, *, stop=None, callback=None):
+    """The epoch loop of every solver: ``run`` (one of the runners below, or of
+    ``_vr``) takes one epoch per ``run.epoch(epoch, record)`` and says when to stop.
+
+    ``record(epoch, F)`` (called by the runner once it knows F after that epoch) appends
+    F to the objective curve, raises the divergence error when it is not finite and
+    calls ``callback(epoch, coef, intercept, F)``. ``stop``, a ``threading.Event``, ends
+    the fit with ``Interrupted`` before the next epoch once it is set (how a
+    one-vs-rest fit in threads stops on Ctrl-C). Returns ``run.finish(...)``.
+    """
+    loss_curve = []
+
+    def record(epoch, objective):
+        loss_curve.append(objective)
+        if not math.isfinite(objective):
+            raise _divergence(epoch)
+        if callback is not None:
+            coef, intercept = run.model()
+            callback(epoch, coef, intercept, objective)
+
+    epoch = 0
+    for epoch in range(1, cfg.max_iter + 1):
+        if stop is not None and stop.is_set():
+            raise Interrupted()
+        objective = run.epoch(epoch, record)
+        coef, intercept = run.model()
+        if not (math.isfinite(intercept) and np.isfinite(coef).all()):
+            raise _divergence(epoch)
+        if cfg.verbose:
+            print(f"-- Epoch {epoch}{run.progress(loss_curve)}")
+        if run.converged(objective):
+            break
+    return run.finish(epoch, record, loss_curve)
+
+
+class _SGDRun:
+    """What the runners of solver='sgd' share: the sample order, scikit-learn's stopping
+    rule (on the objective, or on the validation score with early stopping), the
+    adaptive schedule and the final divergence check.
+
+    Sample order: with ``shuffle_seed`` (the plain path), scikit-learn's own: its
+    Fisher-Yates shuffle of all samples, re-applied every epoch with that seed, the
+    validation samples skipped; otherwise ``rng.permutation(train_idx)`` every epoch.
+    """
+
+    def __init__(self, rows, y, sw, cfg, t, rng, train_idx, score_cb, shuffle_seed):
+        self.rows, self.y, self.sw, self.cfg = rows, y, sw, cfg
+        self.rng, self.train_idx, self.score_cb = rng, train_idx, score_cb
+        self.n_train = train_idx.shape[0]
+        self.t0 = t
+        self.seed = shuffle_seed if cfg.shuffle else None
+        if self.seed is not None:
+            self.perm = np.arange(rows.n_samples, dtype=np.int64)
+            self.is_train = np.zeros(rows.n_samples, dtype=bool)
+            self.is_train[train_idx] = True
+        self.order = train_idx
+        self.eta = cfg.eta0
+        self.scores = []
+        self.best_obj, self.best_score, self.no_improve = np.inf, -np.inf, 0
+        self.reference = zero_model_objective(y, sw, train_idx, cfg, rows.kern)
+
+    def next_order(self):
+        if self.seed is not None:
+            self.rows.kern.sklearn_shuffle(self.perm, self.seed)
+            self.order = self.perm[self.is_train[self.perm]]
+        elif self.cfg.shuffle:
+            self.order = self.rng.permutation(self.train_idx)
+        return self.order
+
+    def exact(self):
+        """F(w, b) over the training samples, at the current iterate."""
+        w, b = self.model()
+        idx, cfg = self.train_idx, self.cfg
+        p = self.rows.decision(w, b)[idx]
+        return (self.rows.kern.weighted_loss_sum(self.y[idx], p, self.sw[idx], cfg.loss,
+                                                 cfg.param)
+                / max(self.n_train, 1) + penalty_value(cfg, w))
+
+    def progress(self, loss_curve):
+        objective = loss_curve[-1] if loss_curve else math.nan
+        return f": objective {objective:.6g}, eta {self.eta:.3g}, t {self.fp[FP_T]:.0f}"
+
+    def converged(self, objective):
+        cfg = self.cfg
+        if cfg.early_stopping:
+            score = self.score_cb(*self.model())
+            self.scores.append(score)
+            self.no_improve = self.no_improve + 1 if (
+                cfg.tol > -np.inf and score < self.best_score + cfg.tol) else 0
+            self.best_score = max(self.best_score, score)
+        else:
+            self.no_improve = self.no_improve + 1 if (
+                cfg.tol > -np.inf and objective > self.best_obj - cfg.tol) else 0
+            self.best_obj = min(self.best_obj, objective)
+        if self.no_improve < cfg.n_iter_no_change:
+            return False
+        if cfg.schedule == Schedule.ADAPTIVE and self.eta > 1e-6:
+            self.eta /= 5
+            self.fp[SCHED_ETA] = self.eta
+            self.no_improve = 0
+            return False
+        return True
+
+
+class _PlainRun(_SGDRun):
+    """scikit-learn's per-sample SGD (``plain_sgd_epoch``), or Hogwild! threads running
+    it (``hogwild_plain_epoch``)."""
+
+    def __init__(self, rows, y, sw, coef, intercept, cfg, *, par, n_threads, avg_coef,
+                 avg_intercept, intercept_decay, track, **common):
+        super().__init__(rows, y, sw, cfg, **common)
+        if par is not None and cfg.average:
+            raise ValueError(
+                "average (ASGD) cannot be combined with Hogwild! (n_jobs > 1) on a binary "
+                "or regression problem: its shared scalars are updated by every step and "
+                "have no sound lock-free form. Use n_jobs=1 (one-vs-rest multiclass "
+                "problems are fitted in parallel threads instead); got "
+                f"n_jobs={cfg.n_jobs}.")
+        w = self.w = np.array(coef, dtype=np.float64, copy=True)
+        self.aw = (np.zeros_like(w) if avg_coef is None else
+                   np.array(avg_coef, dtype=np.float64, copy=True))
+        self.q = np.zeros_like(w)
+        # [wscale, average_a, average_b, u, sq_norm, l1_norm, intercept,
+        #  average_intercept, objective_sum]
+        self.st = np.array([1.0, 0.0, 1.0, 0.0, float(w @ w), float(np.abs(w).sum()),
+                            float(intercept), float(avg_intercept), 0.0])
+        self.track = track
+        self.ip, self.fp = cfg.records(rows.dense_d, t=self.t0, track=int(track),
+                                       intercept_decay=intercept_decay,
+                                       n_threads=n_threads)
+        self.par = par
+        if par is not None:
+            self.tstate = np.zeros((n_threads, 11 + PAD))
+
+    def model(self):
+        return self.w, self.st[6]  # raw weights, as scikit-learn scores them
+
+    def epoch(self, epoch, record):
+        r = self.rows
+        args = (r.data, r.indices, r.indptr, self.y, self.sw, self.next_order(), self.w,
+                self.aw, self.q, self.st, self.ip, self.fp)
+        if self.par is not None:
+            with self.par.guard():
+                obj_sum = self.par.hogwild_plain_epoch(*args, self.tstate)
+        else:
+            obj_sum = r.kern.plain_sgd_epoch(*args)
+        if not self.track:
+            return math.nan  # not computed, not recorded
+        objective = obj_sum / self.n_train
+        record(epoch, objective)
+        return objective
+
+    def finish(self, epoch, record, loss_curve):
+        cfg = self.cfg
+        self.rows.kern.plain_sgd_finish(self.w, self.aw, self.st, cfg.average)
+        objective = loss_curve[-1] if self.track and loss_curve else self.exact()
+        check_objective(epoch, objective, self.reference, self.exact)
+        return Result(self.w, self.st[6], epoch, self.fp[FP_T], loss_curve, self.scores,
+                      self.aw if cfg.average else None, self.st[7])
+
+
+class _OptimizerRun(_SGDRun):
+    """Any rule, any batch size (SPEC sections 2-3): ``optimizer_epoch``, or with threads
+    ``hogwild_optimizer_epoch`` (small batches) / ``sync_optimizer_epoch`` (batches of
+    at least ``SYNC_MIN_BATCH``: each batch's gradient computed by the threads)."""
+
+    def __init__(self, rows, y, sw, coef, intercept, cfg, *, par, n_threads, state,
+                 **common):
+        super().__init__(rows, y, sw, cfg, **common)
+        d, n_train = rows.n_features, self.n_train
+        self.ws = np.empty(d + 1)
+        self.ws[:-1] = coef
+        self.ws[-1] = intercept
+        self.state = new_state(cfg, d) if state is None else {
+            k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in state.items()}
+        batch = n_train if cfg.batch_size == "full" else min(int(cfg.batch_size), n_train)
+        batch = max(batch, 1)
+        n_slots = self.state["state"].shape[0]
+        if par is None:
+            self.kernel = rows.kern.optimizer_epoch
+            self.scratch = (np.zeros(d + 1), np.zeros(d, np.uint8), np.zeros(d, np.int64))
+        elif batch >= SYNC_MIN_BATCH:
+            self.kernel = par.sync_optimizer_epoch
+            self.scratch = (np.zeros((n_threads, d + 1 + PAD)),
+                            np.zeros((n_threads + 1, d), np.uint8),
+                            np.zeros((n_threads + 1, d), np.int64),
+                            np.zeros((n_threads, PAD)))
+        else:
+            self.kernel = par.hogwild_optimizer_epoch
+            n_threads = min(n_threads, -(-n_train // batch))
+            # the rule sweeps clear mark[j] of every coordinate they step, dense included
+            self.scratch = (np.zeros((n_threads, d + 1 + PAD)),
+                            np.zeros((n_threads, d), np.uint8),
+                            np.zeros((n_threads, d), np.int64),
+                            np.zeros((n_threads, 1 + n_slots, PAD)))
+        self.guard = par.guard if par is not None else None
+        self.ip, self.fp = cfg.records(rows.dense_d, t=self.t0, u=self.state["u"],
+                                       batch_size=batch, n_threads=n_threads)
+
+    def model(self):
+        return self.ws[:-1], self.ws[-1]
+
+    def epoch(self, epoch, record):
+        r, st = self.rows, self.state
+        args = (r.data, r.indices, r.indptr, self.y, self.sw, self.next_order(), self.ws,
+                st["state"], st["q"], self.ip, self.fp, *self.scratch)
+        if self.guard is not None:
+            with self.guard():
+                loss_sum = self.kernel(*args)
+        else:
+            loss_sum = self.kernel(*args)
+        st["u"] = self.fp[FP_U]
+        objective = loss_sum / self.n_train + penalty_value(self.cfg, self.ws[:-1])
+        record(epoch, objective)
+        if self.cfg.rule != Rule.SGD:
+            check_state(epoch, st["state"])
+        return objective
+
+    def finish(self, epoch, record, loss_curve):
+        check_objective(epoch, loss_curve[-1], self.reference, self.exact)
+        return Result(self.ws[:-1].copy(), self.ws[-1], epoch, self.fp[FP_T], loss_curve,
+                      self.scores, state=self.state)
+
+
 def fit_binary(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, score_cb=None,
                avg_coef=None, avg_intercept=0.0, state=None, intercept_decay=1.0,
                callback=None, shuffle_seed=None, stop=None):
@@ -209,170 +448,22 @@ def fit_binary(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, score_cb
 
     ``y`` is float64 (+-1 for classification), ``sw`` float64 sample*class weights,
     ``coef`` float64 and left untouched (a copy is fitted). ``train_idx`` are the samples
-    that are learned from (the others are the validation set). Returns a ``Result``.
-
-    Sample order: with ``shuffle_seed`` (the plain path), scikit-learn's own: its
-    Fisher-Yates shuffle of all samples, re-applied every epoch with that seed, the
-    validation samples skipped; otherwise ``rng.permutation(train_idx)`` every epoch.
-
-    ``stop``, a ``threading.Event``, ends the fit with ``Interrupted`` before the next
-    epoch once it is set (how a one-vs-rest fit in threads stops on Ctrl-C).
+    that are learned from (the others are the validation set). The sample order is
+    ``_SGDRun``'s; ``stop`` is ``run_epochs``'s. Returns a ``Result``.
     """
-    nb = rows.kern
-    w = np.array(coef, dtype=np.float64, copy=True)
-    n_train = train_idx.shape[0]
-    loss_curve, scores = [], []
-    best_obj, best_score, no_improve = np.inf, -np.inf, 0
-    eta = cfg.eta0
-    order = train_idx
-    n_threads = min(cfg.n_jobs, max(n_train, 1))
+    n_threads = min(cfg.n_jobs, max(train_idx.shape[0], 1))
     par = _parallel_kernels(rows, n_threads)
-    if par is not None and cfg.plain and cfg.average:
-        raise ValueError(
-            "average (ASGD) cannot be combined with Hogwild! (n_jobs > 1) on a binary or "
-            "regression problem: its shared scalars are updated by every step and have "
-            "no sound lock-free form. Use n_jobs=1 (one-vs-rest multiclass problems are "
-            f"fitted in parallel threads instead); got n_jobs={cfg.n_jobs}.")
-    # scikit-learn's running objective (a loss evaluation per sample) only feeds the
-    # stopping rule and verbose output; without them the plain path skips it
-    track = bool(cfg.verbose or callback is not None
-                 or (cfg.tol > -np.inf and not cfg.early_stopping))
+    common = dict(t=t, rng=rng, train_idx=train_idx, score_cb=score_cb,
+                  shuffle_seed=shuffle_seed)
     if cfg.plain:
-        aw = (np.zeros_like(w) if avg_coef is None else
-              np.array(avg_coef, dtype=np.float64, copy=True))
-        q = np.zeros_like(w)
-        st = np.array([1.0, 0.0, 1.0, 0.0, float(w @ w), float(np.abs(w).sum()),
-                       float(intercept), float(avg_intercept)])
-        if par is not None:
-            tstate = np.zeros((n_threads, 9 + par.PAD))
+        # scikit-learn's running objective (a loss evaluation per sample) only feeds the
+        # stopping rule and verbose output; without them the plain path skips it
+        track = bool(cfg.verbose or callback is not None
+                     or (cfg.tol > -np.inf and not cfg.early_stopping))
+        run = _PlainRun(rows, y, sw, coef, intercept, cfg, par=par, n_threads=n_threads,
+                        avg_coef=avg_coef, avg_intercept=avg_intercept,
+                        intercept_decay=intercept_decay, track=track, **common)
     else:
-        ws = np.empty(rows.n_features + 1)
-        ws[:-1] = w
-        ws[-1] = intercept
-        state = new_state(cfg, rows.n_features) if state is None else {
-            k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in state.items()}
-        batch = n_train if cfg.batch_size == "full" else min(int(cfg.batch_size), n_train)
-        batch = max(batch, 1)
-        gbuf = np.zeros(rows.n_features + 1)
-        dbuf = np.zeros(batch)
-        mark = np.zeros(rows.n_features, np.uint8)
-        klist = np.zeros(rows.n_features, np.int64)
-        if par is not None:
-            n_batches = -(-n_train // batch)
-            sync = batch >= par.SYNC_MIN_BATCH
-            if not sync:
-                n_threads = min(n_threads, n_batches)
-            d, pad = rows.n_features, par.PAD
-            # the rule sweeps clear mark[j] of every coordinate they step, dense included
-            mark = np.zeros((n_threads, d), np.uint8)
-            klist = np.zeros((n_threads, d), np.int64)
-            gbuf = np.zeros((n_threads, d + 1 + pad))
-            tstate = np.zeros((n_threads, pad))
-            if sync:
-                gmark = np.zeros(d if rows.is_sparse else 0, np.uint8)
-                gklist = np.zeros(d if rows.is_sparse else 0, np.int64)
-            else:
-                dbuf = np.zeros((n_threads, batch + pad))
-                wi = np.zeros((n_threads, pad))
-                si = np.zeros((n_threads, state["state"].shape[0], pad))
-    if cfg.shuffle and shuffle_seed is not None:
-        perm = np.arange(rows.n_samples, dtype=np.int64)
-        is_train = np.zeros(rows.n_samples, dtype=bool)
-        is_train[train_idx] = True
-    reference = zero_model_objective(y, sw, train_idx, cfg, nb)
-    lr_params = cfg.schedule_record(eta)
-
-    def exact(w_true, b):
-        """F(w, b) over the training samples, at the current iterate."""
-        p = rows.decision(w_true, b)[train_idx]
-        return (nb.weighted_loss_sum(y[train_idx], p, sw[train_idx], cfg.loss, cfg.param)
-                / max(n_train, 1) + penalty_value(cfg, w_true))
-
-    epoch = 0
-    for epoch in range(1, cfg.max_iter + 1):
-        if stop is not None and stop.is_set():
-            raise Interrupted()
-        if cfg.shuffle and shuffle_seed is not None:
-            nb.sklearn_shuffle(perm, shuffle_seed)
-            order = perm[is_train[perm]]
-        elif cfg.shuffle:
-            order = rng.permutation(train_idx)
-        if cfg.plain and par is not None:
-            with par.guard():
-                t, obj_sum = par.hogwild_plain_epoch(
-                    rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw, order,
-                    w, aw, q, st, cfg.loss, cfg.param, cfg.penalty, cfg.alpha,
-                    cfg.l1_ratio, cfg.fit_intercept, intercept_decay, cfg.schedule,
-                    lr_params, t, cfg.average, track, n_threads, tstate)
-            objective = obj_sum / n_train
-            cur_w, cur_b = w, st[6]
-        elif cfg.plain:
-            t, obj_sum = nb.plain_sgd_epoch(
-                rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw, order,
-                w, aw, q, st, cfg.loss, cfg.param, cfg.penalty, cfg.alpha, cfg.l1_ratio,
-                cfg.fit_intercept, intercept_decay, cfg.schedule, lr_params,
-                t, cfg.average, track)
-            objective = obj_sum / n_train
-            cur_w, cur_b = w, st[6]  # raw weights, as scikit-learn scores them
-        elif par is not None:
-            args = (rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw, order,
-                    batch, ws, state["state"], cfg.hp, state["q"], cfg.rule, cfg.loss,
-                    cfg.param, cfg.alpha, cfg.l1_ratio, cfg.fit_intercept, cfg.lazy,
-                    cfg.schedule, lr_params, t,
-                    state["u"], n_threads)
-            with par.guard():
-                if sync:
-                    t, state["u"], loss_sum = par.sync_optimizer_epoch(
-                        *args, gbuf, mark, klist, gmark, gklist, tstate)
-                else:
-                    t, state["u"], loss_sum = par.hogwild_optimizer_epoch(
-                        *args, gbuf, dbuf, mark, klist, wi, si, tstate)
-            cur_w, cur_b = ws[:-1], ws[-1]
-            objective = loss_sum / n_train + penalty_value(cfg, cur_w)
-        else:
-            t, state["u"], loss_sum = nb.optimizer_epoch(
-                rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw, order, batch,
-                ws, state["state"], cfg.hp, state["q"], cfg.rule, cfg.loss, cfg.param,
-                cfg.alpha, cfg.l1_ratio, cfg.fit_intercept, cfg.lazy, cfg.schedule,
-                lr_params, t, state["u"], gbuf, dbuf, mark, klist)
-            cur_w, cur_b = ws[:-1], ws[-1]
-            objective = loss_sum / n_train + penalty_value(cfg, cur_w)
-        if cfg.plain and not track:
-            objective = math.nan  # not computed, not recorded
-        elif not math.isfinite(objective):
-            raise _divergence(epoch)
-        else:
-            loss_curve.append(objective)
-        if not (math.isfinite(cur_b) and np.isfinite(cur_w).all()):
-            raise _divergence(epoch)
-        if not cfg.plain and cfg.rule != Rule.SGD:
-            check_state(epoch, state["state"])
-        if cfg.early_stopping:
-            score = score_cb(cur_w, cur_b)
-            scores.append(score)
-            no_improve = no_improve + 1 if (cfg.tol > -np.inf
-                                            and score < best_score + cfg.tol) else 0
-            best_score = max(best_score, score)
-        else:
-            no_improve = no_improve + 1 if (cfg.tol > -np.inf
-                                            and objective > best_obj - cfg.tol) else 0
-            best_obj = min(best_obj, objective)
-        if cfg.verbose:
-            print(f"-- Epoch {epoch}: objective {objective:.6g}, eta {eta:.3g}, t {t:.0f}")
-        if callback is not None:
-            callback(epoch, cur_w, cur_b, objective)
-        if no_improve >= cfg.n_iter_no_change:
-            if cfg.schedule == Schedule.ADAPTIVE and eta > 1e-6:
-                eta /= 5
-                lr_params[SCHED_ETA] = eta
-                no_improve = 0
-            else:
-                break
-    if cfg.plain:
-        nb.plain_sgd_finish(w, aw, st, cfg.average)
-        check_objective(epoch, objective if track else exact(w, st[6]), reference,
-                        lambda: exact(w, st[6]))
-        return Result(w, st[6], epoch, t, loss_curve, scores,
-                      aw if cfg.average else None, st[7])
-    check_objective(epoch, objective, reference, lambda: exact(ws[:-1], ws[-1]))
-    return Result(ws[:-1].copy(), ws[-1], epoch, t, loss_curve, scores, state=state)
+        run = _OptimizerRun(rows, y, sw, coef, intercept, cfg, par=par,
+                            n_threads=n_threads, state=state, **common)
+    return run_epochs(run, cfg, stop=stop, callback=callback)

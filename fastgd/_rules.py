@@ -9,6 +9,8 @@ The formulas are those of SPEC.md (section 2) and of scikit-learn's ``_sgd_fast`
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+import numpy as np
+
 
 class Rule(IntEnum):
     """Update rules (SPEC section 2)."""
@@ -40,12 +42,18 @@ class Loss(IntEnum):
 
 
 class Schedule(IntEnum):
-    """Learning-rate schedules, scikit-learn's meaning."""
+    """Learning-rate schedules: scikit-learn's four (by name), then fastgd.schedules'."""
 
     CONSTANT = 1
     OPTIMAL = 2
     INVSCALING = 3
     ADAPTIVE = 4
+    STEP_DECAY = 5
+    EXPONENTIAL_DECAY = 6
+    COSINE_ANNEALING = 7
+    CYCLIC = 8
+    WARM_RESTARTS = 9
+    ONE_CYCLE = 10
 
 
 class Penalty(IntEnum):
@@ -57,16 +65,77 @@ class Penalty(IntEnum):
     ELASTICNET = 3
 
 
-# Order of the hyper-parameter vector ``hp`` handed to every kernel.
-HP_NAMES = ("momentum", "rho", "beta_1", "beta_2", "eps")
-HP_MOMENTUM, HP_RHO, HP_BETA1, HP_BETA2, HP_EPS = range(5)
+class Solver(IntEnum):
+    """Ids of the variance-reduced solvers (SPEC section 4) in the VR kernels."""
 
-# Slots of the learning-rate record ``lr_params`` handed to every SGD kernel: eta_t of
-# step t is constant: eta; optimal: 1 / (alpha (t0 + t - 1)); invscaling: eta0 / t^power_t.
-# ``alpha`` is the schedule's (the estimator's alpha, as scikit-learn, whatever the
-# penalty), not the penalty's.
-SCHED_NAMES = ("eta", "eta0", "power_t", "alpha", "t0")
-SCHED_ETA, SCHED_ETA0, SCHED_POWER_T, SCHED_ALPHA, SCHED_T0 = range(5)
+    SAG = 0
+    SAGA = 1
+    SVRG = 2
+
+
+# ------------------------------------------------------------------ kernel records
+# Every epoch kernel takes two records instead of a long list of scalars: ``ip``
+# (int64) and ``fp`` (float64), one slot per (C name, key) below; ``records(**named)``
+# builds them by key. In ``fp`` the SCHED_* slots are the learning-rate schedule's:
+# eta_t of step t is constant: eta; optimal: 1 / (sched_alpha (t0 + t - 1));
+# invscaling: eta0 / t^power_t (``sched_alpha`` is the estimator's alpha, as
+# scikit-learn's, whatever the penalty); fastgd.schedules' in their docstrings; the HP_*
+# slots the rules' hyper-parameters.
+# The kernels update ``t`` (the step counter of SPEC section 2), ``u`` (the cumulative
+# L1 clock) and ``m_seen`` (SAG's samples seen) in place.
+FLOAT_RECORD = (
+    ("HP_MOMENTUM", "momentum"), ("HP_RHO", "rho"), ("HP_BETA_1", "beta_1"),
+    ("HP_BETA_2", "beta_2"), ("HP_EPS", "eps"),
+    ("SCHED_ETA", "eta"), ("SCHED_ETA0", "eta0"), ("SCHED_POWER_T", "power_t"),
+    ("SCHED_ALPHA", "sched_alpha"), ("SCHED_T0", "t0"),
+    # a fastgd.schedules schedule's parameters, and its linear warm-up (steps; 0: none)
+    ("SCHED_P0", "p0"), ("SCHED_P1", "p1"), ("SCHED_P2", "p2"), ("SCHED_P3", "p3"),
+    ("SCHED_P4", "p4"), ("SCHED_WARMUP", "warmup"),
+    ("FP_PARAM", "param"),  # the loss's threshold or epsilon
+    ("FP_ALPHA", "alpha"), ("FP_L1_RATIO", "l1_ratio"),  # the penalty's
+    ("FP_INTERCEPT_DECAY", "intercept_decay"),
+    ("FP_LAM2", "lam2"), ("FP_LAM1", "lam1"),  # VR: alpha (1 - l1_ratio), alpha l1_ratio
+    ("FP_T", "t"), ("FP_U", "u"),
+)
+INT_RECORD = (
+    ("IP_DENSE_D", "dense_d"),  # n_features for dense X (its flat view), 0 for CSR
+    ("IP_RULE", "rule"), ("IP_LOSS", "loss"), ("IP_PENALTY", "penalty"),
+    ("IP_SCHEDULE", "schedule"), ("IP_SOLVER", "solver"),
+    ("IP_FIT_INTERCEPT", "fit_intercept"), ("IP_LAZY", "lazy"),
+    ("IP_AVERAGE", "average"), ("IP_TRACK", "track"),  # plain SGD: track the objective
+    ("IP_BATCH_SIZE", "batch_size"), ("IP_N_THREADS", "n_threads"),
+    ("IP_N_TRAIN", "n_train"), ("IP_M_SEEN", "m_seen"),
+)
+HP_NAMES = tuple(key for c, key in FLOAT_RECORD if c.startswith("HP_"))
+_FLOAT_SLOT = {key: i for i, (_, key) in enumerate(FLOAT_RECORD)}
+_INT_SLOT = {key: i for i, (_, key) in enumerate(INT_RECORD)}
+
+
+def records(**named):
+    """(ip, fp): the kernels' int64 and float64 records, every slot set by its key
+    (``rule=..., eta=..., momentum=...``); slots not named are 0."""
+    ip = np.zeros(len(INT_RECORD), np.int64)
+    fp = np.zeros(len(FLOAT_RECORD))
+    for key, value in named.items():
+        if key in _INT_SLOT:
+            ip[_INT_SLOT[key]] = value
+        elif key in _FLOAT_SLOT:
+            fp[_FLOAT_SLOT[key]] = value
+        else:
+            raise TypeError(f"The kernel records have no slot {key!r}")
+    return ip, fp
+
+
+# Tuning constants of the kernels (the only copy; both backends read them from here)
+MAX_DLOSS = 1e12  # |dL/dp| is clipped to this (scikit-learn's MAX_DLOSS)
+WSCALE_MIN = 1e-9  # a scale factor below this is folded into the weights
+PREFETCH_ROWS = 8  # rows ahead whose data (and CSR indices) are requested
+PREFETCH_W = 3  # rows ahead whose coefficients w[indices] are requested (CSR)
+PREFETCH_W_MIN = 1 << 16  # ... when w has this many features (smaller w stays cached)
+ROUND_STEPS = 1024  # n_jobs > 1: batches per thread between two merges
+SHRINK_KEEP = 0.99  # a Hogwild! thread ends its round once its scale falls below 0.99 S
+SYNC_MIN_BATCH = 256  # batches at least this large use the synchronous kernel
+PAD = 16  # float64 slots between per-thread rows (128 bytes: no shared cache line)
 
 
 @dataclass(frozen=True)
@@ -126,26 +195,32 @@ class LossSpec:
     param: str = ""  # 'epsilon' or a fixed threshold
     threshold: float = 0.0
     classification: bool = False
-    lipschitz: bool = True  # smooth gradient (for the variance-reduced solvers)
-    proba: bool = False
+    curvature: float = 0.0  # bound on d2L/dp2; 0: the gradient is not Lipschitz
+    proba: bool = False  # predict_proba exists (log_loss, modified_huber)
     extra: dict = field(default_factory=dict)
+
+    @property
+    def lipschitz(self):
+        """Smooth gradient: what the variance-reduced solvers need."""
+        return self.curvature > 0.0
 
 
 LOSSES = {
     s.name: s
     for s in [
-        LossSpec("squared_error", Loss.SQUARED_ERROR),
-        LossSpec("log_loss", Loss.LOG_LOSS, classification=True, proba=True),
-        LossSpec("hinge", Loss.HINGE, threshold=1.0, classification=True, lipschitz=False),
-        LossSpec("perceptron", Loss.HINGE, threshold=0.0, classification=True,
-                 lipschitz=False),
-        LossSpec("squared_hinge", Loss.SQUARED_HINGE, threshold=1.0, classification=True),
-        LossSpec("modified_huber", Loss.MODIFIED_HUBER, classification=True, proba=True),
-        LossSpec("huber", Loss.HUBER, param="epsilon"),
-        LossSpec("epsilon_insensitive", Loss.EPSILON_INSENSITIVE, param="epsilon",
-                 lipschitz=False),
+        LossSpec("squared_error", Loss.SQUARED_ERROR, curvature=1.0),
+        LossSpec("log_loss", Loss.LOG_LOSS, classification=True, proba=True,
+                 curvature=0.25),
+        LossSpec("hinge", Loss.HINGE, threshold=1.0, classification=True),
+        LossSpec("perceptron", Loss.HINGE, threshold=0.0, classification=True),
+        LossSpec("squared_hinge", Loss.SQUARED_HINGE, threshold=1.0, classification=True,
+                 curvature=2.0),
+        LossSpec("modified_huber", Loss.MODIFIED_HUBER, classification=True, proba=True,
+                 curvature=2.0),
+        LossSpec("huber", Loss.HUBER, param="epsilon", curvature=1.0),
+        LossSpec("epsilon_insensitive", Loss.EPSILON_INSENSITIVE, param="epsilon"),
         LossSpec("squared_epsilon_insensitive", Loss.SQUARED_EPSILON_INSENSITIVE,
-                 param="epsilon"),
+                 param="epsilon", curvature=2.0),
     ]
 }
 
@@ -153,7 +228,7 @@ REGRESSION_LOSSES = ("squared_error", "huber", "epsilon_insensitive",
                      "squared_epsilon_insensitive")
 CLASSIFICATION_LOSSES = tuple(LOSSES)
 
-SCHEDULES = {s.name.lower(): s for s in Schedule}
+SCHEDULES = {s.name.lower(): s for s in Schedule if s <= Schedule.ADAPTIVE}
 PENALTIES = {"l2": Penalty.L2, "l1": Penalty.L1, "elasticnet": Penalty.ELASTICNET,
              None: Penalty.NONE, "none": Penalty.NONE}
 
@@ -167,39 +242,31 @@ def loss_param(loss, epsilon):
 
 
 def c_ids():
-    """Every id above by its C name (``RULE_SGD``, ``LOSS_LOG_LOSS``, ``HP_BETA_1``, ...).
+    """Every id above by its C name (``RULE_SGD``, ``LOSS_LOG_LOSS``, ``SOLVER_SAGA``,
+    ``HP_BETA_1``, ``IP_RULE``, ``FP_T``...).
 
     The single-source kernels read these names: under Numba as constants of this module
     (``from fastgd._rules import RULE_SGD, ...``), under Cython as the enums of
     ``kernels/_ids.pxi`` that setup.py writes from ``pxi_source()``.
     """
     ids = {}
-    for enum in (Rule, Loss, Schedule, Penalty):
+    for enum in (Rule, Loss, Schedule, Penalty, Solver):
         for member in enum:
             ids[f"{enum.__name__.upper()}_{member.name}"] = int(member)
-    for i, name in enumerate(HP_NAMES):
-        ids[f"HP_{name.upper()}"] = i
-    for i, name in enumerate(SCHED_NAMES):
-        ids[f"SCHED_{name.upper()}"] = i
+    for record in (FLOAT_RECORD, INT_RECORD):
+        for i, (c_name, _) in enumerate(record):
+            ids[c_name] = i
     return ids
 
 
-# The C names of every id (RULE_SGD, LOSS_LOG_LOSS, HP_BETA_1, ...) as constants of this
-# module, which the Numba kernels import; under Cython they are the enums of _ids.pxi.
+# The C names of every id (RULE_SGD, LOSS_LOG_LOSS, HP_BETA_1, IP_RULE, ...) as constants
+# of this module, which the Numba kernels import; under Cython they are the enums of
+# _ids.pxi.
 globals().update(c_ids())
 
 
 def pxi_source():
     """Cython declarations of every id above (written to kernels/_ids.pxi by setup.py)."""
-    lines = ["# Generated by setup.py from fastgd/_rules.py. Do not edit.\n"]
-    for enum in (Rule, Loss, Schedule, Penalty):
-        lines.append("cdef enum:\n")
-        for member in enum:
-            lines.append(f"    {enum.__name__.upper()}_{member.name} = {int(member)}\n")
-    lines.append("cdef enum:\n")
-    for i, name in enumerate(HP_NAMES):
-        lines.append(f"    HP_{name.upper()} = {i}\n")
-    lines.append("cdef enum:\n")
-    for i, name in enumerate(SCHED_NAMES):
-        lines.append(f"    SCHED_{name.upper()} = {i}\n")
+    lines = ["# Generated by setup.py from fastgd/_rules.py. Do not edit.\n", "cdef enum:\n"]
+    lines += [f"    {name} = {value}\n" for name, value in c_ids().items()]
     return "".join(lines)

@@ -47,31 +47,11 @@ import math
 import numpy as np
 
 from fastgd import _engine
-from fastgd._backend import backend_of, threaded_kernels, vr_kernels
-from fastgd._rules import Loss
+from fastgd._rules import FP_T, IP_M_SEEN, IP_N_THREADS, LOSSES, PAD, Solver
 
-SOLVER_IDS = {"sag": 0, "saga": 1, "svrg": 2}
-
-# second-derivative bound of each Lipschitz loss in p
-_LOSS_CURVATURE = {
-    int(Loss.SQUARED_ERROR): 1.0,
-    int(Loss.LOG_LOSS): 0.25,
-    int(Loss.SQUARED_HINGE): 2.0,
-    int(Loss.MODIFIED_HUBER): 2.0,
-    int(Loss.HUBER): 1.0,
-    int(Loss.SQUARED_EPSILON_INSENSITIVE): 2.0,
-}
-
-
-def _backend_name(rows):
-    """Name of the backend whose kernels ``rows`` carries ('auto' when it carries none)."""
-    kern = getattr(rows, "kern", None)
-    return "auto" if kern is None else backend_of(kern)
-
-
-def _kern(backend="auto"):
-    """The VR kernel module of ``backend`` (``fastgd.kernels._nb_vr`` or ``_cy_vr``)."""
-    return vr_kernels(backend)
+# second-derivative bound of each Lipschitz loss in p, from the table
+_LOSS_CURVATURE = {int(spec.id): spec.curvature for spec in LOSSES.values()
+                   if spec.lipschitz}
 
 
 def lipschitz(rows, sw, train_idx, cfg):
@@ -80,8 +60,8 @@ def lipschitz(rows, sw, train_idx, cfg):
         raise ValueError("The variance-reduced solvers need a loss with a Lipschitz "
                          "gradient (squared_error, log_loss, modified_huber, "
                          "squared_hinge, huber).")
-    max_sq = _kern(_backend_name(rows)).max_row_sq_norm(rows.data, rows.indptr, rows.dense_d,
-                                                     train_idx)
+    max_sq = rows.backend.vr.max_row_sq_norm(rows.data, rows.indptr, rows.dense_d,
+                                             train_idx)
     max_sw = float(np.max(sw[train_idx])) if train_idx.shape[0] else 1.0
     if max_sw <= 0.0:
         max_sw = 1.0
@@ -131,30 +111,184 @@ def _order(solver, cfg, rng, train_idx):
 
 def _async_kernels(rows, n_jobs, solver):
     """The lock-free SAGA/SVRG kernels of this fit's backend (``_nb_async_vr`` /
-    ``_cy_async_vr``) when it runs threads, else None (``_backend.threaded_kernels``).
-
+    ``_cy_async_vr``) when it runs threads, else None (``Backend.threaded``).
     Only for ``n_jobs > 1`` and solver 'saga' or 'svrg': SAG stays serial (its step uses
     the count of samples seen so far, a shared counter with no lock-free form).
     """
     if n_jobs <= 1 or solver not in ("saga", "svrg"):
         return None
-    return threaded_kernels("async_vr", rows.kern)
+    return rows.backend.threaded("async_vr")
 
 
-def _recorder(cfg, n, w, loss_curve, callback):
-    """record(epoch, loss_total): append F = loss_total / n + alpha R(w) (w = coef and
-    intercept, read at call time) to ``loss_curve``, check it is finite, call back."""
-    d = w.shape[0] - 1
+def _same_data_memory(state, fp, d):
+    """Whether ``state`` holds SAG/SAGA gradient memory of this very data (by digest)."""
+    return (state is not None and state.get("solver") in ("sag", "saga")
+            and state.get("fingerprint") == fp and state["D"].shape[0] == d + 1)
 
-    def record(epoch, loss_total):
+
+class _VRRun:
+    """What the serial and the asynchronous VR runners share: sample order, stopping
+    rule, objective records, the result (see ``_engine.run_epochs``)."""
+
+    def __init__(self, rows, y, sw, w, cfg, eta, t, rng, train_idx, reference):
+        self.rows, self.y, self.sw, self.w, self.cfg = rows, y, sw, w, cfg
+        self.rng, self.train_idx, self.reference = rng, train_idx, reference
+        self.solver = cfg.solver
+        self.n = train_idx.shape[0]
+        self.d = rows.n_features
+        self.eta = eta
+        self.ip, self.fp = cfg.records(
+            rows.dense_d, solver=int(Solver[self.solver.upper()]), t=t, eta=eta,
+            lam2=cfg.alpha * (1.0 - cfg.l1_ratio), lam1=cfg.alpha * cfg.l1_ratio,
+            n_train=self.n)
+        self.args = (rows.data, rows.indices, rows.indptr, y, sw)
+        self.prev = w[:self.d].copy()
+
+    def model(self):
+        return self.w[:self.d], self.w[self.d]
+
+    def objective(self, loss_total):
+        """F = loss_total / n + alpha R(w) at the current w."""
         with np.errstate(over="ignore", invalid="ignore"):
-            loss_curve.append(loss_total / n + _engine.penalty_value(cfg, w[:d]))
-        if not math.isfinite(loss_curve[-1]):
-            raise _engine._divergence(epoch)
-        if callback is not None:
-            callback(epoch, w[:d], w[d], loss_curve[-1])
+            return loss_total / self.n + _engine.penalty_value(self.cfg, self.w[:self.d])
 
-    return record
+    def loss_sum(self):
+        """Σ s_i L_i over the training samples at the current w (one pass)."""
+        r, cfg = self.rows, self.cfg
+        return r.backend.vr.loss_sum(r.data, r.indices, r.indptr, r.dense_d, self.y,
+                                     self.sw, self.train_idx, self.w, cfg.loss, cfg.param)
+
+    def progress(self, loss_curve):
+        return ((f" ({self.solver}{self.threads}): ")
+                + (f"objective {loss_curve[-1]:.10g}, " if loss_curve else "")
+                + f"t {self.fp[FP_T]:.0f}")
+
+    threads = ""
+
+    def converged(self, objective):
+        return _converged(self.cfg, self.prev, self.w[:self.d])
+
+    def finish(self, epoch, record, loss_curve):
+        if self.solver == "svrg":  # F at the last iterate (the next snapshot's)
+            record(epoch, self.objective(self.loss_sum()))
+        _engine.check_objective(epoch, loss_curve[-1], self.reference)
+        return _engine.Result(self.w[:self.d].copy(), float(self.w[self.d]), epoch,
+                              self.fp[FP_T], loss_curve, state=self.new_state())
+
+
+class _SerialVRRun(_VRRun):
+    """SAG, SAGA, SVRG with just-in-time sparse updates (``vr_epoch``)."""
+
+    def __init__(self, *args, state, fingerprint):
+        super().__init__(*args)
+        d, n_samples = self.d, self.rows.n_samples
+        self.fingerprint = fingerprint
+        self.D = np.zeros(d + 1)
+        self.gmem = np.zeros(n_samples)
+        if self.solver == "svrg":
+            self.seen = np.zeros(0, np.uint8)
+            steps = 2 * self.n
+        else:
+            self.seen = np.zeros(n_samples, np.uint8)
+            if _same_data_memory(state, fingerprint, d):
+                self.D[:] = state["D"]
+                self.gmem[:] = state["gmem"]
+                self.seen[:] = state["seen"]
+                self.ip[IP_M_SEEN] = int(state["m_seen"])
+            steps = self.n
+        self.last = np.zeros(d, np.int64)
+        self.work = np.zeros((4, steps + 1))
+
+    def epoch(self, epoch, record):
+        r, cfg, kern = self.rows, self.cfg, self.rows.backend.vr
+        order = _order(self.solver, cfg, self.rng, self.train_idx)
+        if self.solver == "svrg":
+            total = kern.svrg_snapshot(r.data, r.indices, r.indptr, r.dense_d, self.y,
+                                       self.sw, self.train_idx, self.w, self.D, self.gmem,
+                                       cfg.loss, cfg.param)
+            if epoch > 1:  # F at the snapshot: the previous epoch's last iterate
+                record(epoch - 1, self.objective(total))
+        kern.vr_epoch(*self.args, order, self.w, self.D, self.gmem, self.seen, self.ip,
+                      self.fp, self.last, self.work)
+        if self.solver != "svrg" and np.isfinite(self.w).all():
+            record(epoch, self.objective(self.loss_sum()))
+
+    def new_state(self):
+        if self.solver == "svrg":
+            return {"solver": self.solver, "eta": self.eta}
+        return {"solver": self.solver, "eta": self.eta, "D": self.D, "gmem": self.gmem,
+                "seen": self.seen, "m_seen": int(self.ip[IP_M_SEEN]),
+                "fingerprint": self.fingerprint}
+
+
+class _AsyncVRRun(_VRRun):
+    """ASAGA / AsySVRG (SPEC section 5) with ``n_jobs`` threads (``async_vr_epoch``).
+
+    The kernels and the step are those of ``fastgd.kernels._nb_async_vr`` (sparse steps
+    with the reweighted dense term ``inv_p``; Leblond et al. 2017, Mania et al. 2015);
+    the epochs, step size, stopping rule, ``loss_curve``, divergence check and callback
+    are those of the serial path. Racy by design: not bit-reproducible.
+
+    - SAGA starts from an empty gradient memory (gmem = 0, D = 0: the first epoch is SAGA
+      with zero memory), or from the memory of a previous SAG/SAGA fit on the same data
+      (warm start, ``partial_fit``; D = S / n from its sum S). After every epoch D is
+      recomputed exactly from gmem (with the loss for the objective), so increments
+      lost to races bias it for one epoch at most. The returned state is the serial
+      one's (S = n D, every training sample seen): a serial warm start continues it.
+      (Serial SAGA weighs by 1/m_k, the samples seen so far, a shared counter; the
+      zero-memory start makes the first epochs slower: on debian-size F is 0.8 % above
+      the serial one after 10 epochs, 0.55 % after 15, one thread or two alike.)
+    - SVRG: each epoch is a parallel snapshot pass (gmem, μ and the objective at the
+      snapshot), then m = 2n lock-free inner steps, as the serial solver.
+    - A column that no training row stores (inv_p = 0) is never stepped: with a penalty
+      its coefficient is set to its optimum 0 at the start.
+    """
+
+    def __init__(self, *args, par, state, fingerprint):
+        super().__init__(*args)
+        r, d, n = self.rows, self.d, self.n
+        self.par, self.fingerprint = par, fingerprint
+        n_threads = min(self.cfg.n_jobs, n)
+        self.ip[IP_N_THREADS] = n_threads
+        self.threads = f", {n_threads} threads"
+        self.inv_p = np.empty(d)
+        par.column_inv_p(r.indices, r.indptr, r.dense_d, self.train_idx, self.inv_p)
+        if self.cfg.alpha > 0.0:
+            self.w[:d][self.inv_p == 0.0] = 0.0
+        self.D = np.zeros(d + 1)
+        self.gmem = np.zeros(r.n_samples)
+        self.gbuf = np.zeros((n_threads, d + 1 + PAD))
+        self.tstate = np.zeros((n_threads, PAD))
+        if self.solver == "saga" and _same_data_memory(state, fingerprint, d):
+            self.gmem[:] = state["gmem"]
+            self.D[:] = state["D"] / n  # S = Σ gmem[i] x_i (unseen samples have gmem 0)
+
+    def full_pass(self):
+        """SVRG: the snapshot (gmem, μ); SAGA: D exactly from gmem. Returns Σ s_i L_i."""
+        with self.par.guard():
+            return self.par.full_pass(*self.args, self.train_idx, self.w, self.D,
+                                      self.gmem, self.ip, self.fp, self.gbuf, self.tstate)
+
+    def epoch(self, epoch, record):
+        order = _order(self.solver, self.cfg, self.rng, self.train_idx)
+        if self.solver == "svrg":
+            total = self.full_pass()
+            if epoch > 1:
+                record(epoch - 1, self.objective(total))
+        with self.par.guard():
+            self.par.async_vr_epoch(*self.args, order, self.w, self.D, self.gmem,
+                                    self.inv_p, self.ip, self.fp, self.tstate)
+        if self.solver == "saga" and np.isfinite(self.w).all():
+            record(epoch, self.objective(self.full_pass()))
+
+    def new_state(self):
+        if self.solver == "svrg":
+            return {"solver": self.solver, "eta": self.eta}
+        seen = np.zeros(self.rows.n_samples, np.uint8)
+        seen[self.train_idx] = 1
+        return {"solver": self.solver, "eta": self.eta, "D": self.D * self.n,
+                "gmem": self.gmem, "seen": seen, "m_seen": self.n,
+                "fingerprint": self.fingerprint}
 
 
 def _converged(cfg, prev, cur):
@@ -176,13 +310,13 @@ def fit_vr(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, state=None,
     previous fit returned: SAG/SAGA reuse its gradient memory when it belongs to the same
     training data (same X, targets and weights, by digest), as scikit-learn's
     warm_start_mem; on other data the memory starts from zero. ``stop`` as in
-    ``_engine.fit_binary``. Returns an ``_engine.Result`` whose ``loss_curve`` is F after each epoch.
+    ``_engine.run_epochs``. Returns an ``_engine.Result`` whose ``loss_curve`` is F after
+    each epoch.
     """
-    kern = _kern(_backend_name(rows))
     solver = cfg.solver
-    if solver not in SOLVER_IDS:
-        raise ValueError(f"fit_vr handles solver in {tuple(SOLVER_IDS)}; got {solver!r}.")
-    sid = SOLVER_IDS[solver]
+    if solver not in ("sag", "saga", "svrg"):
+        raise ValueError(f"fit_vr handles solver in ('sag', 'saga', 'svrg'); got "
+                         f"{solver!r}.")
     lam1 = cfg.alpha * cfg.l1_ratio
     lam2 = cfg.alpha * (1.0 - cfg.l1_ratio)
     if solver == "sag" and lam1 > 0.0:
@@ -201,164 +335,17 @@ def fit_vr(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, state=None,
         raise ValueError(
             f"eta0 * alpha * (1 - l1_ratio) = {eta * lam2:g} must be < 1 for "
             f"solver={solver!r}; use a smaller eta0 (or eta0='auto').")
-
     y = np.ascontiguousarray(y, dtype=np.float64)
     sw = np.ascontiguousarray(sw, dtype=np.float64)
     w = np.empty(d + 1)
     w[:d] = coef
     w[d] = float(intercept)
-    fp = _fingerprint(rows, y, sw, train_idx) if solver != "svrg" else None
+    fingerprint = _fingerprint(rows, y, sw, train_idx) if solver != "svrg" else None
     reference = _engine.zero_model_objective(y, sw, train_idx, cfg, rows.kern)
+    args = (rows, y, sw, w, cfg, eta, t, rng, train_idx, reference)
     par = _async_kernels(rows, cfg.n_jobs, solver)
     if par is not None:
-        return _fit_async(par, kern, rows, y, sw, w, cfg, eta, lam1, lam2, t=t, rng=rng,
-                          train_idx=train_idx, state=state, fp=fp, callback=callback,
-                          reference=reference, stop=stop)
-    if solver == "svrg":
-        D = np.zeros(d + 1)
-        gmem = np.zeros(rows.n_samples)
-        seen = np.zeros(0, np.uint8)
-        m_seen = 0
-        steps = 2 * n
+        run = _AsyncVRRun(*args, par=par, state=state, fingerprint=fingerprint)
     else:
-        if (state is not None and state.get("solver") in ("sag", "saga")
-                and state.get("fingerprint") == fp and state["D"].shape[0] == d + 1):
-            D = state["D"].copy()
-            gmem = state["gmem"].copy()
-            seen = state["seen"].copy()
-            m_seen = int(state["m_seen"])
-        else:
-            D = np.zeros(d + 1)
-            gmem = np.zeros(rows.n_samples)
-            seen = np.zeros(rows.n_samples, np.uint8)
-            m_seen = 0
-        steps = n
-    last = np.zeros(d, np.int64)
-    A = np.zeros(steps + 1)
-    B = np.zeros(steps + 1)
-    cp = np.zeros(steps + 1)
-    invs = np.zeros(steps + 1)
-    args = (rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw)
-
-    loss_curve = []
-    record = _recorder(cfg, n, w, loss_curve, callback)
-    prev = w[:d].copy()
-    epoch = 0
-    for epoch in range(1, cfg.max_iter + 1):
-        if stop is not None and stop.is_set():
-            raise _engine.Interrupted()
-        order = _order(solver, cfg, rng, train_idx)
-        if solver == "svrg":
-            total = kern.svrg_snapshot(*args, train_idx, w, D, gmem, cfg.loss, cfg.param)
-            if epoch > 1:
-                record(epoch - 1, total)
-        m_seen = kern.vr_epoch(*args, order, w, D, gmem, seen, m_seen, sid, cfg.loss,
-                               cfg.param, eta, lam2, lam1, cfg.fit_intercept, last, A, B,
-                               cp, invs)
-        t += order.shape[0]
-        if not np.isfinite(w).all():
-            raise _engine._divergence(epoch)
-        if solver != "svrg":
-            record(epoch, kern.loss_sum(*args, train_idx, w, cfg.loss, cfg.param))
-        if cfg.verbose:
-            print(f"-- Epoch {epoch} ({solver}): "
-                  + (f"objective {loss_curve[-1]:.10g}, " if loss_curve else "")
-                  + f"t {t:.0f}")
-        if _converged(cfg, prev, w[:d]):
-            break
-    if solver == "svrg":
-        record(epoch, kern.loss_sum(*args, train_idx, w, cfg.loss, cfg.param))
-        new_state = {"solver": solver, "eta": eta}
-    else:
-        new_state = {"solver": solver, "eta": eta, "D": D, "gmem": gmem, "seen": seen,
-                     "m_seen": m_seen, "fingerprint": fp}
-    _engine.check_objective(epoch, loss_curve[-1], reference)
-    return _engine.Result(w[:d].copy(), float(w[d]), epoch, t, loss_curve, state=new_state)
-
-
-def _fit_async(par, kern, rows, y, sw, w, cfg, eta, lam1, lam2, *, t, rng, train_idx,
-               state, fp, callback, reference, stop):
-    """``fit_vr`` with ``n_jobs > 1`` for 'saga'/'svrg': ASAGA / AsySVRG (SPEC section 5).
-
-    The kernels and the step are those of ``fastgd.kernels._nb_async_vr`` (sparse steps
-    with the reweighted dense term ``inv_p``; Leblond et al. 2017, Mania et al. 2015);
-    the epochs, step size, stopping rule, ``loss_curve``, divergence check and callback
-    are those of the serial path. Racy by design: not bit-reproducible.
-
-    - SAGA starts from an empty gradient memory (gmem = 0, D = 0: the first epoch is SAGA
-      with zero memory), or from the memory of a previous SAG/SAGA fit on the same data
-      (warm start, ``partial_fit``; D = S / n from its sum S). After every epoch D is
-      recomputed exactly from gmem (with the loss for the objective), so increments
-      lost to races bias it for one epoch at most. The returned state is the serial
-      one's (S = n D, every training sample seen): a serial warm start continues it.
-      (Serial SAGA weighs by 1/m_k, the samples seen so far, a shared counter; the
-      zero-memory start makes the first epochs slower: on debian-size F is 0.8 % above
-      the serial one after 10 epochs, 0.55 % after 15, one thread or two alike.)
-    - SVRG: each epoch is a parallel snapshot pass (gmem, μ and the objective at the
-      snapshot), then m = 2n lock-free inner steps, as the serial solver.
-    - A column that no training row stores (inv_p = 0) is never stepped: with a penalty
-      its coefficient is set to its optimum 0 at the start.
-    """
-    guard = par.guard  # Numba: serialises launches under a non-thread-safe layer
-    solver = cfg.solver
-    saga = solver == "saga"
-    n = train_idx.shape[0]
-    d = rows.n_features
-    n_threads = min(cfg.n_jobs, n)
-    args = (rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw)
-    inv_p = np.empty(d)
-    par.column_inv_p(rows.indices, rows.indptr, rows.dense_d, train_idx, inv_p)
-    if lam1 + lam2 > 0.0:
-        w[:d][inv_p == 0.0] = 0.0
-    D = np.zeros(d + 1)
-    gmem = np.zeros(rows.n_samples)
-    gbuf = np.zeros((n_threads, d + 1 + par.PAD))
-    tstate = np.zeros((n_threads, par.PAD))
-
-    def full_pass(snapshot):
-        with guard():
-            return par.full_pass(*args, train_idx, w, D, gmem, snapshot, cfg.loss,
-                                 cfg.param, n_threads, gbuf, tstate)
-
-    loss_curve = []
-    record = _recorder(cfg, n, w, loss_curve, callback)
-
-    if (saga and state is not None and state.get("solver") in ("sag", "saga")
-            and state.get("fingerprint") == fp and state["D"].shape[0] == d + 1):
-        gmem[:] = state["gmem"]
-        D[:] = state["D"] / n  # S = Σ gmem[i] x_i (unseen samples have gmem 0)
-    prev = w[:d].copy()
-    epoch = 0
-    for epoch in range(1, cfg.max_iter + 1):
-        if stop is not None and stop.is_set():
-            raise _engine.Interrupted()
-        order = _order(solver, cfg, rng, train_idx)
-        if not saga:
-            total = full_pass(True)
-            if epoch > 1:
-                record(epoch - 1, total)
-        with guard():
-            par.async_vr_epoch(*args, order, w, D, gmem, inv_p, saga, cfg.loss, cfg.param,
-                               eta, lam2, lam1, bool(cfg.fit_intercept), n, n_threads,
-                               tstate)
-        t += order.shape[0]
-        if not np.isfinite(w).all():
-            raise _engine._divergence(epoch)
-        if saga:
-            record(epoch, full_pass(False))
-        if cfg.verbose:
-            print(f"-- Epoch {epoch} ({solver}, {n_threads} threads): "
-                  + (f"objective {loss_curve[-1]:.10g}, " if loss_curve else "")
-                  + f"t {t:.0f}")
-        if _converged(cfg, prev, w[:d]):
-            break
-    if saga:
-        seen = np.zeros(rows.n_samples, np.uint8)
-        seen[train_idx] = 1
-        new_state = {"solver": solver, "eta": eta, "D": D * n, "gmem": gmem, "seen": seen,
-                     "m_seen": n, "fingerprint": fp}
-    else:
-        record(epoch, kern.loss_sum(*args, train_idx, w, cfg.loss, cfg.param))
-        new_state = {"solver": solver, "eta": eta}
-    _engine.check_objective(epoch, loss_curve[-1], reference)
-    return _engine.Result(w[:d].copy(), float(w[d]), epoch, t, loss_curve, state=new_state)
+        run = _SerialVRRun(*args, state=state, fingerprint=fingerprint)
+    return _engine.run_epochs(run, cfg, stop=stop, callback=callback)

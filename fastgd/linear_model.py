@@ -5,8 +5,9 @@ scikit-learn namesakes (same defaults, same meaning) plus SPEC section 6's ``opt
 ``solver``, ``batch_size``, ``lazy``, ``n_jobs``, ``backend`` and the optimizers'
 hyper-parameters. ``learning_rate='auto'`` and ``eta0='auto'`` resolve to scikit-learn's
 defaults when ``optimizer='sgd'`` and to the optimizer's customary constant step
-otherwise (Adam: constant 1e-3). ``LinearRegression`` and ``LogisticRegression`` are the
-same engine with the loss fixed.
+otherwise (Adam: constant 1e-3). ``learning_rate`` also takes any schedule of
+``fastgd.schedules`` (solver='sgd', every rule): it then sets every step's rate.
+``LinearRegression`` and ``LogisticRegression`` are the same engine with the loss fixed.
 """
 
 import dataclasses
@@ -35,6 +36,7 @@ from fastgd._backend import kernels, resolve_backend
 from fastgd._validation import check_sparse_structure, without_duplicates
 from fastgd._rules import (HP_NAMES, LOSSES, PENALTIES, REGRESSION_LOSSES, RULES, SCHEDULES,
                            SOLVERS, Penalty, Schedule, loss_param)
+from fastgd.schedules import LRSchedule
 
 MAX_INT = np.iinfo(np.int32).max
 SPARSE_INTERCEPT_DECAY = 0.01
@@ -103,7 +105,7 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         "verbose": ["verbose"],
         "epsilon": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
-        "learning_rate": [StrOptions({"auto", *SCHEDULES})],
+        "learning_rate": [StrOptions({"auto", *SCHEDULES}), LRSchedule],
         "eta0": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, None, None, closed="neither")],
         "early_stopping": ["boolean"],
@@ -143,6 +145,10 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         return lr, eta0, hp
 
     def _more_validate_params(self, for_partial_fit=False):
+        if self.power_t < 0:
+            warnings.warn("Negative values for `power_t` are deprecated in version 1.8 "
+                          "and will raise an error in 1.10. Use values in the range "
+                          "[0.0, inf) instead.", FutureWarning)  # as scikit-learn 1.8+
         if self.early_stopping and for_partial_fit:
             raise ValueError("early_stopping should be False with partial_fit")
         lr, _, _ = self._resolved()
@@ -166,6 +172,10 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
                 "Bach); in a fixed cyclic order it diverges at its step size. Use "
                 "shuffle=True, or solver='saga' or 'svrg', which accept shuffle=False.")
         if self.solver != "sgd":
+            if isinstance(self.learning_rate, LRSchedule):
+                raise ValueError(
+                    f"solver={self.solver!r} takes its own constant step (eta0); the "
+                    "fastgd.schedules schedules are for solver='sgd'.")
             if self.optimizer != "sgd":
                 raise ValueError(
                     f"solver={self.solver!r}: variance-reduced solvers (sag, saga, svrg) "
@@ -200,17 +210,19 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         lr, eta0, hp = self._resolved()
         penalty, l1_ratio = self._penalty()
         alpha = float(self.alpha) if penalty != Penalty.NONE else 0.0
+        slots = lr.kernel_slots() if isinstance(lr, LRSchedule) else {
+            "schedule": int(SCHEDULES[lr])}
         cfg = _engine.Config(
             rule=int(RULES[self.optimizer].id), loss=int(LOSSES[loss].id),
             param=loss_param(loss, self.epsilon), penalty=penalty,
             alpha=float(self.alpha), l1_ratio=l1_ratio,
-            fit_intercept=bool(self.fit_intercept), schedule=int(SCHEDULES[lr]),
+            fit_intercept=bool(self.fit_intercept), schedule=slots.pop("schedule"),
             eta0=eta0, power_t=float(self.power_t), hp=hp, batch_size=self.batch_size,
             lazy=bool(self.lazy), average=int(self.average), max_iter=int(max_iter),
             tol=-np.inf if self.tol is None else float(self.tol),
             n_iter_no_change=int(self.n_iter_no_change),
             early_stopping=bool(self.early_stopping), shuffle=bool(self.shuffle),
-            verbose=int(self.verbose), solver=self.solver)
+            verbose=int(self.verbose), solver=self.solver, schedule_slots=slots)
         if not cfg.plain:
             cfg.alpha = alpha  # penalty=None means no L2 term in the gradient
         cfg.schedule_alpha = float(self.alpha)
@@ -375,6 +387,8 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
     """
 
     _is_classifier = True
+    #: the losses it takes (scikit-learn's attribute; values: fastgd's table rows)
+    loss_functions = {name: (spec,) for name, spec in LOSSES.items()}
     _parameter_constraints = {
         **_BaseSGD._parameter_constraints,
         "loss": [StrOptions(set(LOSSES))],
@@ -449,10 +463,13 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         if first:
             self._more_validate_params(for_partial_fit=True)
             if self.class_weight == "balanced":
-                raise ValueError(
+                raise ValueError(  # scikit-learn's words
                     "class_weight 'balanced' is not supported for partial_fit. In order "
                     "to use 'balanced' weights, use compute_class_weight('balanced', "
-                    "classes=classes, y=y) and pass the result as class_weight.")
+                    "classes=classes, y=y). In place of y you can use a large enough "
+                    "sample of the full training set target to properly estimate the "
+                    "class frequency distributions. Pass the resulting weights as the "
+                    "class_weight parameter.")
         X, y = self._validate_X_y(X, y, reset=first)
         if first:
             if classes is None:
@@ -578,7 +595,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         return super().decision_function(X)
 
     def _check_proba(self):
-        if self.loss not in ("log_loss", "modified_huber"):
+        if not getattr(LOSSES.get(self.loss), "proba", False):
             raise AttributeError("probability estimates are not available for loss=%r"
                                  % self.loss)
         return True
@@ -624,6 +641,8 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
     """
 
     _is_classifier = False
+    #: the losses it takes (scikit-learn's attribute; values: fastgd's table rows)
+    loss_functions = {name: (LOSSES[name],) for name in REGRESSION_LOSSES}
     _parameter_constraints = {
         **_BaseSGD._parameter_constraints,
         "loss": [StrOptions(set(REGRESSION_LOSSES))],

@@ -22,24 +22,22 @@ cdef void _steps(const floating[:] data, const int32_t[:] indices, const int64_t
                  double param, double eta, double lam2, double lam1, bint fit_intercept,
                  Py_ssize_t n, double[:, :] tstate, Py_ssize_t kt) noexcept nogil
 
-@cython.locals(d=Py_ssize_t, m=Py_ssize_t, K=Py_ssize_t, k=Py_ssize_t, pos=Py_ssize_t,
-               hi=Py_ssize_t, stop=Py_ssize_t, multi=bint, b0=double, db0=double, b_new=double,
-               db_new=double)
+@cython.locals(dense_d=Py_ssize_t, saga=bint, loss=int, fit_intercept=bint,
+               n=Py_ssize_t, param=double, eta=double, lam2=double, lam1=double,
+               d=Py_ssize_t, m=Py_ssize_t, K=Py_ssize_t, k=Py_ssize_t, pos=Py_ssize_t,
+               hi=Py_ssize_t, stop=Py_ssize_t, multi=bint, b0=double, db0=double,
+               b_new=double, db_new=double)
 cdef void _async_vr_epoch(const floating[:] data, const int32_t[:] indices,
-                          const int64_t[:] indptr, Py_ssize_t dense_d, const double[:] y,
-                          const double[:] sw, const int64_t[:] order, double[:] w,
-                          double[:] D, double[:] gmem, const double[:] inv_p, bint saga,
-                          int loss, double param, double eta, double lam2, double lam1,
-                          bint fit_intercept, Py_ssize_t n, Py_ssize_t n_threads,
-                          double[:, :] tstate) noexcept nogil
+                          const int64_t[:] indptr, const double[:] y, const double[:] sw,
+                          const int64_t[:] order, double[:] w, double[:] D,
+                          double[:] gmem, const double[:] inv_p, const int64_t[:] ip,
+                          double[:] fp, double[:, :] tstate) noexcept nogil
 
 @cython.locals(K=Py_ssize_t, team=Py_ssize_t)
 cpdef async_vr_epoch(const floating[:] data, const int32_t[:] indices,
-                     const int64_t[:] indptr, Py_ssize_t dense_d, const double[:] y,
-                     const double[:] sw, const int64_t[:] order, double[:] w, double[:] D,
-                     double[:] gmem, const double[:] inv_p, bint saga, int loss,
-                     double param, double eta, double lam2, double lam1,
-                     bint fit_intercept, Py_ssize_t n, Py_ssize_t n_threads,
+                     const int64_t[:] indptr, const double[:] y, const double[:] sw,
+                     const int64_t[:] order, double[:] w, double[:] D, double[:] gmem,
+                     const double[:] inv_p, const int64_t[:] ip, double[:] fp,
                      double[:, :] tstate)
 
 @cython.locals(d=Py_ssize_t, ii=Py_ssize_t, i=Py_ssize_t, start=Py_ssize_t,
@@ -51,18 +49,17 @@ cdef void _pass_piece(const floating[:] data, const int32_t[:] indices,
                       int loss, double param, double[:, :] gbuf, double[:, :] tstate,
                       Py_ssize_t kt) noexcept nogil
 
-@cython.locals(n=Py_ssize_t, d=Py_ssize_t, K=Py_ssize_t, k=Py_ssize_t, c=Py_ssize_t,
-               j=Py_ssize_t, total=double, gb=double)
+@cython.locals(dense_d=Py_ssize_t, snapshot=bint, loss=int, param=double, n=Py_ssize_t,
+               d=Py_ssize_t, K=Py_ssize_t, k=Py_ssize_t, c=Py_ssize_t, j=Py_ssize_t,
+               total=double, gb=double)
 cdef double _full_pass(const floating[:] data, const int32_t[:] indices,
-                       const int64_t[:] indptr, Py_ssize_t dense_d, const double[:] y,
-                       const double[:] sw, const int64_t[:] idx, const double[:] w,
-                       double[:] D, double[:] gmem, bint snapshot, int loss, double param,
-                       Py_ssize_t n_threads, double[:, :] gbuf,
-                       double[:, :] tstate) noexcept nogil
+                       const int64_t[:] indptr, const double[:] y, const double[:] sw,
+                       const int64_t[:] idx, const double[:] w, double[:] D,
+                       double[:] gmem, const int64_t[:] ip, const double[:] fp,
+                       double[:, :] gbuf, double[:, :] tstate) noexcept nogil
 
 @cython.locals(K=Py_ssize_t, team=Py_ssize_t, total=double)
 cpdef full_pass(const floating[:] data, const int32_t[:] indices, const int64_t[:] indptr,
-                Py_ssize_t dense_d, const double[:] y, const double[:] sw,
-                const int64_t[:] idx, const double[:] w, double[:] D, double[:] gmem,
-                bint snapshot, int loss, double param, Py_ssize_t n_threads,
-                double[:, :] gbuf, double[:, :] tstate)
+                const double[:] y, const double[:] sw, const int64_t[:] idx,
+                const double[:] w, double[:] D, double[:] gmem, const int64_t[:] ip,
+                const double[:] fp, double[:, :] gbuf, double[:, :] tstate)

@@ -56,6 +56,9 @@ except ImportError:  # the Numba backend runs without Cython (a build requiremen
     from fastgd.kernels._nb_shim import cython
 
 if not cython.compiled:  # Numba; the Cython build has these in the same module
+    from fastgd._rules import (FP_LAM1, FP_LAM2, FP_PARAM, FP_T, IP_DENSE_D,
+                               IP_FIT_INTERCEPT, IP_LOSS, IP_N_THREADS, IP_N_TRAIN,
+                               IP_SOLVER, SCHED_ETA, SOLVER_SAGA, SOLVER_SVRG)
     from fastgd.kernels._nb_common import (PAD, ROUND_STEPS, _ROUND_STEPS, _busy,
                                            _clip_dloss, _col, _loss_dloss, _loss_value,
                                            _prefetch_row, _reduced, _row, _row_axpy,
@@ -135,18 +138,21 @@ def _steps(data, indices, indptr, dense_d, y, sw, order, ii0, ii1, w, D, gmem, i
 
 
 @_pjit
-def _async_vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, inv_p,
-                    saga, loss, param, eta, lam2, lam1, fit_intercept, n, n_threads,
+def _async_vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, inv_p, ip, fp,
                     tstate):
-    """The steps of ``order`` (module docstring) on ``w`` (float64[d+1], last = b).
-
-    ``D`` float64[d+1] (last = D_b): SAGA's mean stored gradient (updated) or SVRG's μ
-    (read only); ``gmem`` float64[n_samples]; ``inv_p`` float64[d]; ``n`` the number of
-    training samples; ``tstate`` float64 ``(n_threads, PAD)`` scratch.
-    """
+    """See async_vr_epoch (the Cython build: the nogil body of that entry)."""
+    dense_d = ip[IP_DENSE_D]
+    saga = ip[IP_SOLVER] == SOLVER_SAGA
+    loss = ip[IP_LOSS]
+    fit_intercept = ip[IP_FIT_INTERCEPT] != 0
+    n = ip[IP_N_TRAIN]
+    param = fp[FP_PARAM]
+    eta = fp[SCHED_ETA]
+    lam2 = fp[FP_LAM2]
+    lam1 = fp[FP_LAM1]
     d = w.shape[0] - 1
     m = order.shape[0]
-    K = min(n_threads, max(m, 1))
+    K = min(ip[IP_N_THREADS], max(m, 1))
     multi = K > 1
     for k in range(K):
         tstate[k, _POS] = k * m // K
@@ -177,25 +183,26 @@ def _async_vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, in
         else:
             w[d] = tstate[0, 0]
             D[d] = tstate[0, 1]
+    fp[FP_T] += m
 
 
 @_entry
-def async_vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, inv_p,
-                   saga, loss, param, eta, lam2, lam1, fit_intercept, n, n_threads,
-                   tstate):
+def async_vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, inv_p, ip, fp, tstate):
     """The steps of ``order`` (module docstring) on ``w`` (float64[d+1], last = b).
 
     ``D`` float64[d+1] (last = D_b): SAGA's mean stored gradient (updated) or SVRG's μ
-    (read only); ``gmem`` float64[n_samples]; ``inv_p`` float64[d]; ``n`` the number of
-    training samples; ``tstate`` float64 ``(n_threads, PAD)`` scratch.
+    (read only); ``gmem`` float64[n_samples]; ``inv_p`` float64[d]; ``tstate`` float64
+    ``(n_threads, PAD)`` scratch. The records (``fastgd._rules.records``): ``ip``
+    dense_d, solver (SAGA or SVRG), loss, fit_intercept, n_train (the number of
+    training samples), n_threads; ``fp`` eta (the step), param, lam2, lam1 and t
+    (advanced by len(order)).
     """
-    K = min(n_threads, max(order.shape[0], 1))
+    K = min(ip[IP_N_THREADS], max(order.shape[0], 1))
     if K < 1 or tstate.shape[0] < K or tstate.shape[1] < 4:
         raise ValueError(f"tstate has shape {tuple(tstate.shape)[:2]}; needs ({K}, 4)")
     with cython.nogil:
         team = _set_team(K)
-        _async_vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, inv_p,
-                        saga, loss, param, eta, lam2, lam1, fit_intercept, n, n_threads,
+        _async_vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, inv_p, ip, fp,
                         tstate)
         _set_team(team)
 
@@ -228,17 +235,15 @@ def _pass_piece(data, indices, indptr, dense_d, y, sw, idx, lo, hi, w, gmem, sna
 
 
 @_pjit
-def _full_pass(data, indices, indptr, dense_d, y, sw, idx, w, D, gmem, snapshot, loss,
-               param, n_threads, gbuf, tstate):
-    """D = (1/n) Σ_{i in idx} gmem[i] x_i (D[d]: (1/n) Σ gmem[i]); returns Σ s_i L_i at w.
-
-    ``snapshot=True`` (SVRG) first sets gmem[i] = s_i clip(dL/dp) at w; otherwise (SAGA)
-    gmem is read. Scratch: gbuf float64 ``(n_threads, d + 1 + PAD)`` zeros (left zeroed),
-    tstate float64 ``(n_threads, PAD)``. Deterministic (fixed pieces, fixed reduction).
-    """
+def _full_pass(data, indices, indptr, y, sw, idx, w, D, gmem, ip, fp, gbuf, tstate):
+    """See full_pass (the Cython build: the nogil body of that entry)."""
+    dense_d = ip[IP_DENSE_D]
+    snapshot = ip[IP_SOLVER] == SOLVER_SVRG
+    loss = ip[IP_LOSS]
+    param = fp[FP_PARAM]
     n = idx.shape[0]
     d = w.shape[0] - 1
-    K = min(n_threads, max(n, 1))
+    K = min(ip[IP_N_THREADS], max(n, 1))
     for k in prange(K):
         _pass_piece(data, indices, indptr, dense_d, y, sw, idx, k * n // K,
                     (k + 1) * n // K, w, gmem, snapshot, loss, param, gbuf, tstate, k)
@@ -255,21 +260,21 @@ def _full_pass(data, indices, indptr, dense_d, y, sw, idx, w, D, gmem, snapshot,
 
 
 @_entry
-def full_pass(data, indices, indptr, dense_d, y, sw, idx, w, D, gmem, snapshot, loss,
-              param, n_threads, gbuf, tstate):
+def full_pass(data, indices, indptr, y, sw, idx, w, D, gmem, ip, fp, gbuf, tstate):
     """D = (1/n) Σ_{i in idx} gmem[i] x_i (D[d]: (1/n) Σ gmem[i]); returns Σ s_i L_i at w.
 
-    ``snapshot=True`` (SVRG) first sets gmem[i] = s_i clip(dL/dp) at w; otherwise (SAGA)
-    gmem is read. Scratch: gbuf float64 ``(n_threads, d + 1 + PAD)`` zeros (left zeroed),
-    tstate float64 ``(n_threads, PAD)``. Deterministic (fixed pieces, fixed reduction).
+    With ``ip``'s solver SVRG (the snapshot) it first sets gmem[i] = s_i clip(dL/dp) at
+    w; with SAGA gmem is read. ``ip``: dense_d, solver, loss, n_threads; ``fp``: param.
+    Scratch: gbuf float64 ``(n_threads, d + 1 + PAD)`` zeros (left zeroed), tstate
+    float64 ``(n_threads, PAD)``. Deterministic (fixed pieces, fixed reduction).
     """
-    K = min(n_threads, max(idx.shape[0], 1))
+    K = min(ip[IP_N_THREADS], max(idx.shape[0], 1))
     if (K < 1 or gbuf.shape[0] < K or gbuf.shape[1] < w.shape[0]
             or tstate.shape[0] < K or tstate.shape[1] < 2):
         raise ValueError("gbuf / tstate have fewer rows or columns than the kernel needs")
     with cython.nogil:
         team = _set_team(K)
-        total = _full_pass(data, indices, indptr, dense_d, y, sw, idx, w, D, gmem,
-                           snapshot, loss, param, n_threads, gbuf, tstate)
+        total = _full_pass(data, indices, indptr, y, sw, idx, w, D, gmem, ip, fp, gbuf,
+                           tstate)
         _set_team(team)
     return total

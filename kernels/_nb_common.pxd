@@ -7,7 +7,7 @@
 
 cimport cython
 from cython cimport floating
-from libc.math cimport exp, log, log1p, pow, sqrt, fabs
+from libc.math cimport cos, exp, floor, log, log1p, pow, sqrt, fabs
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 
 include "_ids.pxi"
@@ -76,6 +76,7 @@ cdef Py_ssize_t PREFETCH_W
 cdef Py_ssize_t PREFETCH_W_MIN
 cdef Py_ssize_t _ROUND_STEPS
 cdef double _SHRINK_KEEP
+cdef double _PI
 
 cdef inline double _log1pexp(double x) noexcept nogil
 cdef double _loss_value(int loss, double y, double p, double param) noexcept nogil
@@ -106,7 +107,12 @@ cdef inline void _prefetch_row(const floating[:] data, const int32_t[:] indices,
                                const int64_t[:] indptr, Py_ssize_t dense_d,
                                const int64_t[:] order, Py_ssize_t ii,
                                const double[:] w) noexcept nogil
-cdef inline double _step_size(int schedule, const double[:] lr_params, double t) noexcept nogil
+cdef inline double _cosine(double start, double end, double x) noexcept nogil
+@cython.locals(k=double, p0=double, p1=double, p2=double, p3=double, e=double,
+               cycle=double, x=double, amp=double, period=double)
+cdef double _scheduled(int schedule, const double[:] fp, double t) noexcept nogil
+@cython.locals(warmup=double, scale=double, eta=double)
+cdef inline double _step_size(int schedule, const double[:] fp, double t) noexcept nogil
 
 @cython.locals(k=Py_ssize_t)
 cdef inline bint _busy(const double[:, :] tstate, Py_ssize_t K, Py_ssize_t cpos,
@@ -149,31 +155,65 @@ cdef inline Py_ssize_t _coord_index(const int64_t[:] klist, bint use_list,
 cdef inline void _coord_done(Py_ssize_t j, double[:] gbuf, uint8_t[:] mark, bint use_list,
                              double[:] w, double[:] q, double a1, double u) noexcept nogil
 @cython.locals(kk=Py_ssize_t, j=Py_ssize_t, g=double)
-cdef inline void _sweep(int rule, Py_ssize_t count, bint use_list, const int64_t[:] klist,
+cdef inline void _sweep(int rule, Py_ssize_t lo, Py_ssize_t hi, bint use_list, const int64_t[:] klist,
                         double[:] gbuf, uint8_t[:] mark, double[:] w, double[:, :] state,
                         double[:] q, const double[:] hp, double a1, double a2, double u,
                         double eta, double c1, double c2, double c1n) noexcept nogil
 @cython.locals(z=double, nz=double)
 cdef inline void _l1_truncate(double[:] w, double[:] q, Py_ssize_t j, double u,
                               double scale) noexcept nogil
-@cython.locals(bi=Py_ssize_t, i=Py_ssize_t, start=Py_ssize_t, end=Py_ssize_t,
-               k=Py_ssize_t, j=Py_ssize_t, p=double)
-cdef inline double _batch_margins(const floating[:] data, const int32_t[:] indices,
-                                  const int64_t[:] indptr, Py_ssize_t dense_d,
-                                  const double[:] y, const double[:] sw,
-                                  const int64_t[:] order, Py_ssize_t b0, Py_ssize_t nb,
-                                  const double[:] w, const double[:, :] state, bint nag,
-                                  double gamma, double scale, double b_int, int loss,
-                                  double param, double[:] dbuf,
-                                  double loss_sum) noexcept nogil
-@cython.locals(nk=Py_ssize_t, g_int=double, bi=Py_ssize_t, i=Py_ssize_t, c=double,
-               start=Py_ssize_t, end=Py_ssize_t, k=Py_ssize_t, j=Py_ssize_t)
-cdef inline (Py_ssize_t, double) _batch_gradient(const floating[:] data,
-                                                 const int32_t[:] indices,
-                                                 const int64_t[:] indptr,
-                                                 Py_ssize_t dense_d,
-                                                 const int64_t[:] order, Py_ssize_t b0,
-                                                 Py_ssize_t nb, const double[:] dbuf,
-                                                 bint all_coords, bint sparse,
-                                                 double[:] gbuf, uint8_t[:] mark,
-                                                 int64_t[:] klist) noexcept nogil
+@cython.locals(g_int=double, nk=Py_ssize_t, ii=Py_ssize_t, i=Py_ssize_t, c=double,
+               start=Py_ssize_t, end=Py_ssize_t, k=Py_ssize_t, j=Py_ssize_t, p=double)
+cdef inline (double, double, Py_ssize_t) _batch_gradient(
+    const floating[:] data, const int32_t[:] indices, const int64_t[:] indptr,
+    Py_ssize_t dense_d, const double[:] y, const double[:] sw, const int64_t[:] order,
+    Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t nb, const double[:] w,
+    const double[:, :] state, bint nag, double gamma, double scale, double b_int,
+    int loss, double param, bint all_coords, bint use_list, double[:] gbuf,
+    uint8_t[:] mark, int64_t[:] klist, double loss_sum) noexcept nogil
+@cython.locals(kk=Py_ssize_t, j=Py_ssize_t)
+cdef inline void _update(int rule, Py_ssize_t lo, Py_ssize_t hi, bint use_list,
+                         bint scaled, const int64_t[:] klist, double[:] gbuf,
+                         uint8_t[:] mark, double[:] w, double[:, :] state, double[:] q,
+                         const double[:] hp, double a1, double a2, double u, double eta,
+                         double c1, double c2, double c1n, double scale) noexcept nogil
+
+@cython.locals(b1=double)
+cdef inline (double, double, double) _corrections(const double[:] hp,
+                                                  double t) noexcept nogil
+@cython.locals(j=Py_ssize_t)
+cdef inline double _shrunk(double scale, double eta, double a2, double[:] w,
+                           Py_ssize_t n_features, double reset) noexcept nogil
+
+# ------------------------------------------------- the steps of solver='sgd'
+@cython.locals(dense_d=Py_ssize_t, loss=int, penalty=int, schedule=int, average=long,
+               fit_intercept=bint, track_objective=bint, param=double, alpha=double,
+               l1_ratio=double, intercept_decay=double, t0=double, wscale=double,
+               avg_a=double, avg_b=double, u=double, sq_norm=double, l1_norm=double,
+               intercept=double, avg_intercept=double, objective_sum=double,
+               n_features=Py_ssize_t, has_l1=bint, ii=Py_ssize_t, t=double, eta_t=double,
+               c=double, i=Py_ssize_t, start=Py_ssize_t, end=Py_ssize_t, p=double,
+               yi=double, nrm=double, update=double, f=double, j=Py_ssize_t,
+               l2acc=double, l1acc=double, num_iter=double, mu=double, k=Py_ssize_t,
+               z=double, v=double)
+cdef Py_ssize_t _plain_run(const floating[:] data, const int32_t[:] indices,
+                           const int64_t[:] indptr, const double[:] y, const double[:] sw,
+                           const int64_t[:] order, Py_ssize_t ii0, Py_ssize_t ii_stop,
+                           double[:] w, double[:] aw, double[:] q, const int64_t[:] ip,
+                           const double[:] fp, bint multi, double scale_ref,
+                           double[:] st) noexcept nogil
+
+@cython.locals(dense_d=Py_ssize_t, rule=int, loss=int, schedule=int,
+               batch_size=Py_ssize_t, fit_intercept=bint, lazy=bint, param=double,
+               a2=double, a1=double, t0=double, gamma=double, n_features=Py_ssize_t,
+               n=Py_ssize_t, sparse=bint, scaled=bint,
+               all_coords=bint, use_list=bint, nag=bint, bb=Py_ssize_t, t=double,
+               eta_t=double, b0=Py_ssize_t, b_end=Py_ssize_t, b_int=double, nk=Py_ssize_t,
+               g_int=double, c1=double, c2=double, c1n=double, j=Py_ssize_t, f=double)
+cdef (Py_ssize_t, double, double, double) _opt_run(
+    const floating[:] data, const int32_t[:] indices, const int64_t[:] indptr,
+    const double[:] y, const double[:] sw, const int64_t[:] order, Py_ssize_t bb0,
+    Py_ssize_t bb_stop, double[:] w, double[:, :] state, double[:] q, const int64_t[:] ip,
+    const double[:] fp, bint multi, double scale_ref, double u, double scale,
+    double loss_sum, double[:] wi, double[:, :] si, double[:] gbuf, uint8_t[:] mark,
+    int64_t[:] klist) noexcept nogil

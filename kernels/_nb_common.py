@@ -27,6 +27,14 @@ under Cython they are the enums of ``_ids.pxi``, generated from the same table. 
 libm call; ``x ** y`` is ``pow`` on both (Cython's ``cpow``); integer division and
 division by zero follow C on both (``cdivision``; Numba's ``error_model="numpy"``).
 
+Scalars reach the epoch kernels in two records, ``ip`` (int64) and ``fp`` (float64),
+whose slots (``IP_*``, ``FP_*``, ``HP_*``, ``SCHED_*``) are one table in
+``fastgd/_rules.py``; the kernels advance the step counter ``fp[FP_T]`` and the L1 clock
+``fp[FP_U]`` in place. The step of solver='sgd' is written once: ``_opt_run`` (any
+rule, batches) and ``_plain_run`` (scikit-learn's plain SGD) run a serial epoch and a
+Hogwild! thread's round alike; the synchronous kernel shares their two halves,
+``_batch_gradient`` and ``_update``.
+
 Kernels are entered from Python through an entry per kernel: under Cython a ``cpdef``
 that releases the GIL (``with cython.nogil:``) around the ``cdef ... nogil`` body
 ``_<name>``; under Numba the jitted body itself (see ``_nb_shim.njit``). The rules that
@@ -41,17 +49,27 @@ try:
 except ImportError:  # the Numba backend runs without Cython (a build requirement only)
     from fastgd.kernels._nb_shim import cython
 
-if not cython.compiled:  # Numba (or plain Python); the Cython build gets these from .pxd
-    from math import exp, log, log1p, pow, sqrt
+from fastgd import _rules as _table
 
-    from fastgd._rules import (HP_BETA_1, HP_BETA_2, HP_EPS, HP_MOMENTUM, HP_RHO,
-                               LOSS_EPSILON_INSENSITIVE, LOSS_HINGE, LOSS_HUBER,
+if not cython.compiled:  # Numba (or plain Python); the Cython build gets these from .pxd
+    from math import cos, exp, floor, log, log1p, pow, sqrt
+
+    from fastgd._rules import (FP_ALPHA, FP_INTERCEPT_DECAY, FP_L1_RATIO, FP_PARAM, FP_T,
+                               HP_BETA_1, HP_BETA_2, HP_EPS, HP_MOMENTUM, HP_RHO,
+                               IP_AVERAGE, IP_BATCH_SIZE, IP_DENSE_D, IP_FIT_INTERCEPT,
+                               IP_LAZY, IP_LOSS, IP_PENALTY, IP_RULE, IP_SCHEDULE,
+                               IP_TRACK, LOSS_EPSILON_INSENSITIVE, LOSS_HINGE, LOSS_HUBER,
                                LOSS_LOG_LOSS, LOSS_MODIFIED_HUBER, LOSS_SQUARED_ERROR,
-                               LOSS_SQUARED_HINGE, RULE_ADADELTA, RULE_ADAGRAD, RULE_ADAM,
-                               RULE_ADAMAX, RULE_ADAMW, RULE_AMSGRAD, RULE_MOMENTUM,
-                               RULE_NADAM, RULE_NAG, RULE_RMSPROP, RULE_SGD,
-                               SCHED_ALPHA, SCHED_ETA, SCHED_ETA0, SCHED_POWER_T,
-                               SCHED_T0, SCHEDULE_INVSCALING, SCHEDULE_OPTIMAL)
+                               LOSS_SQUARED_HINGE, PENALTY_ELASTICNET, PENALTY_L1,
+                               PENALTY_L2, PENALTY_NONE, RULE_ADADELTA, RULE_ADAGRAD,
+                               RULE_ADAM, RULE_ADAMAX, RULE_ADAMW, RULE_AMSGRAD,
+                               RULE_MOMENTUM, RULE_NADAM, RULE_NAG, RULE_RMSPROP, RULE_SGD,
+                               SCHED_ALPHA, SCHED_ETA, SCHED_ETA0, SCHED_P0, SCHED_P1,
+                               SCHED_P2, SCHED_P3, SCHED_P4, SCHED_POWER_T, SCHED_T0,
+                               SCHED_WARMUP, SCHEDULE_ADAPTIVE, SCHEDULE_COSINE_ANNEALING,
+                               SCHEDULE_CYCLIC, SCHEDULE_EXPONENTIAL_DECAY,
+                               SCHEDULE_INVSCALING, SCHEDULE_OPTIMAL,
+                               SCHEDULE_STEP_DECAY, SCHEDULE_WARM_RESTARTS)
     from fastgd.kernels._nb_shim import _set_team, _to_index  # noqa: F401
     from fastgd.kernels._nb_shim import njit, prefetch
 else:  # Cython: compiled ahead of time, the decorators do nothing
@@ -75,21 +93,20 @@ else:  # Cython: compiled ahead of time, the decorators do nothing
         """'openmp' when built with OpenMP, else None (the kernels then run serially)."""
         return "openmp" if OPENMP else None
 
-MAX_DLOSS = 1e12
-_WSCALE_MIN = 1e-9
-
-PREFETCH_ROWS = 8  # rows ahead whose data (and CSR indices) are requested
-PREFETCH_W = 3  # rows ahead whose coefficients w[indices] are requested (CSR)
-PREFETCH_W_MIN = 1 << 16  # ... when w has this many features (smaller w stays cached)
-
-# the n_jobs > 1 kernels (_nb_parallel, _nb_async_vr): the public names are for Python,
-# the _-prefixed ones C constants inside the compiled bodies
-ROUND_STEPS = 1024  # batches per thread between two merges (intercept staleness bound)
-SHRINK_KEEP = 0.99  # a thread ends its round once its scale falls below 0.99 * S
-SYNC_MIN_BATCH = 256  # batches at least this large use the synchronous kernel
-PAD = 16  # float64 slots between per-thread rows (128 bytes: no shared cache line)
+# The tuning constants, from the table (fastgd/_rules.py); the _-prefixed names are C
+# constants inside the compiled bodies, the public ones are for Python
+MAX_DLOSS = _table.MAX_DLOSS
+_WSCALE_MIN = _table.WSCALE_MIN
+PREFETCH_ROWS = _table.PREFETCH_ROWS
+PREFETCH_W = _table.PREFETCH_W
+PREFETCH_W_MIN = _table.PREFETCH_W_MIN
+ROUND_STEPS = _table.ROUND_STEPS  # n_jobs > 1 kernels (_nb_parallel, _nb_async_vr)
+SHRINK_KEEP = _table.SHRINK_KEEP
+SYNC_MIN_BATCH = _table.SYNC_MIN_BATCH
+PAD = _table.PAD
 _ROUND_STEPS = ROUND_STEPS
 _SHRINK_KEEP = SHRINK_KEEP
+_PI = 3.141592653589793  # math.pi
 
 # C division semantics on both backends (Numba: error_model="numpy"; Cython: cdivision)
 _jit = njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
@@ -293,13 +310,74 @@ def _prefetch_row(data, indices, indptr, dense_d, order, ii, w):
 
 
 @_inline
-def _step_size(schedule, lr_params, t):
-    """eta_t of step t from the schedule's record ``lr_params`` (``SCHED_*`` slots)."""
+def _cosine(start, end, x):
+    """From ``start`` (x = 0) to ``end`` (x = 1) along a half cosine."""
+    return end + (start - end) * 0.5 * (1.0 + cos(_PI * x))
+
+
+@_jit
+def _scheduled(schedule, fp, t):
+    """eta_t of a fastgd.schedules schedule (its docstrings; k = t - 1 steps done)."""
+    k = t - 1.0
+    p0 = fp[SCHED_P0]
+    p1 = fp[SCHED_P1]
+    p2 = fp[SCHED_P2]
+    p3 = fp[SCHED_P3]
+    if schedule == SCHEDULE_STEP_DECAY:
+        return p0 * pow(p2, floor(k / p1))
+    elif schedule == SCHEDULE_EXPONENTIAL_DECAY:
+        e = k / p2
+        if p3 != 0.0:
+            e = floor(e)
+        return p0 * pow(p1, e)
+    elif schedule == SCHEDULE_COSINE_ANNEALING:
+        return _cosine(p0, p2, min(k, p1) / p1)
+    elif schedule == SCHEDULE_CYCLIC:
+        cycle = floor(1.0 + k / (2.0 * p2))
+        x = abs(k / p2 - 2.0 * cycle + 1.0)
+        amp = (p1 - p0) * max(0.0, 1.0 - x)
+        if p3 == 1.0:
+            amp /= pow(2.0, cycle - 1.0)
+        elif p3 == 2.0:
+            amp *= pow(fp[SCHED_P4], k)
+        return p0 + amp
+    elif schedule == SCHEDULE_WARM_RESTARTS:
+        period = p1
+        if p2 == 1.0:
+            k -= p1 * floor(k / p1)
+        else:
+            while k >= period:
+                k -= period
+                period *= p2
+        return _cosine(p0, p3, k / period)
+    # one cycle: up from p1 to p0 until step p3, then down to p2 at step p4
+    k = min(k, fp[SCHED_P4])
+    if k <= p3:
+        return _cosine(p1, p0, k / p3)
+    return _cosine(p0, p2, (k - p3) / (fp[SCHED_P4] - p3))
+
+
+@_inline
+def _step_size(schedule, fp, t):
+    """eta_t of step t from the ``SCHED_*`` slots of the float record ``fp``; with a
+    warm-up of W = fp[SCHED_WARMUP] > 0 steps, eta(1) t / W for t <= W, then eta(t - W)."""
+    warmup = fp[SCHED_WARMUP]
+    scale = 1.0
+    if warmup > 0.0:
+        if t <= warmup:
+            scale = t / warmup
+            t = 1.0
+        else:
+            t -= warmup
     if schedule == SCHEDULE_OPTIMAL:
-        return 1.0 / (lr_params[SCHED_ALPHA] * (lr_params[SCHED_T0] + t - 1.0))
+        eta = 1.0 / (fp[SCHED_ALPHA] * (fp[SCHED_T0] + t - 1.0))
     elif schedule == SCHEDULE_INVSCALING:
-        return lr_params[SCHED_ETA0] / pow(t, lr_params[SCHED_POWER_T])
-    return lr_params[SCHED_ETA]
+        eta = fp[SCHED_ETA0] / pow(t, fp[SCHED_POWER_T])
+    elif schedule > SCHEDULE_ADAPTIVE:
+        eta = _scheduled(schedule, fp, t)
+    else:
+        eta = fp[SCHED_ETA]
+    return eta * scale
 
 
 # --------------------------------------------------------------- every update rule
@@ -449,67 +527,67 @@ def _coord_done(j, gbuf, mark, use_list, w, q, a1, u):
 
 
 @_inline
-def _sweep(rule, count, use_list, klist, gbuf, mark, w, state, q, hp, a1, a2, u, eta,
+def _sweep(rule, lo, hi, use_list, klist, gbuf, mark, w, state, q, hp, a1, a2, u, eta,
            c1, c2, c1n):
-    """Step the coordinates klist[:count] (or 0..count-1) with the loss gradient in gbuf.
+    """Step the coordinates klist[lo:hi] (or lo..hi-1) with the loss gradient in gbuf.
 
     The same arithmetic as _coordinate, with the switch on the rule taken once per step
     instead of once per coordinate (a switch inside the loop costs Numba 2-3x here).
     """
     if rule == RULE_MOMENTUM:
-        for kk in range(count):
+        for kk in range(lo, hi):
             j = _coord_index(klist, use_list, kk)
             _momentum_step(j, gbuf[j] + a2 * w[j], w, state, eta, hp)
             _coord_done(j, gbuf, mark, use_list, w, q, a1, u)
     elif rule == RULE_NAG:
-        for kk in range(count):
+        for kk in range(lo, hi):
             j = _coord_index(klist, use_list, kk)
             g = gbuf[j] + a2 * (w[j] - hp[HP_MOMENTUM] * state[0, j])
             _momentum_step(j, g, w, state, eta, hp)
             _coord_done(j, gbuf, mark, use_list, w, q, a1, u)
     elif rule == RULE_ADAGRAD:
-        for kk in range(count):
+        for kk in range(lo, hi):
             j = _coord_index(klist, use_list, kk)
             _adagrad_step(j, gbuf[j] + a2 * w[j], w, state, eta, hp)
             _coord_done(j, gbuf, mark, use_list, w, q, a1, u)
     elif rule == RULE_RMSPROP:
-        for kk in range(count):
+        for kk in range(lo, hi):
             j = _coord_index(klist, use_list, kk)
             _rmsprop_step(j, gbuf[j] + a2 * w[j], w, state, eta, hp)
             _coord_done(j, gbuf, mark, use_list, w, q, a1, u)
     elif rule == RULE_ADADELTA:
-        for kk in range(count):
+        for kk in range(lo, hi):
             j = _coord_index(klist, use_list, kk)
             _adadelta_step(j, gbuf[j] + a2 * w[j], w, state, eta, hp)
             _coord_done(j, gbuf, mark, use_list, w, q, a1, u)
     elif rule == RULE_ADAMAX:
-        for kk in range(count):
+        for kk in range(lo, hi):
             j = _coord_index(klist, use_list, kk)
             _adamax_step(j, gbuf[j] + a2 * w[j], w, state, eta, hp, c1)
             _coord_done(j, gbuf, mark, use_list, w, q, a1, u)
     elif rule == RULE_NADAM:
-        for kk in range(count):
+        for kk in range(lo, hi):
             j = _coord_index(klist, use_list, kk)
             _nadam_step(j, gbuf[j] + a2 * w[j], w, state, eta, hp, c1, c2, c1n)
             _coord_done(j, gbuf, mark, use_list, w, q, a1, u)
     elif rule == RULE_AMSGRAD:
-        for kk in range(count):
+        for kk in range(lo, hi):
             j = _coord_index(klist, use_list, kk)
             _amsgrad_step(j, gbuf[j] + a2 * w[j], w, state, eta, hp, c1, c2)
             _coord_done(j, gbuf, mark, use_list, w, q, a1, u)
     elif rule == RULE_ADAMW:
-        for kk in range(count):
+        for kk in range(lo, hi):
             j = _coord_index(klist, use_list, kk)
             w[j] *= 1.0 - eta * a2
             _adam_step(j, gbuf[j], w, state, eta, hp, c1, c2)
             _coord_done(j, gbuf, mark, use_list, w, q, a1, u)
     elif rule == RULE_ADAM:
-        for kk in range(count):
+        for kk in range(lo, hi):
             j = _coord_index(klist, use_list, kk)
             _adam_step(j, gbuf[j] + a2 * w[j], w, state, eta, hp, c1, c2)
             _coord_done(j, gbuf, mark, use_list, w, q, a1, u)
     else:
-        for kk in range(count):
+        for kk in range(lo, hi):
             j = _coord_index(klist, use_list, kk)
             w[j] -= eta * (gbuf[j] + a2 * w[j])
             _coord_done(j, gbuf, mark, use_list, w, q, a1, u)
@@ -543,13 +621,19 @@ def _l1_truncate(w, q, j, u, scale):
 
 
 @_inline
-def _batch_margins(data, indices, indptr, dense_d, y, sw, order, b0, nb, w, state, nag,
-                   gamma, scale, b_int, loss, param, dbuf, loss_sum):
-    """Margins of rows order[b0:b0+nb] at the current (NAG: look-ahead) point; fills
-    dbuf with sw_i dL/dp_i / nb and returns loss_sum + sum_i sw_i L_i (in row order)."""
-    for bi in range(nb):
-        _prefetch_row(data, indices, indptr, dense_d, order, b0 + bi, w)
-        i = order[b0 + bi]
+def _batch_gradient(data, indices, indptr, dense_d, y, sw, order, lo, hi, nb, w, state,
+                    nag, gamma, scale, b_int, loss, param, all_coords, use_list, gbuf,
+                    mark, klist, loss_sum):
+    """The loss gradient of rows order[lo:hi] of a batch of ``nb`` rows at the point
+    (scale w, b_int) (NAG: its look-ahead w - gamma v): gbuf += sum_i c_i x_i with
+    c_i = sw_i clip(dL/dp_i) / nb. With ``use_list`` (lazy CSR) the support is appended
+    to klist and marked in mark. Returns (loss_sum + sum_i sw_i L_i, sum_i c_i, support
+    size), every sum in row order."""
+    g_int = 0.0
+    nk = 0
+    for ii in range(lo, hi):
+        _prefetch_row(data, indices, indptr, dense_d, order, ii, w)
+        i = order[ii]
         start, end = _row(indptr, dense_d, i)
         p = 0.0
         if nag:
@@ -560,32 +644,252 @@ def _batch_margins(data, indices, indptr, dense_d, y, sw, order, b0, nb, w, stat
             p = _row_dot(data, indices, dense_d, start, end, w)
         p = p * scale + b_int
         loss_sum += sw[i] * _loss_value(loss, y[i], p, param)
-        dbuf[bi] = sw[i] * _clip_dloss(_loss_dloss(loss, y[i], p, param)) / nb
-    return loss_sum
-
-
-@_inline
-def _batch_gradient(data, indices, indptr, dense_d, order, b0, nb, dbuf, all_coords,
-                    sparse, gbuf, mark, klist):
-    """gbuf += the batch's loss gradient; on CSR collect its support in klist (marked in
-    mark). Returns (size of the support, intercept gradient)."""
-    nk = 0
-    g_int = 0.0
-    for bi in range(nb):
-        i = order[b0 + bi]
-        c = dbuf[bi]
+        c = sw[i] * _clip_dloss(_loss_dloss(loss, y[i], p, param)) / nb
         g_int += c
         if c == 0.0 and all_coords:
             continue
-        start, end = _row(indptr, dense_d, i)
         for k in range(start, end):
             j = _col(indices, dense_d, start, k)
             gbuf[j] += c * data[k]
-            if sparse and mark[j] == 0:
+            if use_list and mark[j] == 0:
                 mark[j] = 1
                 klist[nk] = j
                 nk += 1
-    return nk, g_int
+    return loss_sum, g_int, nk
+
+
+@_inline
+def _update(rule, lo, hi, use_list, scaled, klist, gbuf, mark, w, state, q, hp, a1, a2,
+            u, eta, c1, c2, c1n, scale):
+    """The step of SPEC section 2 on the coordinates klist[lo:hi] (``use_list``) or
+    lo..hi-1, from the loss gradient in gbuf (zeroed after, marks cleared), then the
+    cumulative L1 penalty. ``scaled``: rule 'sgd' on CSR, w = scale * v, whose L2 shrink
+    of every coordinate the caller applied to ``scale``."""
+    if scaled:
+        for kk in range(lo, hi):
+            j = klist[kk]
+            w[j] -= eta * gbuf[j] / scale
+            gbuf[j] = 0.0
+            mark[j] = 0
+            if a1 > 0.0:
+                _l1_truncate(w, q, j, u, scale)
+    else:
+        _sweep(rule, lo, hi, use_list, klist, gbuf, mark, w, state, q, hp, a1, a2, u, eta,
+               c1, c2, c1n)
+
+
+@_inline
+def _corrections(hp, t):
+    """The bias corrections of step t: (1 - beta1^t, 1 - beta2^t, 1 - beta1^(t+1))."""
+    b1 = hp[HP_BETA_1]
+    return 1.0 - b1 ** t, 1.0 - hp[HP_BETA_2] ** t, 1.0 - b1 ** (t + 1.0)
+
+
+@_inline
+def _shrunk(scale, eta, a2, w, n_features, reset):
+    """scale (1 - eta a2): the L2 shrink of w = scale * v; at 0, w = 0 and scale = reset."""
+    scale *= 1.0 - eta * a2
+    if scale == 0.0:
+        for j in range(n_features):
+            w[j] = 0.0
+        scale = reset
+    return scale
+
+
+# ------------------------------------------------------- the steps of solver='sgd'
+# The serial kernels (_nb_sgd) run these over the whole epoch; a Hogwild! thread
+# (_nb_parallel) over its slice of it, for a round.
+@_jit
+def _plain_run(data, indices, indptr, y, sw, order, ii0, ii_stop, w, aw, q, ip, fp,
+               multi, scale_ref, st):
+    """Samples order[ii0:ii_stop] of scikit-learn's ``_plain_sgd`` (plain_sgd_epoch).
+
+    ``st[:9]`` = [wscale, average_a, average_b, u, sq_norm, l1_norm, intercept,
+    average_intercept, objective_sum] (updated): the serial epoch's scalars, or a
+    Hogwild! thread's copies (``multi``; its round started at the shared scale
+    ``scale_ref``). The step of sample order[ii] is t = fp[FP_T] + ii. Returns the
+    position reached (< ii_stop when a thread ended its round on the shrink criterion).
+    """
+    dense_d = ip[IP_DENSE_D]
+    loss = ip[IP_LOSS]
+    penalty = ip[IP_PENALTY]
+    schedule = ip[IP_SCHEDULE]
+    average = ip[IP_AVERAGE]
+    fit_intercept = ip[IP_FIT_INTERCEPT] != 0
+    track_objective = ip[IP_TRACK] != 0
+    param = fp[FP_PARAM]
+    alpha = fp[FP_ALPHA]
+    l1_ratio = fp[FP_L1_RATIO]
+    intercept_decay = fp[FP_INTERCEPT_DECAY]
+    t0 = fp[FP_T]
+    wscale = st[0]
+    avg_a = st[1]
+    avg_b = st[2]
+    u = st[3]
+    sq_norm = st[4]
+    l1_norm = st[5]
+    intercept = st[6]
+    avg_intercept = st[7]
+    objective_sum = st[8]
+    n_features = w.shape[0]
+    has_l1 = penalty == PENALTY_L1 or penalty == PENALTY_ELASTICNET
+    ii = ii0
+    while ii < ii_stop:
+        t = t0 + ii
+        eta_t = _step_size(schedule, fp, t)
+        if multi and penalty >= PENALTY_L2 and ii > ii0:
+            c = 1.0 - (1.0 - l1_ratio) * eta_t * alpha
+            if c < 0.0:
+                c = 0.0
+            if wscale * c < _SHRINK_KEEP * scale_ref:
+                break
+        _prefetch_row(data, indices, indptr, dense_d, order, ii, w)
+        i = order[ii]
+        start, end = _row(indptr, dense_d, i)
+        p = _row_dot(data, indices, dense_d, start, end, w) * wscale + intercept
+        yi = y[i]
+        if track_objective:
+            objective_sum += _loss_value(loss, yi, p, param)
+            if penalty > PENALTY_NONE:
+                nrm = sqrt(sq_norm)
+                objective_sum += alpha * ((1.0 - l1_ratio) * 0.5 * nrm * nrm
+                                          + l1_ratio * l1_norm)
+        update = -eta_t * _clip_dloss(_loss_dloss(loss, yi, p, param))
+        update *= sw[i]
+        if penalty >= PENALTY_L2:
+            c = 1.0 - (1.0 - l1_ratio) * eta_t * alpha
+            if c < 0.0:
+                c = 0.0
+            wscale *= c
+            sq_norm *= c * c
+            l1_norm *= abs(c)
+            if wscale < _WSCALE_MIN:
+                if multi:
+                    # first step of a round shrinking by > 1e9 (eta * alpha ~ 1): fold
+                    # this thread's shrink into the shared v (racy, degenerate case)
+                    f = wscale / scale_ref
+                    for j in range(n_features):
+                        w[j] *= f
+                    wscale = scale_ref
+                else:
+                    if average > 0:
+                        for j in range(n_features):
+                            aw[j] = (aw[j] + avg_a * w[j]) / avg_b
+                        avg_a = 0.0
+                        avg_b = 1.0
+                    for j in range(n_features):
+                        w[j] *= wscale
+                    wscale = 1.0
+        if update != 0.0 and track_objective:
+            l2acc, l1acc = _row_add_norms(data, indices, dense_d, start, end,
+                                          update / wscale, w)
+            sq_norm = l2acc * (wscale * wscale)
+            l1_norm = l1acc * wscale
+        elif update != 0.0:  # the norms only feed the objective
+            _row_axpy(data, indices, dense_d, start, end, update / wscale, w)
+        if fit_intercept and update != 0.0:
+            intercept += update * intercept_decay
+        if 0 < average and average <= t:  # single thread only (the engine checks)
+            num_iter = t - average + 1.0
+            mu = 1.0 / num_iter
+            _row_axpy(data, indices, dense_d, start, end, avg_a * (-update / wscale), aw)
+            if num_iter > 1.0:
+                avg_b /= 1.0 - mu
+            avg_a += mu * avg_b * wscale
+            avg_intercept += (intercept - avg_intercept) / num_iter
+        if has_l1:
+            u += l1_ratio * eta_t * alpha
+            for k in range(start, end):
+                j = _col(indices, dense_d, start, k)
+                z = w[j]
+                if wscale * z > 0.0:
+                    v = w[j] - (u + q[j]) / wscale
+                    w[j] = v if v > 0.0 else 0.0  # max(0.0, v), as Python computes it
+                elif wscale * z < 0.0:
+                    v = w[j] + (u - q[j]) / wscale
+                    w[j] = v if v < 0.0 else 0.0  # min(0.0, v)
+                q[j] += wscale * (w[j] - z)
+        ii += 1
+    st[0] = wscale
+    st[1] = avg_a
+    st[2] = avg_b
+    st[3] = u
+    st[4] = sq_norm
+    st[5] = l1_norm
+    st[6] = intercept
+    st[7] = avg_intercept
+    st[8] = objective_sum
+    return ii
+
+
+@_jit
+def _opt_run(data, indices, indptr, y, sw, order, bb0, bb_stop, w, state, q, ip, fp,
+             multi, scale_ref, u, scale, loss_sum, wi, si, gbuf, mark, klist):
+    """Batches bb0 <= b < bb_stop of ``optimizer_epoch``: SPEC sections 2-3, any rule.
+
+    The one step of every batch kernel: margins and loss gradient (_batch_gradient),
+    the rule's step on the coordinates (_update), the intercept's. The intercept and
+    its rule state are ``wi[0]`` and ``si[:, 0]``: views of w[-1] and state[:, -1]
+    (serial), or a Hogwild! thread's private copies (``multi``; its round started at
+    the shared scale ``scale_ref``). gbuf, mark, klist are the caller's (thread's)
+    scratch. Batch b is step t = fp[FP_T] + b. Returns (batch reached, u, scale,
+    loss_sum); a thread ends its round early on the shrink criterion.
+    """
+    dense_d = ip[IP_DENSE_D]
+    rule = ip[IP_RULE]
+    loss = ip[IP_LOSS]
+    schedule = ip[IP_SCHEDULE]
+    batch_size = ip[IP_BATCH_SIZE]
+    fit_intercept = ip[IP_FIT_INTERCEPT] != 0
+    lazy = ip[IP_LAZY] != 0
+    param = fp[FP_PARAM]
+    a2 = fp[FP_ALPHA] * (1.0 - fp[FP_L1_RATIO])
+    a1 = fp[FP_ALPHA] * fp[FP_L1_RATIO]
+    t0 = fp[FP_T]
+    gamma = fp[HP_MOMENTUM]
+    n_features = w.shape[0] - 1
+    n = order.shape[0]
+    sparse = dense_d == 0
+    scaled = sparse and rule == RULE_SGD
+    all_coords = (not sparse) or (not lazy and not scaled)
+    use_list = not all_coords
+    nag = rule == RULE_NAG
+    bb = bb0
+    while bb < bb_stop:
+        t = t0 + bb
+        eta_t = _step_size(schedule, fp, t)
+        if multi and scaled and bb > bb0:
+            if abs(scale * (1.0 - eta_t * a2)) < _SHRINK_KEEP * abs(scale_ref):
+                break
+        b0 = bb * batch_size
+        b_end = min(b0 + batch_size, n)
+        b_int = wi[0]
+        if nag:
+            b_int -= gamma * si[0, 0]
+        loss_sum, g_int, nk = _batch_gradient(
+            data, indices, indptr, dense_d, y, sw, order, b0, b_end, b_end - b0, w, state,
+            nag, gamma, scale, b_int, loss, param, all_coords, use_list, gbuf, mark,
+            klist, loss_sum)
+        c1, c2, c1n = _corrections(fp, t)
+        u += a1 * eta_t
+        if scaled:  # w = scale * v: the L2 shrink of every coordinate is one product
+            scale = _shrunk(scale, eta_t, a2, w, n_features, scale_ref if multi else 1.0)
+        _update(rule, 0, nk if use_list else n_features, use_list, scaled, klist, gbuf,
+                mark, w, state, q, fp, a1, a2, u, eta_t, c1, c2, c1n, scale)
+        if scaled and abs(scale) < _WSCALE_MIN:
+            if multi:  # degenerate first step of a round: fold this thread's shrink
+                f = scale / scale_ref
+                for j in range(n_features):
+                    w[j] *= f
+                scale = scale_ref
+            else:
+                for j in range(n_features):
+                    w[j] *= scale
+                scale = 1.0
+        if fit_intercept:
+            _coordinate(rule, 0, g_int, 0.0, wi, si, eta_t, fp, c1, c2, c1n)
+        bb += 1
+    return bb, u, scale, loss_sum
 
 
 # ------------------------------------------------------------------ threads

@@ -2,7 +2,7 @@
 
 Imported only when a fit asks for ``n_jobs > 1`` (``import fastgd`` stays light), and
 its ``parallel=True`` kernels compile on their first call (``cache=True`` afterwards).
-Every kernel takes the thread count ``n_threads`` as an argument and splits its work
+Every kernel reads the thread count ``n_threads`` from its int record ``ip`` and splits its work
 into exactly ``n_threads`` ``prange`` iterations, each with its own scratch row; the
 iteration index, not the thread id, picks the scratch row. So a fit never changes
 Numba's thread count (the Cython entries run each call with an OpenMP team of exactly
@@ -83,19 +83,17 @@ if not cython.compiled:  # Numba; the Cython build has these in the same module
     import os
     import threading
     from contextlib import contextmanager
-    from math import sqrt
 
-    from fastgd._rules import (HP_BETA_1, HP_BETA_2, HP_MOMENTUM, PENALTY_ELASTICNET,
-                               PENALTY_L1, PENALTY_L2, PENALTY_NONE, RULE_ADAGRAD,
+    from fastgd._rules import (FP_ALPHA, FP_L1_RATIO, FP_PARAM, FP_T, FP_U, HP_MOMENTUM,
+                               IP_BATCH_SIZE, IP_DENSE_D, IP_FIT_INTERCEPT, IP_LAZY, IP_LOSS, IP_N_THREADS, IP_PENALTY, IP_RULE,
+                               IP_SCHEDULE, PENALTY_ELASTICNET, PENALTY_L1, RULE_ADAGRAD,
                                RULE_NAG, RULE_SGD)
     from fastgd.kernels._nb_common import (PAD, ROUND_STEPS, SHRINK_KEEP,  # noqa: F401
-                                           SYNC_MIN_BATCH, _ROUND_STEPS, _SHRINK_KEEP,
-                                           _WSCALE_MIN, _batch_gradient, _batch_margins,
-                                           _busy, _clip_dloss, _col, _coordinate,
-                                           _l1_truncate, _loss_dloss, _loss_value,
-                                           _prefetch_row, _reduced, _row, _row_add_norms,
-                                           _row_axpy, _row_dot, _set_team, _step_size,
-                                           _sweep, _to_index, njit)
+                                           SYNC_MIN_BATCH, _ROUND_STEPS, _WSCALE_MIN,
+                                           _batch_gradient, _busy, _coordinate,
+                                           _corrections, _opt_run, _plain_run, _reduced,
+                                           _set_team, _shrunk,
+                                           _step_size, _to_index, _update, njit)
     from fastgd.kernels._nb_shim import prange
 
     # -------------------------------------------------------------- threading layer
@@ -162,146 +160,37 @@ _jit = njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 _pjit = njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 _entry = njit(entry=True)  # Cython: releases the GIL around _<name>; Numba: _<name>
 
-# tstate[k, _*_POS], tstate[k, _*_HI]: thread k's position and end in the epoch
-_PLAIN_POS = 9
+# the per-thread scratch ``tstate``: thread k's position and end in the epoch
+_PLAIN_POS = 9  # tstate[k, :9] are its plain-SGD scalars (_plain_run's st)
 _PLAIN_HI = 10
-_OPT_POS = 3
-_OPT_HI = 4
+_OPT_POS = 3  # tstate[k, 0, :3] = [u, scale, loss_sum]; tstate[k, 0, _OPT_B] its
+_OPT_HI = 4  # intercept and tstate[k, 1 + s, 0] the intercept's rule state s
+_OPT_B = 5
 
 
-def _need(name, arr, rows, cols=None):
+def _need(name, arr, *shape):
     """A clear error instead of an out-of-bounds write (the Cython entries check)."""
-    if arr.shape[0] < rows or (cols is not None and arr.shape[1] < cols):
-        raise ValueError(f"{name} has shape {tuple(arr.shape)[:arr.ndim]}; needs at least "
-                         f"({rows}, {cols if cols is not None else ''})")
+    if arr.ndim < len(shape) or any(arr.shape[i] < m for i, m in enumerate(shape)):
+        raise ValueError(f"{name} has shape {tuple(arr.shape)}; needs at least {shape}")
 
 
 # --------------------------------------------------------- Hogwild!: plain SGD
-@_jit
-def _plain_run(data, indices, indptr, dense_d, y, sw, order, ii0, ii_stop, w, aw, q,
-               loss, param, penalty, alpha, l1_ratio, fit_intercept, intercept_decay,
-               schedule, lr_params, t0, average, track_objective,
-               multi, scale_ref, tstate, kt):
-    """Samples order[ii0:ii_stop] of ``plain_sgd_epoch`` for thread row ``kt``.
-
-    ``tstate[kt, :9]`` = [wscale, average_a, average_b, u, sq_norm, l1_norm, intercept,
-    average_intercept, objective_sum] of this thread (updated). Returns the position
-    reached (< ii_stop when the thread ended its round on the shrink criterion).
-    """
-    wscale = tstate[kt, 0]
-    avg_a = tstate[kt, 1]
-    avg_b = tstate[kt, 2]
-    u = tstate[kt, 3]
-    sq_norm = tstate[kt, 4]
-    l1_norm = tstate[kt, 5]
-    intercept = tstate[kt, 6]
-    avg_intercept = tstate[kt, 7]
-    objective_sum = tstate[kt, 8]
-    n_features = w.shape[0]
-    has_l1 = penalty == PENALTY_L1 or penalty == PENALTY_ELASTICNET
-    ii = ii0
-    while ii < ii_stop:
-        t = t0 + ii
-        eta_t = _step_size(schedule, lr_params, t)
-        if multi and penalty >= PENALTY_L2 and ii > ii0:
-            c = 1.0 - (1.0 - l1_ratio) * eta_t * alpha
-            if c < 0.0:
-                c = 0.0
-            if wscale * c < _SHRINK_KEEP * scale_ref:
-                break
-        _prefetch_row(data, indices, indptr, dense_d, order, ii, w)
-        i = order[ii]
-        start, end = _row(indptr, dense_d, i)
-        p = _row_dot(data, indices, dense_d, start, end, w) * wscale + intercept
-        yi = y[i]
-        if track_objective:
-            objective_sum += _loss_value(loss, yi, p, param)
-            if penalty > PENALTY_NONE:
-                nrm = sqrt(sq_norm)
-                objective_sum += alpha * ((1.0 - l1_ratio) * 0.5 * nrm * nrm
-                                          + l1_ratio * l1_norm)
-        update = -eta_t * _clip_dloss(_loss_dloss(loss, yi, p, param))
-        update *= sw[i]
-        if penalty >= PENALTY_L2:
-            c = 1.0 - (1.0 - l1_ratio) * eta_t * alpha
-            if c < 0.0:
-                c = 0.0
-            wscale *= c
-            sq_norm *= c * c
-            l1_norm *= abs(c)
-            if wscale < _WSCALE_MIN:
-                if multi:
-                    # first step of a round shrinking by > 1e9 (eta * alpha ~ 1): fold
-                    # this thread's shrink into the shared v (racy, degenerate case)
-                    f = wscale / scale_ref
-                    for j in range(n_features):
-                        w[j] *= f
-                    wscale = scale_ref
-                else:
-                    if average > 0:
-                        for j in range(n_features):
-                            aw[j] = (aw[j] + avg_a * w[j]) / avg_b
-                        avg_a = 0.0
-                        avg_b = 1.0
-                    for j in range(n_features):
-                        w[j] *= wscale
-                    wscale = 1.0
-        if update != 0.0 and track_objective:
-            l2acc, l1acc = _row_add_norms(data, indices, dense_d, start, end,
-                                          update / wscale, w)
-            sq_norm = l2acc * (wscale * wscale)
-            l1_norm = l1acc * wscale
-        elif update != 0.0:  # the norms only feed the objective
-            _row_axpy(data, indices, dense_d, start, end, update / wscale, w)
-        if fit_intercept and update != 0.0:
-            intercept += update * intercept_decay
-        if 0 < average and average <= t:  # single thread only (engine refuses otherwise)
-            num_iter = t - average + 1.0
-            mu = 1.0 / num_iter
-            _row_axpy(data, indices, dense_d, start, end, avg_a * (-update / wscale), aw)
-            if num_iter > 1.0:
-                avg_b /= 1.0 - mu
-            avg_a += mu * avg_b * wscale
-            avg_intercept += (intercept - avg_intercept) / num_iter
-        if has_l1:
-            u += l1_ratio * eta_t * alpha
-            for k in range(start, end):
-                j = _col(indices, dense_d, start, k)
-                z = w[j]
-                if wscale * z > 0.0:
-                    v = w[j] - (u + q[j]) / wscale
-                    w[j] = v if v > 0.0 else 0.0  # max(0.0, v), as Python computes it
-                elif wscale * z < 0.0:
-                    v = w[j] + (u - q[j]) / wscale
-                    w[j] = v if v < 0.0 else 0.0  # min(0.0, v)
-                q[j] += wscale * (w[j] - z)
-        ii += 1
-    tstate[kt, 0] = wscale
-    tstate[kt, 1] = avg_a
-    tstate[kt, 2] = avg_b
-    tstate[kt, 3] = u
-    tstate[kt, 4] = sq_norm
-    tstate[kt, 5] = l1_norm
-    tstate[kt, 6] = intercept
-    tstate[kt, 7] = avg_intercept
-    tstate[kt, 8] = objective_sum
-    return ii
-
-
 @_pjit
-def _hogwild_plain_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q, st,
-                         loss, param, penalty, alpha, l1_ratio, fit_intercept,
-                         intercept_decay, schedule, lr_params, t,
-                         average, track_objective, n_threads, tstate):
+def _hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, fp,
+                         tstate):
     """See hogwild_plain_epoch (the Cython build: the nogil body of that entry)."""
     n = order.shape[0]
-    K = min(n_threads, max(n, 1))
+    K = min(ip[IP_N_THREADS], max(n, 1))
     multi = K > 1
+    t = fp[FP_T]
     for k in range(K):
         tstate[k, _PLAIN_POS] = k * n // K
         tstate[k, _PLAIN_HI] = (k + 1) * n // K
     # per-thread scalars; u of thread k starts at the clock of its first sample
+    penalty = ip[IP_PENALTY]
     has_l1 = penalty == PENALTY_L1 or penalty == PENALTY_ELASTICNET
+    l1_ratio = fp[FP_L1_RATIO]
+    alpha = fp[FP_ALPHA]
     u = st[3]
     for k in range(K):
         for s in range(8):
@@ -309,7 +198,7 @@ def _hogwild_plain_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q,
         tstate[k, 8] = 0.0
         if k > 0 and has_l1:
             for ii in range((k - 1) * n // K, k * n // K):
-                u += l1_ratio * _step_size(schedule, lr_params, t + ii) * alpha
+                u += l1_ratio * _step_size(ip[IP_SCHEDULE], fp, t + ii) * alpha
             tstate[k, 3] = u
     S = st[0]
     while _busy(tstate, K, _PLAIN_POS, _PLAIN_HI):
@@ -322,11 +211,9 @@ def _hogwild_plain_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q,
             hi = _to_index(tstate[k, _PLAIN_HI])
             if pos < hi:
                 stop = min(hi, pos + _ROUND_STEPS) if multi else hi
-                tstate[k, _PLAIN_POS] = _plain_run(
-                    data, indices, indptr, dense_d, y, sw, order, pos, stop, w, aw, q,
-                    loss, param, penalty, alpha, l1_ratio, fit_intercept, intercept_decay,
-                    schedule, lr_params, t, average,
-                    track_objective, multi, S, tstate, k)
+                tstate[k, _PLAIN_POS] = _plain_run(data, indices, indptr, y, sw, order,
+                                                   pos, stop, w, aw, q, ip, fp, multi, S,
+                                                   tstate[k])
         if multi:
             s_new = S
             b_new = b_shared
@@ -353,177 +240,93 @@ def _hogwild_plain_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q,
     st[4] = tstate[last, 4]
     st[5] = tstate[last, 5]
     st[7] = tstate[last, 7]
-    return t + n, obj
+    st[8] = obj
+    fp[FP_T] = t + n
+    return obj
 
 
 @_entry
-def hogwild_plain_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q, st,
-                        loss, param, penalty, alpha, l1_ratio, fit_intercept,
-                        intercept_decay, schedule, lr_params, t,
-                        average, track_objective, n_threads, tstate):
-    """Hogwild! version of ``plain_sgd_epoch`` (same arguments, same ``st``, same return).
+def hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, fp,
+                        tstate):
+    """Hogwild! version of ``plain_sgd_epoch`` (same arguments, same ``st``, same
+    return) with ``ip``'s n_threads threads.
 
-    ``tstate`` is per-thread scratch, float64 ``(n_threads, >= 9 + PAD)``. With more
+    ``tstate`` is per-thread scratch, float64 ``(n_threads, >= 11 + PAD)``. With more
     than one thread ``average`` must be 0 (the engine checks it). See the module
     docstring for the per-thread scale and the intercept merge.
     """
-    if n_threads < 1:
-        raise ValueError(f"n_threads must be >= 1; got {n_threads}")
-    K = min(n_threads, max(order.shape[0], 1))
+    if ip[IP_N_THREADS] < 1:
+        raise ValueError(f"n_threads must be >= 1; got {ip[IP_N_THREADS]}")
+    K = min(ip[IP_N_THREADS], max(order.shape[0], 1))
     _need("tstate", tstate, K, _PLAIN_HI + 1)
     with cython.nogil:
         team = _set_team(K)
-        r = _hogwild_plain_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q,
-                                 st, loss, param, penalty, alpha, l1_ratio, fit_intercept,
-                                 intercept_decay, schedule, lr_params,
-                                 t, average, track_objective, n_threads,
+        r = _hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, fp,
                                  tstate)
         _set_team(team)
     return r
 
 
 # ------------------------------------------------------- Hogwild!: every rule
-@_jit
-def _opt_run(data, indices, indptr, dense_d, y, sw, order, batch_size, bb0, bb_stop,
-             w, state, hp, q, rule, loss, param, alpha, a2, a1, fit_intercept, all_coords,
-             scaled, schedule, lr_params, t0, multi, scale_ref,
-             wi, si, gbuf, dbuf, mark, klist, tstate, kt):
-    """Batches bb0 <= b < bb_stop of ``optimizer_epoch`` for thread row ``kt``.
-
-    The intercept and its rule state are this thread's private copies ``wi[0]`` and
-    ``si[:, 0]``; gbuf, dbuf, mark, klist its rows of the scratch. ``tstate[kt, :3]`` =
-    [u, scale, loss_sum] of this thread (updated). Returns the batch reached (< bb_stop
-    when the thread ended its round on the shrink criterion).
-    """
-    n_features = w.shape[0] - 1
-    n = order.shape[0]
-    gamma = hp[HP_MOMENTUM]
-    b1 = hp[HP_BETA_1]
-    b2 = hp[HP_BETA_2]
-    sparse = dense_d == 0
-    nag = rule == RULE_NAG
-    u = tstate[kt, 0]
-    scale = tstate[kt, 1]
-    loss_sum = tstate[kt, 2]
-    bb = bb0
-    while bb < bb_stop:
-        t = t0 + bb
-        eta_t = _step_size(schedule, lr_params, t)
-        if multi and scaled and bb > bb0:
-            if abs(scale * (1.0 - eta_t * a2)) < _SHRINK_KEEP * abs(scale_ref):
-                break
-        b0 = bb * batch_size
-        b_end = min(b0 + batch_size, n)
-        nb = b_end - b0
-        b_int = wi[0]
-        if nag:
-            b_int -= gamma * si[0, 0]
-        loss_sum = _batch_margins(data, indices, indptr, dense_d, y, sw, order, b0, nb, w,
-                                  state, nag, gamma, scale, b_int, loss, param, dbuf,
-                                  loss_sum)
-        nk, g_int = _batch_gradient(data, indices, indptr, dense_d, order, b0, nb, dbuf,
-                                    all_coords, sparse, gbuf, mark, klist)
-        c1 = 1.0 - b1 ** t
-        c2 = 1.0 - b2 ** t
-        c1n = 1.0 - b1 ** (t + 1.0)
-        u += a1 * eta_t
-        if scaled:
-            scale *= 1.0 - eta_t * a2
-            if scale == 0.0:
-                for j in range(n_features):
-                    w[j] = 0.0
-                scale = scale_ref if multi else 1.0
-            for kk in range(nk):
-                j = klist[kk]
-                w[j] -= eta_t * gbuf[j] / scale
-                gbuf[j] = 0.0
-                mark[j] = 0
-                if a1 > 0.0:
-                    _l1_truncate(w, q, j, u, scale)
-            if abs(scale) < _WSCALE_MIN:
-                if multi:  # degenerate first step of a round: fold this thread's shrink
-                    f = scale / scale_ref
-                    for j in range(n_features):
-                        w[j] *= f
-                    scale = scale_ref
-                else:
-                    for j in range(n_features):
-                        w[j] *= scale
-                    scale = 1.0
-        else:
-            _sweep(rule, n_features if all_coords else nk, not all_coords, klist, gbuf,
-                   mark, w, state, q, hp, a1, a2, u, eta_t, c1, c2, c1n)
-            if all_coords:  # CSR with lazy=False: clear the support's marks
-                for kk in range(nk):
-                    mark[klist[kk]] = 0
-        if fit_intercept:
-            _coordinate(rule, 0, g_int, 0.0, wi, si, eta_t, hp, c1, c2, c1n)
-        bb += 1
-    tstate[kt, 0] = u
-    tstate[kt, 1] = scale
-    tstate[kt, 2] = loss_sum
-    return bb
-
-
 @_pjit
-def _hogwild_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_size,
-                             w, state, hp, q, rule, loss, param, alpha, l1_ratio,
-                             fit_intercept, lazy, schedule, lr_params,
-                             t, u, n_threads, gbuf, dbuf, mark, klist,
-                             wi, si, tstate):
+def _hogwild_optimizer_epoch(data, indices, indptr, y, sw, order, w, state, q, ip, fp,
+                             gbuf, mark, klist, tstate):
     """See hogwild_optimizer_epoch (the Cython build: the nogil body of that entry)."""
     n_features = w.shape[0] - 1
     n = order.shape[0]
     n_slots = state.shape[0]
+    rule = ip[IP_RULE]
+    batch_size = ip[IP_BATCH_SIZE]
     n_batches = (n + batch_size - 1) // batch_size
-    K = min(n_threads, max(n_batches, 1))
+    K = min(ip[IP_N_THREADS], max(n_batches, 1))
     multi = K > 1
-    a2 = alpha * (1.0 - l1_ratio)
-    a1 = alpha * l1_ratio
-    sparse = dense_d == 0
-    scaled = sparse and rule == RULE_SGD
-    all_coords = (not sparse) or (not lazy and not scaled)
+    t = fp[FP_T]
+    a1 = fp[FP_ALPHA] * fp[FP_L1_RATIO]
+    scaled = ip[IP_DENSE_D] == 0 and rule == RULE_SGD
+    ts = tstate[:, 0, :]
     for k in range(K):
-        tstate[k, _OPT_POS] = k * n_batches // K
-        tstate[k, _OPT_HI] = (k + 1) * n_batches // K
-    uk = u
+        ts[k, _OPT_POS] = k * n_batches // K
+        ts[k, _OPT_HI] = (k + 1) * n_batches // K
+    uk = fp[FP_U]
     for k in range(K):
         if k > 0 and a1 > 0.0:
             for bb in range((k - 1) * n_batches // K, k * n_batches // K):
-                uk += a1 * _step_size(schedule, lr_params, t + bb)
-        tstate[k, 0] = uk
-        tstate[k, 2] = 0.0
+                uk += a1 * _step_size(ip[IP_SCHEDULE], fp, t + bb)
+        ts[k, 0] = uk
+        ts[k, 2] = 0.0
     S = 1.0
-    while _busy(tstate, K, _OPT_POS, _OPT_HI):
+    while _busy(ts, K, _OPT_POS, _OPT_HI):
         for k in range(K):
-            tstate[k, 1] = S
-            wi[k, 0] = w[n_features]
+            ts[k, 1] = S
+            ts[k, _OPT_B] = w[n_features]
             for s in range(n_slots):
-                si[k, s, 0] = state[s, n_features]
+                tstate[k, 1 + s, 0] = state[s, n_features]
         for k in prange(K):
-            pos = _to_index(tstate[k, _OPT_POS])
-            hi = _to_index(tstate[k, _OPT_HI])
+            pos = _to_index(ts[k, _OPT_POS])
+            hi = _to_index(ts[k, _OPT_HI])
             if pos < hi:
                 stop = min(hi, pos + _ROUND_STEPS) if multi else hi
-                tstate[k, _OPT_POS] = _opt_run(
-                    data, indices, indptr, dense_d, y, sw, order, batch_size, pos, stop, w,
-                    state, hp, q, rule, loss, param, alpha, a2, a1, fit_intercept,
-                    all_coords, scaled, schedule, lr_params, t,
-                    multi, S, wi[k], si[k], gbuf[k], dbuf[k], mark[k], klist[k], tstate,
-                    k)
+                reached, u_k, s_k, l_k = _opt_run(
+                    data, indices, indptr, y, sw, order, pos, stop, w, state, q, ip, fp,
+                    multi, S, ts[k, 0], ts[k, 1], ts[k, 2], tstate[k, 0, _OPT_B:],
+                    tstate[k, 1:, :], gbuf[k], mark[k], klist[k])
+                ts[k, _OPT_POS] = reached
+                ts[k, 0] = u_k
+                ts[k, 1] = s_k
+                ts[k, 2] = l_k
         if multi:
             s_new = S
             b0 = w[n_features]
             b_new = b0
             for k in range(K):
-                s_new *= tstate[k, 1] / S
-                b_new += wi[k, 0] - b0
+                s_new *= ts[k, 1] / S
+                b_new += ts[k, _OPT_B] - b0
             w[n_features] = b_new
             for s in range(n_slots):
                 s0 = state[s, n_features]
                 acc = 0.0
                 for k in range(K):
-                    acc += si[k, s, 0] - s0
+                    acc += tstate[k, 1 + s, 0] - s0
                 if rule == RULE_ADAGRAD:  # an accumulator: every thread's increments count
                     state[s, n_features] = s0 + acc
                 else:  # running averages (momentum, RMSprop, Adam...): their mean
@@ -534,235 +337,165 @@ def _hogwild_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch
                 s_new = 1.0
             S = s_new
         else:
-            S = tstate[0, 1]
-            w[n_features] = wi[0, 0]
+            S = ts[0, 1]
+            w[n_features] = ts[0, _OPT_B]
             for s in range(n_slots):
-                state[s, n_features] = si[0, s, 0]
+                state[s, n_features] = tstate[0, 1 + s, 0]
     if S != 1.0:
         for j in range(n_features):
             w[j] *= S
-    loss_sum = tstate[0, 2]
+    loss_sum = ts[0, 2]
     for k in range(1, K):
-        loss_sum += tstate[k, 2]
-    return t + n_batches, tstate[K - 1, 0], loss_sum
+        loss_sum += ts[k, 2]
+    fp[FP_T] = t + n_batches
+    fp[FP_U] = ts[K - 1, 0]
+    return loss_sum
 
 
 @_entry
-def hogwild_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_size,
-                            w, state, hp, q, rule, loss, param, alpha, l1_ratio,
-                            fit_intercept, lazy, schedule, lr_params,
-                            t, u, n_threads, gbuf, dbuf, mark, klist,
-                            wi, si, tstate):
-    """Hogwild! version of ``optimizer_epoch``: same arguments and return, plus
-    ``n_threads`` and per-thread scratch (one row per thread, allocated once per fit):
-    gbuf ``(n_threads, n_features + 1 + PAD)`` zeros, dbuf ``(n_threads, batch + PAD)``,
-    mark ``(n_threads, n_features)`` uint8 zeros, klist ``(n_threads, n_features)``
-    int64, wi ``(n_threads, PAD)``, si ``(n_threads, n_slots, PAD)``, tstate
-    ``(n_threads, PAD)``.
+def hogwild_optimizer_epoch(data, indices, indptr, y, sw, order, w, state, q, ip, fp,
+                            gbuf, mark, klist, tstate):
+    """Hogwild! version of ``optimizer_epoch``: same arguments and return with ``ip``'s
+    n_threads threads, and per-thread scratch (one row per thread, allocated once per
+    fit): gbuf ``(n_threads, n_features + 1 + PAD)`` zeros, mark ``(n_threads,
+    n_features)`` uint8 zeros, klist ``(n_threads, n_features)`` int64, tstate
+    ``(n_threads, 1 + n_slots, PAD)`` float64.
     """
     n_features = w.shape[0] - 1
-    n = order.shape[0]
-    n_slots = state.shape[0]
+    batch_size = ip[IP_BATCH_SIZE]
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
-    if n_threads < 1:
-        raise ValueError(f"n_threads must be >= 1; got {n_threads}")
-    n_batches = (n + batch_size - 1) // batch_size
-    K = min(n_threads, max(n_batches, 1))
+    if ip[IP_N_THREADS] < 1:
+        raise ValueError(f"n_threads must be >= 1; got {ip[IP_N_THREADS]}")
+    n_batches = (order.shape[0] + batch_size - 1) // batch_size
+    K = min(ip[IP_N_THREADS], max(n_batches, 1))
     _need("gbuf", gbuf, K, n_features + 1)
-    _need("dbuf", dbuf, K, min(batch_size, n))
-    if dense_d == 0:
+    if ip[IP_DENSE_D] == 0:
         _need("mark", mark, K, n_features)
         _need("klist", klist, K, n_features)
-    _need("wi", wi, K, 1)
-    if si.shape[0] < K or si.shape[1] < n_slots or si.shape[2] < 1:
-        raise ValueError(f"si has shape {tuple(si.shape)[:3]}; needs ({K}, {n_slots}, 1)")
-    _need("tstate", tstate, K, _OPT_HI + 1)
+    _need("tstate", tstate, K, 1 + state.shape[0], _OPT_B + 1)
     with cython.nogil:
         team = _set_team(K)
-        r = _hogwild_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order,
-                                     batch_size, w, state, hp, q, rule, loss, param,
-                                     alpha, l1_ratio, fit_intercept, lazy, schedule, lr_params,
-                                     t, u, n_threads, gbuf,
-                                     dbuf, mark, klist, wi, si, tstate)
+        r = _hogwild_optimizer_epoch(data, indices, indptr, y, sw, order, w, state, q, ip,
+                                     fp, gbuf, mark, klist, tstate)
         _set_team(team)
     return r
 
 
 # ----------------------------------------- synchronous data parallelism (big batches)
-@_jit
-def _grad_piece(data, indices, indptr, dense_d, y, sw, order, lo, hi, nb, w, state,
-                gamma, nag, scale, b_int, loss, param, all_coords, track, gbuf, mark,
-                klist, tstate, kt):
-    """Margins, loss and loss gradient of samples order[lo:hi] into this thread's rows
-    of the scratch (gbuf, mark, klist). ``tstate[kt, :3]`` = [loss_sum (running, in),
-    g_int (out), support size (out)].
-    """
-    loss_sum = tstate[kt, 0]
-    g_int = 0.0
-    nk = 0
-    for ii in range(lo, hi):
-        _prefetch_row(data, indices, indptr, dense_d, order, ii, w)
-        i = order[ii]
-        start, end = _row(indptr, dense_d, i)
-        p = 0.0
-        if nag:
-            for k in range(start, end):
-                j = _col(indices, dense_d, start, k)
-                p += (w[j] - gamma * state[0, j]) * data[k]
-        else:
-            for k in range(start, end):
-                p += w[_col(indices, dense_d, start, k)] * data[k]
-        p = p * scale + b_int
-        loss_sum += sw[i] * _loss_value(loss, y[i], p, param)
-        c = sw[i] * _clip_dloss(_loss_dloss(loss, y[i], p, param)) / nb
-        g_int += c
-        if c == 0.0 and all_coords:
-            continue
-        for k in range(start, end):
-            j = _col(indices, dense_d, start, k)
-            gbuf[j] += c * data[k]
-            if track and mark[j] == 0:
-                mark[j] = 1
-                klist[nk] = j
-                nk += 1
-    tstate[kt, 0] = loss_sum
-    tstate[kt, 1] = g_int
-    tstate[kt, 2] = nk
-
-
 @_pjit
-def _sync_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_size,
-                          w, state, hp, q, rule, loss, param, alpha, l1_ratio,
-                          fit_intercept, lazy, schedule, lr_params,
-                          t, u, n_threads, gbuf, mark, klist, gmark, gklist, tstate):
+def _sync_optimizer_epoch(data, indices, indptr, y, sw, order, w, state, q, ip, fp, gbuf,
+                          mark, klist, tstate):
     """See sync_optimizer_epoch (the Cython build: the nogil body of that entry)."""
     n_features = w.shape[0] - 1
     n = order.shape[0]
-    K = max(n_threads, 1)
-    a2 = alpha * (1.0 - l1_ratio)
-    a1 = alpha * l1_ratio
-    gamma = hp[HP_MOMENTUM]
-    b1 = hp[HP_BETA_1]
-    b2 = hp[HP_BETA_2]
+    K = max(ip[IP_N_THREADS], 1)
+    dense_d = ip[IP_DENSE_D]
+    rule = ip[IP_RULE]
+    loss = ip[IP_LOSS]
+    batch_size = ip[IP_BATCH_SIZE]
+    param = fp[FP_PARAM]
+    a2 = fp[FP_ALPHA] * (1.0 - fp[FP_L1_RATIO])
+    a1 = fp[FP_ALPHA] * fp[FP_L1_RATIO]
+    t = fp[FP_T]
+    u = fp[FP_U]
+    gamma = fp[HP_MOMENTUM]
     sparse = dense_d == 0
     scaled = sparse and rule == RULE_SGD
-    all_coords = (not sparse) or (not lazy and not scaled)
-    track = sparse and not all_coords
+    all_coords = (not sparse) or (ip[IP_LAZY] == 0 and not scaled)
+    use_list = not all_coords
     nag = rule == RULE_NAG
     scale = 1.0
     loss_sum = 0.0
     if batch_size < 1:  # the Cython entry raises; here no step is taken
-        return t, u, loss_sum
+        return loss_sum
     b0 = 0
     while b0 < n:  # range(0, n, batch_size), with a C loop under Cython
         b_end = min(b0 + batch_size, n)
         nb = b_end - b0
-        eta_t = _step_size(schedule, lr_params, t)
+        eta_t = _step_size(ip[IP_SCHEDULE], fp, t)
         b_int = w[n_features]
         if nag:
             b_int -= gamma * state[0, n_features]
         for k in range(K):
             tstate[k, 0] = loss_sum if k == 0 else 0.0
         for k in prange(K):
-            _grad_piece(data, indices, indptr, dense_d, y, sw, order,
-                        b0 + k * nb // K, b0 + (k + 1) * nb // K, nb, w, state, gamma,
-                        nag, scale, b_int, loss, param, all_coords, track, gbuf[k],
-                        mark[k], klist[k], tstate, k)
+            lk, gk, nk_k = _batch_gradient(
+                data, indices, indptr, dense_d, y, sw, order, b0 + k * nb // K,
+                b0 + (k + 1) * nb // K, nb, w, state, nag, gamma, scale, b_int, loss,
+                param, all_coords, use_list, gbuf[k], mark[k], klist[k], tstate[k, 0])
+            tstate[k, 0] = lk
+            tstate[k, 1] = gk
+            tstate[k, 2] = nk_k
         loss_sum = tstate[0, 0]
         g_int = tstate[0, 1]
         for k in range(1, K):
             loss_sum += tstate[k, 0]
             g_int += tstate[k, 1]
-        # the batch's support: union of the threads' lists, in thread order
+        # the batch's support: union of the threads' lists, in thread order (row K)
         nk = 0
-        if track:
+        if use_list:
             for k in range(K):
                 for kk in range(_to_index(tstate[k, 2])):
                     j = klist[k, kk]
                     mark[k, j] = 0
-                    if gmark[j] == 0:
-                        gmark[j] = 1
-                        gklist[nk] = j
+                    if mark[K, j] == 0:
+                        mark[K, j] = 1
+                        klist[K, nk] = j
                         nk += 1
-        c1 = 1.0 - b1 ** t
-        c2 = 1.0 - b2 ** t
-        c1n = 1.0 - b1 ** (t + 1.0)
+        count = nk if use_list else n_features
+        c1, c2, c1n = _corrections(fp, t)
         u += a1 * eta_t
         if scaled:
-            scale *= 1.0 - eta_t * a2
-            if scale == 0.0:
-                for j in range(n_features):
-                    w[j] = 0.0
-                scale = 1.0
-            for c in prange(K):
-                for kk in range(c * nk // K, (c + 1) * nk // K):
-                    j = gklist[kk]
-                    w[j] -= eta_t * _reduced(gbuf, K, j) / scale
-                    gmark[j] = 0
-                    if a1 > 0.0:
-                        _l1_truncate(w, q, j, u, scale)
-            if abs(scale) < _WSCALE_MIN:
-                for j in range(n_features):
-                    w[j] *= scale
-                scale = 1.0
-        elif all_coords:
-            for c in prange(K):
-                for j in range(c * n_features // K, (c + 1) * n_features // K):
-                    _coordinate(rule, j, _reduced(gbuf, K, j), a2, w, state, eta_t, hp,
-                                c1, c2, c1n)
-                    if a1 > 0.0:
-                        _l1_truncate(w, q, j, u, 1.0)
-        else:
-            for c in prange(K):
-                for kk in range(c * nk // K, (c + 1) * nk // K):
-                    j = gklist[kk]
-                    _coordinate(rule, j, _reduced(gbuf, K, j), a2, w, state, eta_t, hp,
-                                c1, c2, c1n)
-                    gmark[j] = 0
-                    if a1 > 0.0:
-                        _l1_truncate(w, q, j, u, 1.0)
-        if fit_intercept:
-            _coordinate(rule, n_features, g_int, 0.0, w, state, eta_t, hp, c1, c2, c1n)
+            scale = _shrunk(scale, eta_t, a2, w, n_features, 1.0)
+        # reduce the threads' rows into row 0 and step, the coordinates split in K
+        for c in prange(K):
+            lo = c * count // K
+            hi = (c + 1) * count // K
+            for kk in range(lo, hi):
+                j = klist[K, kk] if use_list else kk
+                gbuf[0, j] = _reduced(gbuf, K, j)
+            _update(rule, lo, hi, use_list, scaled, klist[K], gbuf[0], mark[K], w, state,
+                    q, fp, a1, a2, u, eta_t, c1, c2, c1n, scale)
+        if scaled and abs(scale) < _WSCALE_MIN:
+            for j in range(n_features):
+                w[j] *= scale
+            scale = 1.0
+        if ip[IP_FIT_INTERCEPT] != 0:
+            _coordinate(rule, n_features, g_int, 0.0, w, state, eta_t, fp, c1, c2, c1n)
         t += 1.0
         b0 += batch_size
     if scale != 1.0:
         for j in range(n_features):
             w[j] *= scale
-    return t, u, loss_sum
+    fp[FP_T] = t
+    fp[FP_U] = u
+    return loss_sum
 
 
 @_entry
-def sync_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_size,
-                         w, state, hp, q, rule, loss, param, alpha, l1_ratio,
-                         fit_intercept, lazy, schedule, lr_params,
-                         t, u, n_threads, gbuf, mark, klist, gmark, gklist, tstate):
-    """``optimizer_epoch`` with each batch's gradient computed by ``n_threads`` threads.
+def sync_optimizer_epoch(data, indices, indptr, y, sw, order, w, state, q, ip, fp, gbuf,
+                         mark, klist, tstate):
+    """``optimizer_epoch`` with each batch's gradient computed by ``ip``'s n_threads
+    threads (same arguments and return).
 
-    Scratch: gbuf ``(n_threads, n_features + 1 + PAD)`` zeros, mark ``(n_threads,
-    n_features)`` uint8 zeros, klist ``(n_threads, n_features)`` int64, gmark
-    ``(n_features,)`` uint8 zeros, gklist ``(n_features,)`` int64, tstate
-    ``(n_threads, PAD)``. Deterministic: pieces and reduction order are fixed.
+    Scratch: gbuf ``(n_threads, n_features + 1 + PAD)`` zeros, mark ``(n_threads + 1,
+    n_features)`` uint8 zeros, klist ``(n_threads + 1, n_features)`` int64 (row
+    n_threads: the batch's support), tstate ``(n_threads, PAD)``. Deterministic: pieces
+    and reduction order are fixed.
     """
     n_features = w.shape[0] - 1
-    K = max(n_threads, 1)
-    if batch_size < 1:
+    K = max(ip[IP_N_THREADS], 1)
+    if ip[IP_BATCH_SIZE] < 1:
         raise ValueError("batch_size must be >= 1")
-    sparse = dense_d == 0
-    track = sparse and lazy and rule != RULE_SGD
     _need("gbuf", gbuf, K, n_features + 1)
     _need("tstate", tstate, K, 3)
-    if track:
-        _need("mark", mark, K, n_features)
-        _need("klist", klist, K, n_features)
-        _need("gmark", gmark, n_features)
-        _need("gklist", gklist, n_features)
+    if ip[IP_DENSE_D] == 0 and (ip[IP_LAZY] != 0 or ip[IP_RULE] == RULE_SGD):
+        _need("mark", mark, K + 1, n_features)
+        _need("klist", klist, K + 1, n_features)
     with cython.nogil:
         team = _set_team(K)
-        r = _sync_optimizer_epoch(data, indices, indptr, dense_d, y, sw, order,
-                                  batch_size, w, state, hp, q, rule, loss, param, alpha,
-                                  l1_ratio, fit_intercept, lazy, schedule, lr_params,
-                                  t, u, n_threads, gbuf, mark,
-                                  klist, gmark, gklist, tstate)
+        r = _sync_optimizer_epoch(data, indices, indptr, y, sw, order, w, state, q, ip, fp,
+                                  gbuf, mark, klist, tstate)
         _set_team(team)
     return r

@@ -7,30 +7,17 @@ cdef int64_t _MASK32, _MASK31
 cpdef double loss_value(int loss, double y, double p, double param) noexcept nogil
 cpdef double loss_dloss(int loss, double y, double p, double param) noexcept nogil
 
-@cython.locals(n_features=Py_ssize_t, has_l1=bint, ii=Py_ssize_t, i=Py_ssize_t,
-               start=Py_ssize_t, end=Py_ssize_t, k=Py_ssize_t, j=Py_ssize_t,
-               wscale=double, avg_a=double, avg_b=double, u=double, sq_norm=double,
-               l1_norm=double, intercept=double, avg_intercept=double,
-               objective_sum=double, p=double, eta_t=double, yi=double, nrm=double,
-               update=double, c=double, l2acc=double, l1acc=double, num_iter=double,
-               mu=double, z=double, v=double)
-cdef (double, double) _plain_sgd_epoch(
+cdef double _plain_sgd_epoch(
     const floating[:] data, const int32_t[:] indices, const int64_t[:] indptr,
-    Py_ssize_t dense_d, const double[:] y, const double[:] sw, const int64_t[:] order,
-    double[:] w, double[:] aw, double[:] q, double[:] st, int loss, double param,
-    int penalty, double alpha, double l1_ratio, bint fit_intercept,
-    double intercept_decay, int schedule, const double[:] lr_params,
-    double t, long average, bint track_objective) noexcept nogil
+    const double[:] y, const double[:] sw, const int64_t[:] order, double[:] w,
+    double[:] aw, double[:] q, double[:] st, const int64_t[:] ip,
+    double[:] fp) noexcept nogil
 
-@cython.locals(r=(double, double))
+@cython.locals(r=double)
 cpdef plain_sgd_epoch(const floating[:] data, const int32_t[:] indices,
-                      const int64_t[:] indptr, Py_ssize_t dense_d, const double[:] y,
-                      const double[:] sw, const int64_t[:] order, double[:] w,
-                      double[:] aw, double[:] q, double[:] st, int loss, double param,
-                      int penalty, double alpha, double l1_ratio, bint fit_intercept,
-                      double intercept_decay, int schedule, const double[:] lr_params,
-                      double t, long average,
-                      bint track_objective)
+                      const int64_t[:] indptr, const double[:] y, const double[:] sw,
+                      const int64_t[:] order, double[:] w, double[:] aw, double[:] q,
+                      double[:] st, const int64_t[:] ip, double[:] fp)
 
 @cython.locals(s=int64_t, n=Py_ssize_t, i=Py_ssize_t, j=Py_ssize_t, tmp=int64_t)
 cdef void _sklearn_shuffle(int64_t[:] index, long long seed) noexcept nogil
@@ -45,30 +32,25 @@ cpdef void apply_rule(int rule, Py_ssize_t j, double g, double[:] w, double[:, :
                       double eta, const double[:] hp, double c1, double c2,
                       double c1n) noexcept nogil
 
-@cython.locals(n_features=Py_ssize_t, n=Py_ssize_t, sparse=bint, scaled=bint,
-               all_coords=bint, nag=bint, b0=Py_ssize_t, b_end=Py_ssize_t, nb=Py_ssize_t,
-               nk=Py_ssize_t, j=Py_ssize_t, kk=Py_ssize_t, a2=double, a1=double,
-               gamma=double, b1=double, b2=double, scale=double, loss_sum=double,
-               eta_t=double, b_int=double, g_int=double, c1=double, c2=double,
-               c1n=double)
-cdef (double, double, double) _optimizer_epoch(
+@cython.locals(d=Py_ssize_t, batch_size=Py_ssize_t, n_batches=Py_ssize_t, bb=Py_ssize_t,
+               u=double, scale=double, loss_sum=double, j=Py_ssize_t)
+cdef double _optimizer_epoch(
     const floating[:] data, const int32_t[:] indices, const int64_t[:] indptr,
-    Py_ssize_t dense_d, const double[:] y, const double[:] sw, const int64_t[:] order,
-    Py_ssize_t batch_size, double[:] w, double[:, :] state, const double[:] hp,
-    double[:] q, int rule, int loss, double param, double alpha, double l1_ratio,
-    bint fit_intercept, bint lazy, int schedule, const double[:] lr_params,
-    double t, double u, double[:] gbuf, double[:] dbuf,
+    const double[:] y, const double[:] sw, const int64_t[:] order, double[:] w,
+    double[:, :] state, double[:] q, const int64_t[:] ip, double[:] fp, double[:] gbuf,
     uint8_t[:] mark, int64_t[:] klist) noexcept nogil
 
-@cython.locals(r=(double, double, double))
+@cython.locals(r=double)
 cpdef optimizer_epoch(const floating[:] data, const int32_t[:] indices,
-                      const int64_t[:] indptr, Py_ssize_t dense_d, const double[:] y,
-                      const double[:] sw, const int64_t[:] order, Py_ssize_t batch_size,
-                      double[:] w, double[:, :] state, const double[:] hp, double[:] q,
-                      int rule, int loss, double param, double alpha, double l1_ratio,
-                      bint fit_intercept, bint lazy, int schedule, const double[:] lr_params,
-                      double t, double u,
-                      double[:] gbuf, double[:] dbuf, uint8_t[:] mark, int64_t[:] klist)
+                      const int64_t[:] indptr, const double[:] y, const double[:] sw,
+                      const int64_t[:] order, double[:] w, double[:, :] state, double[:] q,
+                      const int64_t[:] ip, double[:] fp, double[:] gbuf, uint8_t[:] mark,
+                      int64_t[:] klist)
+
+@cython.locals(i=Py_ssize_t)
+cdef void _step_sizes(int schedule, const double[:] fp, const double[:] t,
+                      double[:] out) noexcept nogil
+cpdef step_sizes(int schedule, const double[:] fp, const double[:] t, double[:] out)
 
 @cython.locals(i=Py_ssize_t, start=Py_ssize_t, end=Py_ssize_t, k=Py_ssize_t, p=double)
 cdef void _margins(const floating[:] data, const int32_t[:] indices,

@@ -24,16 +24,10 @@ except ImportError:  # the Numba backend runs without Cython (a build requiremen
 import numpy as np
 
 if not cython.compiled:  # Numba; the Cython build has these in the same module
-    from math import sqrt
-
-    from fastgd._rules import (HP_BETA_1, HP_BETA_2, HP_MOMENTUM, PENALTY_ELASTICNET,
-                               PENALTY_L1, PENALTY_L2, PENALTY_NONE, RULE_NAG, RULE_SGD)
-    from fastgd.kernels._nb_common import (MAX_DLOSS, _WSCALE_MIN, _apply_rule,  # noqa: F401
-                                           _batch_gradient, _batch_margins, _clip_dloss,
-                                           _col, _coordinate, _l1_truncate, _loss_dloss,
-                                           _loss_value, _prefetch_row, _row,
-                                           _row_add_norms, _row_axpy, _row_dot,
-                                           _step_size, _sweep, njit)
+    from fastgd._rules import FP_T, FP_U, IP_BATCH_SIZE
+    from fastgd.kernels._nb_common import (MAX_DLOSS, _apply_rule, _col,  # noqa: F401
+                                           _loss_dloss, _loss_value, _opt_run,
+                                           _plain_run, _row, _step_size, njit)
 
 _jit = njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 _inline = njit(cache=True, nogil=True, inline="always", error_model="numpy",
@@ -59,112 +53,30 @@ def loss_dloss(loss, y, p, param):
 
 # ------------------------------------------------------------ scikit-learn's plain SGD
 @_jit
-def _plain_sgd_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q, st, loss,
-                     param, penalty, alpha, l1_ratio, fit_intercept, intercept_decay,
-                     schedule, lr_params, t, average,
-                     track_objective):
+def _plain_sgd_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, fp):
     """See plain_sgd_epoch (the Cython build: the nogil body of that entry)."""
-    wscale = st[0]
-    avg_a = st[1]
-    avg_b = st[2]
-    u = st[3]
-    sq_norm = st[4]
-    l1_norm = st[5]
-    intercept = st[6]
-    avg_intercept = st[7]
-    n_features = w.shape[0]
-    objective_sum = 0.0
-    has_l1 = penalty == PENALTY_L1 or penalty == PENALTY_ELASTICNET
-    for ii in range(order.shape[0]):
-        _prefetch_row(data, indices, indptr, dense_d, order, ii, w)
-        i = order[ii]
-        start, end = _row(indptr, dense_d, i)
-        p = _row_dot(data, indices, dense_d, start, end, w) * wscale + intercept
-        eta_t = _step_size(schedule, lr_params, t)
-        yi = y[i]
-        if track_objective:
-            objective_sum += _loss_value(loss, yi, p, param)
-            if penalty > PENALTY_NONE:
-                nrm = sqrt(sq_norm)
-                objective_sum += alpha * ((1.0 - l1_ratio) * 0.5 * nrm * nrm
-                                          + l1_ratio * l1_norm)
-        update = -eta_t * _clip_dloss(_loss_dloss(loss, yi, p, param))
-        update *= sw[i]
-        if penalty >= PENALTY_L2:
-            c = 1.0 - (1.0 - l1_ratio) * eta_t * alpha
-            if c < 0.0:
-                c = 0.0
-            wscale *= c
-            sq_norm *= c * c
-            l1_norm *= abs(c)
-            if wscale < _WSCALE_MIN:
-                if average > 0:
-                    for j in range(n_features):
-                        aw[j] = (aw[j] + avg_a * w[j]) / avg_b
-                    avg_a = 0.0
-                    avg_b = 1.0
-                for j in range(n_features):
-                    w[j] *= wscale
-                wscale = 1.0
-        if update != 0.0 and track_objective:
-            l2acc, l1acc = _row_add_norms(data, indices, dense_d, start, end,
-                                          update / wscale, w)
-            sq_norm = l2acc * (wscale * wscale)
-            l1_norm = l1acc * wscale
-        elif update != 0.0:  # the norms only feed the objective
-            _row_axpy(data, indices, dense_d, start, end, update / wscale, w)
-        if fit_intercept and update != 0.0:
-            intercept += update * intercept_decay
-        if 0 < average and average <= t:
-            num_iter = t - average + 1.0
-            mu = 1.0 / num_iter
-            _row_axpy(data, indices, dense_d, start, end, avg_a * (-update / wscale), aw)
-            if num_iter > 1.0:
-                avg_b /= 1.0 - mu
-            avg_a += mu * avg_b * wscale
-            avg_intercept += (intercept - avg_intercept) / num_iter
-        if has_l1:
-            u += l1_ratio * eta_t * alpha
-            for k in range(start, end):
-                j = _col(indices, dense_d, start, k)
-                z = w[j]
-                if wscale * z > 0.0:
-                    v = w[j] - (u + q[j]) / wscale
-                    w[j] = v if v > 0.0 else 0.0  # max(0.0, v), as Python computes it
-                elif wscale * z < 0.0:
-                    v = w[j] + (u - q[j]) / wscale
-                    w[j] = v if v < 0.0 else 0.0  # min(0.0, v)
-                q[j] += wscale * (w[j] - z)
-        t += 1.0
-    st[0] = wscale
-    st[1] = avg_a
-    st[2] = avg_b
-    st[3] = u
-    st[4] = sq_norm
-    st[5] = l1_norm
-    st[6] = intercept
-    st[7] = avg_intercept
-    return t, objective_sum
+    st[8] = 0.0
+    _plain_run(data, indices, indptr, y, sw, order, 0, order.shape[0], w, aw, q, ip, fp,
+               False, 1.0, st)
+    fp[FP_T] += order.shape[0]
+    return st[8]
 
 
 @_entry
-def plain_sgd_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q, st, loss,
-                    param, penalty, alpha, l1_ratio, fit_intercept, intercept_decay,
-                    schedule, lr_params, t, average,
-                    track_objective):
+def plain_sgd_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, fp):
     """One epoch of scikit-learn's ``_plain_sgd`` over the samples in ``order``.
 
     w = st[0] * w_raw (the wscale trick); ``st`` = [wscale, average_a, average_b, u,
-    sq_norm, l1_norm, intercept, average_intercept] carries WeightVector's scalars
-    across epochs of one fit call. ``sw`` holds sample_weight * class_weight.
-    Returns (t, objective_sum) where objective_sum is scikit-learn's running sum of
-    loss + penalty used by its stopping rule.
+    sq_norm, l1_norm, intercept, average_intercept, objective_sum] carries
+    WeightVector's scalars across epochs of one fit call. ``sw`` holds sample_weight *
+    class_weight. The records (``fastgd._rules.records``): ``ip`` dense_d, loss,
+    penalty, schedule, fit_intercept, average, track (compute the objective); ``fp``
+    the schedule's slots, param, alpha, l1_ratio, intercept_decay and t (advanced by
+    len(order)). Returns objective_sum, scikit-learn's running sum of loss + penalty
+    used by its stopping rule (0 unless track).
     """
     with cython.nogil:
-        r = _plain_sgd_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q, st,
-                             loss, param, penalty, alpha, l1_ratio, fit_intercept,
-                             intercept_decay, schedule, lr_params,
-                             t, average, track_objective)
+        r = _plain_sgd_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, fp)
     return r
 
 
@@ -226,100 +138,61 @@ def apply_rule(rule, j, g, w, state, eta, hp, c1, c2, c1n):
 
 
 @_jit
-def _optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_size, w, state,
-                     hp, q, rule, loss, param, alpha, l1_ratio, fit_intercept, lazy,
-                     schedule, lr_params, t, u, gbuf, dbuf, mark,
+def _optimizer_epoch(data, indices, indptr, y, sw, order, w, state, q, ip, fp, gbuf, mark,
                      klist):
     """See optimizer_epoch (the Cython build: the nogil body of that entry)."""
-    n_features = w.shape[0] - 1
-    n = order.shape[0]
-    a2 = alpha * (1.0 - l1_ratio)
-    a1 = alpha * l1_ratio
-    gamma = hp[HP_MOMENTUM]
-    b1 = hp[HP_BETA_1]
-    b2 = hp[HP_BETA_2]
-    sparse = dense_d == 0
-    scaled = sparse and rule == RULE_SGD
-    all_coords = (not sparse) or (not lazy and not scaled)
-    nag = rule == RULE_NAG
-    scale = 1.0
-    loss_sum = 0.0
+    d = w.shape[0] - 1
+    batch_size = ip[IP_BATCH_SIZE]
     if batch_size < 1:  # the Cython entry raises; here no step is taken
-        return t, u, loss_sum
-    b0 = 0
-    while b0 < n:  # range(0, n, batch_size), with a C loop under Cython
-        b_end = min(b0 + batch_size, n)
-        nb = b_end - b0
-        eta_t = _step_size(schedule, lr_params, t)
-        # margins of the whole batch at the current (or look-ahead) point
-        b_int = w[n_features]
-        if nag:
-            b_int -= gamma * state[0, n_features]
-        loss_sum = _batch_margins(data, indices, indptr, dense_d, y, sw, order, b0, nb, w,
-                                  state, nag, gamma, scale, b_int, loss, param, dbuf,
-                                  loss_sum)
-        nk, g_int = _batch_gradient(data, indices, indptr, dense_d, order, b0, nb, dbuf,
-                                    all_coords, sparse, gbuf, mark, klist)
-        c1 = 1.0 - b1 ** t
-        c2 = 1.0 - b2 ** t
-        c1n = 1.0 - b1 ** (t + 1.0)
-        u += a1 * eta_t
-        if scaled:
-            # w = scale * v: the L2 shrink of every coordinate is one multiplication
-            scale *= 1.0 - eta_t * a2
-            if scale == 0.0:
-                for j in range(n_features):
-                    w[j] = 0.0
-                scale = 1.0
-            for kk in range(nk):
-                j = klist[kk]
-                w[j] -= eta_t * gbuf[j] / scale
-                gbuf[j] = 0.0
-                mark[j] = 0
-                if a1 > 0.0:
-                    _l1_truncate(w, q, j, u, scale)
-            if abs(scale) < _WSCALE_MIN:
-                for j in range(n_features):
-                    w[j] *= scale
-                scale = 1.0
-        else:
-            _sweep(rule, n_features if all_coords else nk, not all_coords, klist, gbuf,
-                   mark, w, state, q, hp, a1, a2, u, eta_t, c1, c2, c1n)
-            if all_coords:  # CSR with lazy=False: clear the support's marks
-                for kk in range(nk):
-                    mark[klist[kk]] = 0
-        if fit_intercept:
-            _coordinate(rule, n_features, g_int, 0.0, w, state, eta_t, hp, c1, c2, c1n)
-        t += 1.0
-        b0 += batch_size
+        return 0.0
+    n_batches = (order.shape[0] + batch_size - 1) // batch_size
+    bb, u, scale, loss_sum = _opt_run(data, indices, indptr, y, sw, order, 0, n_batches,
+                                      w, state, q, ip, fp, False, 1.0, fp[FP_U], 1.0, 0.0,
+                                      w[d:], state[:, d:], gbuf, mark, klist)
     if scale != 1.0:
-        for j in range(n_features):
+        for j in range(d):
             w[j] *= scale
-    return t, u, loss_sum
+    fp[FP_T] += n_batches
+    fp[FP_U] = u
+    return loss_sum
 
 
 @_entry
-def optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_size, w, state,
-                    hp, q, rule, loss, param, alpha, l1_ratio, fit_intercept, lazy,
-                    schedule, lr_params, t, u, gbuf, dbuf, mark,
+def optimizer_epoch(data, indices, indptr, y, sw, order, w, state, q, ip, fp, gbuf, mark,
                     klist):
     """One epoch of SPEC section 2-3 with any rule over batches of ``order``.
 
-    w[:-1] are the coefficients, w[-1] the intercept; state is (n_slots, n_features+1).
-    Scratch: gbuf (n_features+1, zero on entry and exit), dbuf (batch_size), mark
-    (n_features, zero on entry and exit), klist (n_features). On CSR, rule 'sgd' is
-    exact through a scale factor; other rules touch only the batch's support when
-    ``lazy``, every coordinate otherwise. L1 is the cumulative penalty applied to the
-    coordinates a step touches. Returns (t, u, sum_i sw_i * L_i at the margins used).
+    w[:-1] are the coefficients, w[-1] the intercept; state is (n_slots, n_features+1),
+    q the cumulative L1 penalty received. The records (``fastgd._rules.records``):
+    ``ip`` dense_d, rule, loss, schedule, fit_intercept, lazy, batch_size; ``fp`` the
+    schedule's and the rule's slots, param, alpha, l1_ratio, t and u (both advanced).
+    Scratch: gbuf (n_features+1, zero on entry and exit), mark (n_features, zero on
+    entry and exit), klist (n_features). On CSR, rule 'sgd' is exact through a scale
+    factor; other rules touch only the batch's support when ``lazy``, every coordinate
+    otherwise. L1 is the cumulative penalty applied to the coordinates a step touches.
+    Returns sum_i sw_i * L_i at the margins used.
     """
-    if batch_size < 1:
+    if ip[IP_BATCH_SIZE] < 1:
         raise ValueError("batch_size must be >= 1")
     with cython.nogil:
-        r = _optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, batch_size, w,
-                             state, hp, q, rule, loss, param, alpha, l1_ratio,
-                             fit_intercept, lazy, schedule, lr_params,
-                             t, u, gbuf, dbuf, mark, klist)
+        r = _optimizer_epoch(data, indices, indptr, y, sw, order, w, state, q, ip, fp,
+                             gbuf, mark, klist)
     return r
+
+
+# ------------------------------------------------------------------ schedules
+@_jit
+def _step_sizes(schedule, fp, t, out):
+    """out[i] = eta of step t[i]: the schedules' one definition (fastgd.schedules)."""
+    for i in range(t.shape[0]):
+        out[i] = _step_size(schedule, fp, t[i])
+
+
+@_entry
+def step_sizes(schedule, fp, t, out):
+    """out[i] = eta of step t[i]: the schedules' one definition (fastgd.schedules)."""
+    with cython.nogil:
+        _step_sizes(schedule, fp, t, out)
 
 
 # ------------------------------------------------------------------ evaluation

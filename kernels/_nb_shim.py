@@ -26,6 +26,12 @@ build gets its own from the ``.pxd`` that augments the file (C types, ``prefetch
   build requirement only): ``compiled`` is False and ``nogil`` a context manager that
   does nothing.
 
+The table. The kernels freeze the ids and constants of ``fastgd/_rules.py`` into their
+compiled code, and Numba's on-disk cache is keyed on each kernel file's own time stamp,
+not on what it imports: after the table changes (a new slot, a reordered record) a
+cached kernel would read the wrong slots. ``_drop_stale_cache`` keeps a digest of the
+table beside the cache and empties the cache when the digest differs.
+
 Prefetch. SGD visits rows in random order, and each row is a chain of cache misses
 that the CPU cannot start early because every step depends on the previous one through
 ``w``. Asking for the next rows' cache lines a couple of samples ahead overlaps those
@@ -34,7 +40,10 @@ It changes no result.
 """
 
 import contextlib
+import glob
+import hashlib
 import inspect
+import os
 import types as _pytypes
 
 import numba
@@ -44,6 +53,35 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 cython = _pytypes.SimpleNamespace(compiled=False, nogil=contextlib.nullcontext())
+
+
+def _drop_stale_cache():
+    """Empty the kernels' Numba cache when ``fastgd/_rules.py``'s table changed."""
+    from fastgd import _rules
+
+    table = sorted((k, v) for k, v in vars(_rules).items()
+                   if k.isupper() and isinstance(v, (int, float)))
+    digest = hashlib.blake2b(repr(table).encode(), digest_size=16).hexdigest()
+    cache = (os.path.join(config.CACHE_DIR, "") if config.CACHE_DIR else
+             os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__"))
+    stamp = os.path.join(cache, "fastgd-table.digest")
+    try:
+        with open(stamp) as f:
+            if f.read() == digest:
+                return
+    except OSError:
+        pass
+    try:
+        for path in glob.glob(os.path.join(cache, "**", "_nb_*.nb[ic]"), recursive=True):
+            os.remove(path)
+        os.makedirs(cache, exist_ok=True)
+        with open(stamp, "w") as f:
+            f.write(digest)
+    except OSError:  # a read-only installation: Numba then caches elsewhere or not
+        pass
+
+
+_drop_stale_cache()
 
 
 def _body_of(entry):

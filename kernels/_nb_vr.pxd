@@ -2,8 +2,6 @@
 # see _nb_common.py). ``data`` is float32 or float64 (``floating``); every other float
 # array is float64. The work arrays A, B, cp, invs of vr_epoch are C-contiguous.
 
-cdef double RESCALE_MIN
-cdef int SAG, SAGA, SVRG
 
 cdef inline double _lag_prox(double x, double dj, Py_ssize_t k0, Py_ssize_t k1,
                              const double[::1] A, const double[::1] B,
@@ -16,23 +14,21 @@ cdef void _flush(double[:] v, Py_ssize_t d, Py_ssize_t k, int64_t[:] last,
                  const double[::1] cp, const double[::1] invs, double eta, double tau,
                  double lam1, double s) noexcept nogil
 
-@cython.locals(d=Py_ssize_t, k=Py_ssize_t, ii=Py_ssize_t, i=Py_ssize_t, j=Py_ssize_t,
+@cython.locals(dense_d=Py_ssize_t, solver=int, loss=int, fit_intercept=bint,
+               m_seen=Py_ssize_t, param=double, eta=double, lam2=double, lam1=double,
+               A=double[::1], B=double[::1], cp=double[::1], invs=double[::1],
+               d=Py_ssize_t, k=Py_ssize_t, ii=Py_ssize_t, i=Py_ssize_t, j=Py_ssize_t,
                kk=Py_ssize_t, k0=Py_ssize_t, start=Py_ssize_t, end=Py_ssize_t)
-cdef Py_ssize_t _vr_epoch(const floating[:] data, const int32_t[:] indices,
-                          const int64_t[:] indptr, Py_ssize_t dense_d, const double[:] y,
-                          const double[:] sw, const int64_t[:] order, double[:] w,
-                          double[:] D, double[:] gmem, uint8_t[:] seen, Py_ssize_t m_seen,
-                          int solver, int loss, double param, double eta, double lam2,
-                          double lam1, bint fit_intercept, int64_t[:] last, double[::1] A,
-                          double[::1] B, double[::1] cp, double[::1] invs) noexcept nogil
+cdef void _vr_epoch(const floating[:] data, const int32_t[:] indices,
+                    const int64_t[:] indptr, const double[:] y, const double[:] sw,
+                    const int64_t[:] order, double[:] w, double[:] D, double[:] gmem,
+                    uint8_t[:] seen, int64_t[:] ip, double[:] fp, int64_t[:] last,
+                    double[:, ::1] work) noexcept nogil
 
-@cython.locals(m=Py_ssize_t)
 cpdef vr_epoch(const floating[:] data, const int32_t[:] indices, const int64_t[:] indptr,
-               Py_ssize_t dense_d, const double[:] y, const double[:] sw,
-               const int64_t[:] order, double[:] w, double[:] D, double[:] gmem,
-               uint8_t[:] seen, Py_ssize_t m_seen, int solver, int loss, double param,
-               double eta, double lam2, double lam1, bint fit_intercept, int64_t[:] last,
-               double[::1] A, double[::1] B, double[::1] cp, double[::1] invs)
+               const double[:] y, const double[:] sw, const int64_t[:] order,
+               double[:] w, double[:] D, double[:] gmem, uint8_t[:] seen, int64_t[:] ip,
+               double[:] fp, int64_t[:] last, double[:, ::1] work)
 
 @cython.locals(d=Py_ssize_t, n=Py_ssize_t, ii=Py_ssize_t, i=Py_ssize_t, j=Py_ssize_t,
                kk=Py_ssize_t, start=Py_ssize_t, end=Py_ssize_t)

@@ -44,11 +44,11 @@ except ImportError:  # the Numba backend runs without Cython (a build requiremen
     from fastgd.kernels._nb_shim import cython
 
 if not cython.compiled:  # Numba; the Cython build has these in the same module
-    from fastgd.kernels._nb_common import (_clip_dloss, _col, _loss_dloss, _loss_value,
-                                           _row, _soft, njit)
-
-RESCALE_MIN = 1e-9
-SAG, SAGA, SVRG = 0, 1, 2
+    from fastgd._rules import (FP_LAM1, FP_LAM2, FP_PARAM, FP_T, IP_DENSE_D,
+                               IP_FIT_INTERCEPT, IP_LOSS, IP_M_SEEN, IP_SOLVER, SCHED_ETA,
+                               SOLVER_SAGA, SOLVER_SVRG)
+    from fastgd.kernels._nb_common import (_WSCALE_MIN, _clip_dloss, _col, _loss_dloss,
+                                           _loss_value, _row, _soft, njit)
 
 # C division semantics, as _nb_common (Numba: error_model="numpy"; Cython: cdivision)
 _jit = njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
@@ -102,9 +102,21 @@ def _flush(v, d, k, last, D, A, B, cp, invs, eta, tau, lam1, s):
 
 
 @_jit
-def _vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, seen, m_seen,
-              solver, loss, param, eta, lam2, lam1, fit_intercept, last, A, B, cp, invs):
+def _vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, seen, ip, fp, last, work):
     """See vr_epoch. ``w[:d]`` holds v (w = s v inside the call)."""
+    dense_d = ip[IP_DENSE_D]
+    solver = ip[IP_SOLVER]
+    loss = ip[IP_LOSS]
+    fit_intercept = ip[IP_FIT_INTERCEPT] != 0
+    m_seen = ip[IP_M_SEEN]
+    param = fp[FP_PARAM]
+    eta = fp[SCHED_ETA]
+    lam2 = fp[FP_LAM2]
+    lam1 = fp[FP_LAM1]
+    A = work[0]
+    B = work[1]
+    cp = work[2]
+    invs = work[3]
     d = w.shape[0] - 1
     b = w[d]
     a = 1.0 - eta * lam2
@@ -131,7 +143,7 @@ def _vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, seen, m_
         p = s * p + b
         g = _clip_dloss(_loss_dloss(loss, y[i], p, param)) * sw[i]
         corr = g - gmem[i]
-        if solver == SVRG:
+        if solver == SOLVER_SVRG:
             c = 1.0
             e = eta * corr
         else:
@@ -140,7 +152,7 @@ def _vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, seen, m_
                 m_seen += 1
             gmem[i] = g
             c = 1.0 / m_seen
-            e = eta * (1.0 - c) * corr if solver == SAGA else 0.0
+            e = eta * (1.0 - c) * corr if solver == SOLVER_SAGA else 0.0
             if corr != 0.0:
                 for kk in range(start, end):
                     D[_col(indices, dense_d, start, kk)] += corr * data[kk]
@@ -164,35 +176,37 @@ def _vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, seen, m_
         if fit_intercept:
             b -= eta * c * D[d] + e
         k += 1
-        if s < RESCALE_MIN:
+        if s < _WSCALE_MIN:
             _flush(w, d, k, last, D, A, B, cp, invs, eta, tau, lam1, s)
             s = 1.0
             k = 0
     _flush(w, d, k, last, D, A, B, cp, invs, eta, tau, lam1, s)
     w[d] = b
-    return m_seen
+    ip[IP_M_SEEN] = m_seen
+    fp[FP_T] += order.shape[0]
 
 
 @_entry
-def vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, seen, m_seen,
-             solver, loss, param, eta, lam2, lam1, fit_intercept, last, A, B, cp, invs):
+def vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, seen, ip, fp, last, work):
     """Run the steps of ``order`` of SAG/SAGA/SVRG on ``w`` (float64[d+1], last = intercept).
+
+    The records (``fastgd._rules.records``): ``ip`` dense_d, solver, loss,
+    fit_intercept, m_seen (updated); ``fp`` eta (the step), param, lam2 = alpha (1 -
+    l1_ratio), lam1 = alpha l1_ratio, t (advanced by len(order)).
 
     ``D`` (float64[d+1], last = intercept part) is S, the running sum of gmem[i] x_i
     (SAG/SAGA; updated here), or μ, the snapshot's full loss gradient (SVRG; read only).
     ``gmem[i]`` is s_i dL/dp at the sample's last visit (SAG/SAGA) or at the snapshot
-    (SVRG); ``seen``/``m_seen`` count the samples seen (SAG/SAGA). ``last`` (int64[d]),
-    ``A, B, cp, invs`` (float64[len(order)+1]) are work arrays. Returns m_seen.
-    On return every coordinate is up to date.
+    (SVRG); ``seen``/``m_seen`` count the samples seen (SAG/SAGA). ``last`` (int64[d])
+    and ``work`` (float64, C-contiguous ``(4, len(order) + 1)``: the cumulative sums A,
+    B and the steps' c_k, 1/s_k) are work arrays. On return every coordinate is up to
+    date.
     """
-    if (A.shape[0] <= order.shape[0] or B.shape[0] <= order.shape[0]
-            or cp.shape[0] <= order.shape[0] or invs.shape[0] <= order.shape[0]):
-        raise ValueError("A, B, cp and invs need len(order) + 1 entries")
+    if work.shape[0] < 4 or work.shape[1] <= order.shape[0]:
+        raise ValueError("work needs shape (4, len(order) + 1)")
     with cython.nogil:
-        m = _vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D, gmem, seen,
-                      m_seen, solver, loss, param, eta, lam2, lam1, fit_intercept, last,
-                      A, B, cp, invs)
-    return m
+        _vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, seen, ip, fp, last,
+                  work)
 
 
 @_jit

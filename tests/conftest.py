@@ -1,17 +1,21 @@
 """Shared small data sets for fastgd's tests (kept tiny: every test must stay fast), and
-the one loader of the real datasets in ../shared/data."""
+the one loader of the real datasets in ../shared/data. The test helper modules beside
+this file (``backend_pair``) import by name: this directory is put on ``sys.path``."""
 
 import bz2
 import io
 import itertools
 import lzma
 import pathlib
+import sys
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.datasets import load_svmlight_file, make_classification, make_regression
 from sklearn.preprocessing import StandardScaler
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
 
 def _sparsify(X, rng, density=0.6):

@@ -168,7 +168,7 @@ def fit(X, y, s, *, rule, loss, alpha, l1_ratio=0.0, eta, batch_size, epochs,
     stored: None for dense input, else the (n, d) boolean pattern of the CSR's stored
     entries. ``state`` (from a previous result) continues a fit. The step size is the
     constant ``eta``, or ``eta / t**power_t`` (learning_rate='invscaling') when
-    ``power_t`` is given.
+    ``power_t`` is given, or ``eta(t)`` when ``eta`` is a callable (a schedule).
     Returns a namespace with coef, intercept, t, loss_curve and state.
     """
     X = np.asarray(X, dtype=np.float64)
@@ -191,7 +191,10 @@ def fit(X, y, s, *, rule, loss, alpha, l1_ratio=0.0, eta, batch_size, epochs,
         loss_sum = 0.0
         for start in range(0, n, size):
             B = np.arange(start, min(start + size, n))
-            eta_t = eta if power_t is None else eta / st.t ** power_t
+            if callable(eta):
+                eta_t = float(eta(st.t))
+            else:
+                eta_t = eta if power_t is None else eta / st.t ** power_t
             w = st.w
 
             # which coordinates this step updates / L1-truncates
@@ -238,3 +241,47 @@ def fit(X, y, s, *, rule, loss, alpha, l1_ratio=0.0, eta, batch_size, epochs,
 
     return SimpleNamespace(coef=st.w[:d].copy(), intercept=st.w[d], t=st.t,
                            loss_curve=loss_curve, state=st)
+
+
+def schedule_eta(name, t, **p):
+    """SPEC section 7's schedules, eta_t of the steps t (from 1), written from the papers'
+    formulas in NumPy (k = t - 1 steps done): the reference of fastgd.schedules."""
+    t = np.asarray(t, dtype=np.float64)
+    k = t - 1.0
+    if name == "step":
+        return p["eta0"] * p["gamma"] ** np.floor(k / p["step_size"])
+    if name == "exponential":
+        e = k / p["decay_steps"]
+        return p["eta0"] * p["decay_rate"] ** (np.floor(e) if p["staircase"] else e)
+    if name == "cosine":
+        x = np.minimum(k, p["T_max"]) / p["T_max"]
+        return p["eta_min"] + (p["eta0"] - p["eta_min"]) * (1 + np.cos(np.pi * x)) / 2
+    if name == "cyclic":
+        s = p["step_size"]
+        cycle = np.floor(1 + k / (2 * s))
+        x = np.abs(k / s - 2 * cycle + 1)
+        scale = {"triangular": np.ones_like(k), "triangular2": 1 / 2.0 ** (cycle - 1),
+                 "exp_range": p.get("gamma", 1.0) ** k}[p["mode"]]
+        return p["base_lr"] + (p["max_lr"] - p["base_lr"]) * np.maximum(0, 1 - x) * scale
+    if name == "sgdr":  # T_cur, T_i of Loshchilov & Hutter, by walking the cycles
+        out = []
+        for kk in k:
+            period = p["T_0"]
+            while kk >= period:
+                kk -= period
+                period *= p["T_mult"]
+            out.append(p["eta_min"] + (p["eta0"] - p["eta_min"])
+                       * (1 + np.cos(np.pi * kk / period)) / 2)
+        return np.array(out)
+    if name == "onecycle":  # PyTorch's OneCycleLR, cosine annealing
+        initial = p["max_lr"] / p["div_factor"]
+        low = initial / p["final_div_factor"]
+        up = p["pct_start"] * p["total_steps"] - 1
+        end = p["total_steps"] - 1
+        kk = np.minimum(k, end)
+        first = kk <= up
+        pct = np.where(first, kk / up, (kk - up) / (end - up))
+        start = np.where(first, initial, p["max_lr"])
+        stop = np.where(first, p["max_lr"], low)
+        return stop + (start - stop) * (1 + np.cos(np.pi * pct)) / 2
+    raise ValueError(name)

@@ -25,7 +25,7 @@ pytest.importorskip("numba")
 
 from fastgd import SGDClassifier, SGDRegressor  # noqa: E402
 from fastgd._engine import Rows  # noqa: E402
-from fastgd._rules import LOSSES  # noqa: E402
+from fastgd._rules import LOSSES, Solver, records  # noqa: E402
 from fastgd.kernels import _nb_async_vr as av  # noqa: E402
 
 try:
@@ -76,21 +76,23 @@ def test_one_thread_equals_reference(backend, solver, kind, loss, l1_ratio, fit_
                      w0=np.linspace(-0.2, 0.2, d), b0=0.1)
 
     rows = Rows.of(Xk, backend)
-    args = (rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw)
+    args = (rows.data, rows.indices, rows.indptr, y, sw)
     idx = np.arange(n, dtype=np.int64)
     lid = int(LOSSES[loss].id)
     w = np.r_[np.linspace(-0.2, 0.2, d), 0.1]
     D, gmem, inv_p = np.zeros(d + 1), np.zeros(n), np.empty(d)
     gbuf, tstate = np.zeros((1, d + 1 + av.PAD)), np.zeros((1, av.PAD))
     av.column_inv_p(rows.indices, rows.indptr, rows.dense_d, idx, inv_p)
+    ip, fp = records(dense_d=rows.dense_d, solver=int(Solver.SAGA if saga else Solver.SVRG),
+                     loss=lid, param=0.0, eta=eta, lam2=alpha * (1 - l1_ratio),
+                     lam1=alpha * l1_ratio, fit_intercept=int(fit_intercept), n_train=n,
+                     n_threads=1)
     for order, (rw, rb, rD, rDb, rg) in zip(orders, ref):
         if not saga:
-            av.full_pass(*args, idx, w, D, gmem, True, lid, 0.0, 1, gbuf, tstate)
-        av.async_vr_epoch(*args, order, w, D, gmem, inv_p, saga, lid, 0.0, eta,
-                          alpha * (1 - l1_ratio), alpha * l1_ratio, fit_intercept, n, 1,
-                          tstate)
+            av.full_pass(*args, idx, w, D, gmem, ip, fp, gbuf, tstate)
+        av.async_vr_epoch(*args, order, w, D, gmem, inv_p, ip, fp, tstate)
         if saga:
-            av.full_pass(*args, idx, w, D, gmem, False, lid, 0.0, 1, gbuf, tstate)
+            av.full_pass(*args, idx, w, D, gmem, ip, fp, gbuf, tstate)
         np.testing.assert_array_equal(w[:d], rw)
         assert w[d] == rb
         np.testing.assert_array_equal(D[:d], rD)
@@ -123,9 +125,10 @@ def test_full_pass_same_on_both_backends(n_threads):
     out = []
     for kern in (av, cy_av):
         D, gmem = np.zeros(d + 1), np.zeros(n)
-        total = kern.full_pass(rows.data, rows.indices, rows.indptr, 0, y, sw, idx, w, D,
-                               gmem, True, int(LOSSES["log_loss"].id), 0.0, n_threads,
-                               np.zeros((n_threads, d + 1 + av.PAD)),
+        ip, fp = records(dense_d=0, solver=int(Solver.SVRG), n_threads=n_threads,
+                         loss=int(LOSSES["log_loss"].id), param=0.0)
+        total = kern.full_pass(rows.data, rows.indices, rows.indptr, y, sw, idx, w, D,
+                               gmem, ip, fp, np.zeros((n_threads, d + 1 + av.PAD)),
                                np.zeros((n_threads, av.PAD)))
         out.append((total, D, gmem))
     assert out[0][0] == out[1][0]
@@ -146,9 +149,11 @@ def test_one_thread_full_pass_loss_and_inv_p():
     w = np.r_[np.linspace(-1, 1, d), 0.3]
     D, gmem = np.zeros(d + 1), np.zeros(n)
     for k in (1, 2, 3):
-        total = av.full_pass(rows.data, rows.indices, rows.indptr, 0, y, sw, idx, w, D,
-                             gmem, True, int(LOSSES["log_loss"].id), 0.0, k,
-                             np.zeros((k, d + 1 + av.PAD)), np.zeros((k, av.PAD)))
+        ip, fp = records(dense_d=0, solver=int(Solver.SVRG), n_threads=k,
+                         loss=int(LOSSES["log_loss"].id), param=0.0)
+        total = av.full_pass(rows.data, rows.indices, rows.indptr, y, sw, idx, w, D,
+                             gmem, ip, fp, np.zeros((k, d + 1 + av.PAD)),
+                             np.zeros((k, av.PAD)))
         p = X @ w[:d] + w[d]
         g = sw * np.array([R.dloss_kernel("log_loss", a, b) for a, b in zip(y, p)])
         np.testing.assert_allclose(gmem, g, rtol=1e-14)

@@ -22,21 +22,20 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from numpy.testing import assert_allclose, assert_array_equal
+from numpy.testing import assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
+from backend_pair import ATOL, RTOL, assert_same, fit_both  # tests/ (conftest.py)
 from fastgd import SGDClassifier, SGDRegressor
 from fastgd._backend import available_backends, kernels, resolve_backend
-from fastgd._rules import (HP_NAMES, LOSSES, REGRESSION_LOSSES, RULES, SCHEDULES, Loss,
-                           Penalty, Rule, Schedule, pxi_source)
+from fastgd._rules import (FP_T, FP_U, HP_NAMES, LOSSES, REGRESSION_LOSSES, RULES,
+                           SCHEDULES, Loss, Penalty, Rule, Schedule, pxi_source, records)
 
 cy = pytest.importorskip("fastgd.kernels._cy_sgd",
                          reason="the Cython kernels are not built in this installation")
 nb = pytest.importorskip("fastgd.kernels._nb_sgd", reason="numba is not installed")
 
 NB_SOURCE = pathlib.Path(nb.__file__)
-RTOL = 1e-12
-ATOL = 1e-14
 
 
 # --------------------------------------------------------------------------- data
@@ -55,41 +54,6 @@ def _data(n_classes=2, n=40, d=7, seed=0):
 def _as(X, layout, dtype):
     X = X.astype(dtype)
     return sp.csr_matrix(X) if layout.startswith("csr") else X
-
-
-def _fit_both(make, X, y, **fit_kw):
-    """Fit ``make(backend)`` with each backend; return the two fitted estimators, or the
-    two divergence errors (a runaway fit, refused alike by both)."""
-    out = []
-    for backend in ("numba", "cython"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            try:
-                out.append(make(backend).fit(X, y, **fit_kw))
-            except ValueError as exc:
-                if "diverged" not in str(exc):
-                    raise
-                out.append(exc)
-    return out
-
-
-def _assert_same(a, b):
-    if isinstance(a, ValueError) or isinstance(b, ValueError):
-        # the message carries the objective reached: equal messages, equal arithmetic
-        assert str(a) == str(b)
-        return
-    assert_allclose(b.coef_, a.coef_, rtol=RTOL, atol=ATOL)
-    assert_allclose(b.intercept_, a.intercept_, rtol=RTOL, atol=ATOL)
-    assert_array_equal(np.asarray(b.n_iter_), np.asarray(a.n_iter_))
-    assert b.t_ == a.t_
-    if hasattr(a, "loss_curve_"):  # one curve, or one per one-vs-rest problem
-        curves_a, curves_b = a.loss_curve_, b.loss_curve_
-        if len(curves_a) and np.ndim(curves_a[0]) == 0:
-            curves_a, curves_b = [curves_a], [curves_b]
-        assert len(curves_a) == len(curves_b)
-        for ca, cb in zip(curves_a, curves_b):
-            assert_allclose(np.asarray(cb, dtype=float), np.asarray(ca, dtype=float),
-                            rtol=RTOL, atol=ATOL)
 
 
 # ------------------------------------------------------------- estimator matrix
@@ -116,8 +80,8 @@ def test_optimizer_matrix_classifier(optimizer, layout, batch_size, dtype, penal
                              l1_ratio=0.3, max_iter=4, tol=None, random_state=0,
                              backend=backend)
 
-    a, b = _fit_both(make, _as(X, layout, dtype), y)
-    _assert_same(a, b)
+    a, b = fit_both(make, _as(X, layout, dtype), y)
+    assert_same(a, b)
 
 
 @pytest.mark.parametrize("loss", REGRESSION_LOSSES)
@@ -131,8 +95,8 @@ def test_optimizer_matrix_regressor(optimizer, layout, loss):
                             lazy=layout != "csr-exact", alpha=1e-3, max_iter=4, tol=None,
                             random_state=1, backend=backend)
 
-    a, b = _fit_both(make, _as(X, layout, np.float64), y)
-    _assert_same(a, b)
+    a, b = fit_both(make, _as(X, layout, np.float64), y)
+    assert_same(a, b)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "nag", "adam", "adamw"])
@@ -146,7 +110,7 @@ def test_optimizer_multiclass_stopping_rule(optimizer):
                              backend=backend)
 
     for Xf in (X, sp.csr_matrix(X)):
-        _assert_same(*_fit_both(make, Xf, y))
+        assert_same(*fit_both(make, Xf, y))
 
 
 # -------------------------------------------------- scikit-learn's plain SGD path
@@ -183,7 +147,7 @@ def test_plain_sgd_classifier(case, layout, dtype):
         return SGDClassifier(backend=backend, **kw)
 
     sw = np.random.RandomState(4).uniform(0.5, 2.0, X.shape[0])
-    _assert_same(*_fit_both(make, _as(X, layout, dtype), y, sample_weight=sw))
+    assert_same(*fit_both(make, _as(X, layout, dtype), y, sample_weight=sw))
 
 
 @pytest.mark.parametrize("layout", ["dense", "csr"])
@@ -195,7 +159,7 @@ def test_plain_sgd_classifier_losses(loss, layout):
         return SGDClassifier(loss=loss, max_iter=10, tol=None, average=5,
                              penalty="elasticnet", random_state=5, backend=backend)
 
-    _assert_same(*_fit_both(make, _as(X, layout, np.float64), y))
+    assert_same(*fit_both(make, _as(X, layout, np.float64), y))
 
 
 @pytest.mark.parametrize("layout", ["dense", "csr"])
@@ -207,7 +171,7 @@ def test_plain_sgd_regressor(loss, layout):
         return SGDRegressor(loss=loss, max_iter=10, tol=1e-4, penalty="elasticnet",
                             average=True, random_state=6, backend=backend)
 
-    _assert_same(*_fit_both(make, _as(X, layout, np.float32), y))
+    assert_same(*fit_both(make, _as(X, layout, np.float32), y))
 
 
 @pytest.mark.parametrize("schedule", list(SCHEDULES))
@@ -221,7 +185,7 @@ def test_schedules(schedule):
                                  max_iter=8, tol=1e-3, n_iter_no_change=1,
                                  random_state=7, backend=backend)
 
-        _assert_same(*_fit_both(make, sp.csr_matrix(X), y))
+        assert_same(*fit_both(make, sp.csr_matrix(X), y))
 
 
 def test_partial_fit_and_warm_start():
@@ -238,8 +202,8 @@ def test_partial_fit_and_warm_start():
             m2.fit(X, y)
             m2.fit(X, y)
         models.append((m, m2))
-    _assert_same(models[0][0], models[1][0])
-    _assert_same(models[0][1], models[1][1])
+    assert_same(models[0][0], models[1][0])
+    assert_same(models[0][1], models[1][1])
 
 
 # ----------------------------------------------------------- kernels, one by one
@@ -303,7 +267,7 @@ def test_margins_and_weighted_loss(layout, dtype):
 
 @pytest.mark.parametrize("layout", ["dense", "csr"])
 def test_kernels_return_the_same_objects(layout):
-    """Tuples where Numba returns tuples; read-only inputs are accepted."""
+    """Floats where Numba returns floats; read-only inputs are accepted."""
     X, y = _data(0, n=12, d=5)
     X = sp.csr_matrix(X) if layout == "csr" else X
     data, indices, indptr, dense_d = _rows(X, np.float64)
@@ -314,24 +278,26 @@ def test_kernels_return_the_same_objects(layout):
     res = {}
     for name, mod in (("nb", nb), ("cy", cy)):
         w, aw, q = np.zeros(5), np.zeros(5), np.zeros(5)
-        st = np.array([1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
-        r1 = mod.plain_sgd_epoch(data, indices, indptr, dense_d, y, sw, order, w, aw, q,
-                                 st, int(Loss.SQUARED_ERROR), 0.0, int(Penalty.ELASTICNET),
-                                 1e-2, 0.5, True, 1.0, int(Schedule.INVSCALING),
-                                 np.array([0.01, 0.01, 0.25, 1e-2, 0.0]), 1.0, 3, True)
+        st = np.array([1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+        ip, fp = records(dense_d=dense_d, loss=int(Loss.SQUARED_ERROR), param=0.0,
+                         penalty=int(Penalty.ELASTICNET), alpha=1e-2, l1_ratio=0.5,
+                         fit_intercept=1, intercept_decay=1.0,
+                         schedule=int(Schedule.INVSCALING), eta=0.01, eta0=0.01,
+                         power_t=0.25, sched_alpha=1e-2, t=1.0, average=3, track=1)
+        r1 = mod.plain_sgd_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, fp)
         assert mod.plain_sgd_finish(w, aw, st, 3) is None
         ws = np.zeros(6)
         state = np.zeros((3, 6))
-        hp = np.array([0.9, 0.9, 0.9, 0.999, 1e-8])
-        r2 = mod.optimizer_epoch(data, indices, indptr, dense_d, y, sw, order, 4, ws, state,
-                                 hp, np.zeros(5), int(Rule.AMSGRAD), int(Loss.HUBER), 0.5,
-                                 1e-2, 0.5, True, True, int(Schedule.CONSTANT),
-                                 np.array([0.01, 0.01, 0.25, 1e-2, 0.0]), 1.0, 0.0,
-                                 np.zeros(6), np.zeros(4),
+        ip2, fp2 = records(dense_d=dense_d, batch_size=4, rule=int(Rule.AMSGRAD),
+                           loss=int(Loss.HUBER), param=0.5, alpha=1e-2, l1_ratio=0.5,
+                           fit_intercept=1, lazy=1, schedule=int(Schedule.CONSTANT),
+                           eta=0.01, eta0=0.01, power_t=0.25, sched_alpha=1e-2, t=1.0,
+                           momentum=0.9, rho=0.9, beta_1=0.9, beta_2=0.999, eps=1e-8)
+        r2 = mod.optimizer_epoch(data, indices, indptr, y, sw, order, ws, state,
+                                 np.zeros(5), ip2, fp2, np.zeros(6),
                                  np.zeros(5, np.uint8), np.zeros(5, np.int64))
-        assert isinstance(r1, tuple) and len(r1) == 2
-        assert isinstance(r2, tuple) and len(r2) == 3
-        res[name] = (r1, r2, w, aw, st, ws, state)
+        assert isinstance(r1, float) and isinstance(r2, float)
+        res[name] = ((r1, fp[FP_T]), (r2, fp2[FP_T], fp2[FP_U]), w, aw, st, ws, state)
     for a, b in zip(res["nb"], res["cy"]):
         if isinstance(a, tuple):
             assert tuple(map(float, a)) == tuple(map(float, b))

@@ -36,7 +36,8 @@ from fastgd import SGDClassifier, SGDRegressor  # noqa: E402
 from fastgd import _engine  # noqa: E402
 from fastgd._backend import parallel_kernels  # noqa: E402
 from fastgd._engine import Rows, new_state  # noqa: E402
-from fastgd._rules import HP_NAMES, RULES, Loss, Penalty, Schedule  # noqa: E402
+from fastgd._rules import (FP_T, FP_U, HP_NAMES, RULES, Loss, Penalty,  # noqa: E402
+                           Schedule, records)
 from fastgd.kernels import _cy_sgd as cy  # noqa: E402
 from fastgd.objective import objective  # noqa: E402
 
@@ -117,24 +118,26 @@ def _run_optimizer(which, mod, rows, y, sw, rule, batch, lazy, n_threads=1, epoc
     losses = []
     K = n_threads
     for order in _orders(n, epochs):
-        args = (rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw, order, bs,
-                w, st["state"], hp, st["q"], rid, int(Loss.LOG_LOSS), 0.0, 0.01, 0.3,
-                True, lazy, int(Schedule.INVSCALING), np.array([eta0, eta0, 0.25, 0.01, 0.0]),
-                t, u)
+        ip, fp = records(dense_d=rows.dense_d, batch_size=bs, rule=rid,
+                         loss=int(Loss.LOG_LOSS), param=0.0, alpha=0.01, l1_ratio=0.3,
+                         fit_intercept=1, lazy=int(lazy), schedule=int(Schedule.INVSCALING),
+                         eta=eta0, eta0=eta0, power_t=0.25, sched_alpha=0.01, t0=0.0,
+                         t=t, u=u, n_threads=K, **dict(zip(HP_NAMES, hp)))
+        args = (rows.data, rows.indices, rows.indptr, y, sw, order, w, st["state"],
+                st["q"], ip, fp)
         if which == "serial":
-            t, u, ls = mod.optimizer_epoch(*args, np.zeros(d + 1), np.zeros(bs),
-                                           np.zeros(d, np.uint8), np.zeros(d, np.int64))
+            ls = mod.optimizer_epoch(*args, np.zeros(d + 1), np.zeros(d, np.uint8),
+                                     np.zeros(d, np.int64))
         elif which == "hogwild":
-            t, u, ls = mod.hogwild_optimizer_epoch(
-                *args, K, np.zeros((K, d + 1 + PAD)), np.zeros((K, bs + PAD)),
-                np.zeros((K, d), np.uint8), np.zeros((K, d), np.int64),
-                np.zeros((K, PAD)), np.zeros((K, st["state"].shape[0], PAD)),
-                np.zeros((K, PAD)))
+            ls = mod.hogwild_optimizer_epoch(
+                *args, np.zeros((K, d + 1 + PAD)), np.zeros((K, d), np.uint8),
+                np.zeros((K, d), np.int64),
+                np.zeros((K, 1 + st["state"].shape[0], PAD)))
         else:
-            t, u, ls = mod.sync_optimizer_epoch(
-                *args, K, np.zeros((K, d + 1 + PAD)), np.zeros((K, d), np.uint8),
-                np.zeros((K, d), np.int64), np.zeros(d, np.uint8), np.zeros(d, np.int64),
-                np.zeros((K, PAD)))
+            ls = mod.sync_optimizer_epoch(
+                *args, np.zeros((K, d + 1 + PAD)), np.zeros((K + 1, d), np.uint8),
+                np.zeros((K + 1, d), np.int64), np.zeros((K, PAD)))
+        t, u = fp[FP_T], fp[FP_U]
         losses.append(ls)
     return w, st["state"], st["q"], t, u, losses
 
@@ -180,19 +183,21 @@ def test_sync_kernel_many_threads_identical(rule, layout, lazy, n_threads):
 def _run_plain(mod, rows, y, sw, penalty, l1_ratio, average, parallel, n_threads=1):
     d, n = rows.n_features, rows.n_samples
     w, aw, q = np.zeros(d), np.zeros(d), np.zeros(d)
-    st = np.array([1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    st = np.array([1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
     t = 1.0
     objs = []
     for order in _orders(n, 4):
-        args = (rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw, order,
-                w, aw, q, st, int(Loss.HINGE), 1.0, penalty, 0.05, l1_ratio, True,
-                0.01 if rows.is_sparse else 1.0, int(Schedule.OPTIMAL),
-                np.array([0.0, 0.0, 0.5, 0.05, 10.0]), t, average, True)
+        ip, fp = records(dense_d=rows.dense_d, loss=int(Loss.HINGE), param=1.0,
+                         penalty=penalty, alpha=0.05, l1_ratio=l1_ratio, fit_intercept=1,
+                         intercept_decay=0.01 if rows.is_sparse else 1.0,
+                         schedule=int(Schedule.OPTIMAL), power_t=0.5, sched_alpha=0.05,
+                         t0=10.0, t=t, average=average, track=1, n_threads=n_threads)
+        args = (rows.data, rows.indices, rows.indptr, y, sw, order, w, aw, q, st, ip, fp)
         if parallel:
-            t, obj = mod.hogwild_plain_epoch(*args, n_threads,
-                                             np.zeros((n_threads, 9 + PAD)))
+            obj = mod.hogwild_plain_epoch(*args, np.zeros((n_threads, 11 + PAD)))
         else:
-            t, obj = mod.plain_sgd_epoch(*args)
+            obj = mod.plain_sgd_epoch(*args)
+        t = fp[FP_T]
         objs.append(obj)
     return w, aw, q, st, t, objs
 
@@ -234,11 +239,13 @@ def test_bad_scratch_is_a_clear_error():
     d, n = rows.n_features, rows.n_samples
     order = np.arange(n, dtype=np.int64)
     with pytest.raises(ValueError, match="tstate"):
-        cy_par.hogwild_plain_epoch(rows.data, rows.indices, rows.indptr, rows.dense_d, y,
-                                   sw, order, np.zeros(d), np.zeros(d), np.zeros(d),
-                                   np.array([1.0, 0, 1, 0, 0, 0, 0, 0]), int(Loss.HINGE),
-                                   1.0, 2, 1e-3, 0.0, True, 1.0, 1,
-                                   np.array([0.01, 0.01, 0.5, 1e-3, 0.0]), 1.0, 0, True, 2,
+        ip, fp = records(dense_d=rows.dense_d, loss=int(Loss.HINGE), param=1.0, penalty=2,
+                         alpha=1e-3, fit_intercept=1, intercept_decay=1.0, schedule=1,
+                         eta=0.01, eta0=0.01, power_t=0.5, sched_alpha=1e-3, t=1.0,
+                         track=1, n_threads=2)
+        cy_par.hogwild_plain_epoch(rows.data, rows.indices, rows.indptr, y, sw, order,
+                                   np.zeros(d), np.zeros(d), np.zeros(d),
+                                   np.array([1.0, 0, 1, 0, 0, 0, 0, 0, 0]), ip, fp,
                                    np.zeros((1, 9 + PAD)))
 
 

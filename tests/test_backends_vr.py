@@ -18,20 +18,19 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from numpy.testing import assert_allclose, assert_array_equal
+from numpy.testing import assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
+from backend_pair import ATOL, RTOL, assert_same, fit_both  # tests/ (conftest.py)
 from fastgd import SGDClassifier, SGDRegressor
 from fastgd._backend import vr_kernels
-from fastgd._rules import LOSSES, loss_param
+from fastgd._rules import IP_M_SEEN, LOSSES, loss_param, records
 
 cy = pytest.importorskip("fastgd.kernels._cy_vr",
                          reason="the Cython kernels are not built in this installation")
 nb = pytest.importorskip("fastgd.kernels._nb_vr", reason="numba is not installed")
 
 NB_SOURCE = pathlib.Path(nb.__file__)
-RTOL = 1e-12
-ATOL = 1e-14
 
 SOLVERS = ("sag", "saga", "svrg")
 CLS_LOSSES = ("log_loss", "modified_huber", "squared_hinge")
@@ -62,31 +61,6 @@ def _penalties(solver):
     return ("l2",) if solver == "sag" else ("l2", "l1", "elasticnet")
 
 
-def _fit_both(make, X, y, **fit_kw):
-    """Fit ``make(backend)`` with each backend; return the two fitted estimators."""
-    out = []
-    for backend in ("numba", "cython"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            out.append(make(backend).fit(X, y, **fit_kw))
-    return out
-
-
-def _assert_same(a, b):
-    assert_allclose(b.coef_, a.coef_, rtol=RTOL, atol=ATOL)
-    assert_allclose(b.intercept_, a.intercept_, rtol=RTOL, atol=ATOL)
-    assert_array_equal(np.asarray(b.n_iter_), np.asarray(a.n_iter_))
-    assert b.t_ == a.t_
-    curves_a, curves_b = a.loss_curve_, b.loss_curve_
-    if len(curves_a) and np.ndim(curves_a[0]) == 0:  # one curve, or one per OvR problem
-        curves_a, curves_b = [curves_a], [curves_b]
-    assert len(curves_a) == len(curves_b)
-    for ca, cb in zip(curves_a, curves_b):
-        assert len(ca) == len(cb)
-        assert_allclose(np.asarray(cb, dtype=float), np.asarray(ca, dtype=float),
-                        rtol=RTOL, atol=ATOL)
-
-
 # ------------------------------------------------------------- estimator matrix
 _MATRIX = [(solver, penalty) for solver in SOLVERS for penalty in _penalties(solver)]
 
@@ -104,9 +78,9 @@ def test_solver_matrix(solver, penalty, loss, layout, dtype):
         return Est(loss=loss, solver=solver, penalty=penalty, alpha=3e-2, l1_ratio=0.4,
                    max_iter=6, tol=None, shuffle=True, random_state=11, backend=backend)
 
-    a, b = _fit_both(make, _as(X, layout, dtype), y)
+    a, b = fit_both(make, _as(X, layout, dtype), y)
     assert len(a.loss_curve_) == 6
-    _assert_same(a, b)
+    assert_same(a, b)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -124,7 +98,7 @@ def test_options_no_shuffle_weights_no_intercept(solver, layout):
                                     "max_iter": 5, "tol": None, "random_state": 5,
                                     "backend": backend, **kw})
 
-        _assert_same(*_fit_both(make, _as(X, layout, np.float64), y, sample_weight=sw))
+        assert_same(*fit_both(make, _as(X, layout, np.float64), y, sample_weight=sw))
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -138,9 +112,9 @@ def test_multiclass_and_stopping_rule(solver, layout):
                              penalty="l2" if solver == "sag" else "elasticnet",
                              max_iter=200, tol=1e-3, random_state=7, backend=backend)
 
-    a, b = _fit_both(make, _as(X, layout, np.float32), y)
+    a, b = fit_both(make, _as(X, layout, np.float32), y)
     assert np.min(a.n_iter_) < 200  # the stopping rule did stop
-    _assert_same(a, b)
+    assert_same(a, b)
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
@@ -153,8 +127,8 @@ def test_tiny_scale_rescale_inside_an_epoch(solver):
                                  alpha=2.0, l1_ratio=0.5, eta0=0.4, max_iter=3, tol=None,
                                  random_state=9, backend=backend)
 
-        a, b = _fit_both(make, sp.csr_matrix(X), y)
-        _assert_same(a, b)
+        a, b = fit_both(make, sp.csr_matrix(X), y)
+        assert_same(a, b)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -182,7 +156,7 @@ def test_partial_fit_and_warm_start(solver, layout):
                 r.partial_fit(Xf, X[:, 0] - X[:, 1])
         models.append((m, m2, r))
     for a, b in zip(*models):
-        _assert_same(a, b)
+        assert_same(a, b)
 
 
 # ----------------------------------------------------------- kernels, one by one
@@ -226,18 +200,18 @@ def test_vr_kernels_bit_for_bit(case, layout, dtype):
         D = np.zeros(d + 1)
         gmem = np.zeros(n)
         seen = np.zeros(n, np.uint8)
-        m_seen = 0
         last = np.zeros(d, np.int64)
-        work = [np.zeros(steps + 1) for _ in range(4)]
+        work = np.zeros((4, steps + 1))
+        ip, fp = records(dense_d=dense_d, solver=solver, loss=loss, param=param, eta=eta,
+                         lam2=lam2, lam1=lam1, fit_intercept=1)
         results = []
         for order in orders:
             if solver == 2:
                 results.append(mod.svrg_snapshot(data, indices, indptr, dense_d, y, sw,
                                                  idx, w, D, gmem, loss, param))
-            m_seen = mod.vr_epoch(data, indices, indptr, dense_d, y, sw, order, w, D,
-                                  gmem, seen, m_seen, solver, loss, param, eta, lam2,
-                                  lam1, True, last, *work)
-            results.append(m_seen)
+            mod.vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, seen, ip, fp,
+                         last, work)
+            results.append(int(ip[IP_M_SEEN]))
             results.append(mod.loss_sum(data, indices, indptr, dense_d, y, sw, idx, w,
                                         loss, param))
         assert np.isfinite(w).all()
@@ -285,10 +259,11 @@ def test_read_only_inputs():
         w, mu, g = np.zeros(6), np.zeros(6), np.zeros(12)
         total = mod.svrg_snapshot(data, indices, indptr, dense_d, y, sw, idx, w, mu, g,
                                   loss, 0.0)
-        work = [np.zeros(13) for _ in range(4)]
-        m = mod.vr_epoch(data, indices, indptr, dense_d, y, sw, idx, w, mu, g,
-                         np.zeros(12, np.uint8), 0, 0, loss, 0.0, 0.05, 1e-2, 0.0, True,
-                         np.zeros(5, np.int64), *work)
+        ip, fp = records(dense_d=dense_d, solver=0, loss=loss, param=0.0, eta=0.05,
+                         lam2=1e-2, lam1=0.0, fit_intercept=1)
+        mod.vr_epoch(data, indices, indptr, y, sw, idx, w, mu, g, np.zeros(12, np.uint8),
+                     ip, fp, np.zeros(5, np.int64), np.zeros((4, 13)))
+        m = int(ip[IP_M_SEEN])
         res.append((total, m, w))
     assert res[0][0] == res[1][0] and res[0][1] == res[1][1] == 12
     assert_array_equal(res[0][2], res[1][2])

@@ -23,7 +23,7 @@ from sklearn.preprocessing import MaxAbsScaler
 import fastgd
 from fastgd import SGDClassifier, SGDRegressor
 from fastgd._engine import Rows, new_state
-from fastgd._rules import HP_NAMES, RULES, Loss, Schedule
+from fastgd._rules import FP_T, FP_U, HP_NAMES, RULES, Loss, Schedule, records
 from fastgd.kernels import _nb_parallel as par
 from fastgd.kernels import _nb_sgd as nb
 from fastgd.objective import objective
@@ -72,26 +72,29 @@ def test_optimizer_kernels_one_thread_equal_serial(rule, kind, batch, lazy):
         t, u = 1.0, 0.0
         losses = []
         for order in _orders(n, 3):
-            args = (rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw, order, bs,
-                    w, st["state"], hp, st["q"], rid, common["loss"], common["param"],
-                    common["alpha"], common["l1_ratio"], True, lazy, common["schedule"],
-                    np.array([eta0, eta0, common["power_t"], common["alpha"], 0.0]), t, u)
+            ip, fp = records(dense_d=rows.dense_d, batch_size=bs, rule=rid,
+                             loss=common["loss"], param=common["param"],
+                             alpha=common["alpha"], l1_ratio=common["l1_ratio"],
+                             fit_intercept=1, lazy=int(lazy), schedule=common["schedule"],
+                             eta=eta0, eta0=eta0, power_t=common["power_t"],
+                             sched_alpha=common["alpha"], t=t, u=u, n_threads=1,
+                             **dict(zip(HP_NAMES, hp)))
+            args = (rows.data, rows.indices, rows.indptr, y, sw, order, w, st["state"],
+                    st["q"], ip, fp)
             pad = par.PAD
             if which == "serial":
-                t, u, ls = nb.optimizer_epoch(
-                    *args, np.zeros(d + 1), np.zeros(bs), np.zeros(d, np.uint8),
-                    np.zeros(d, np.int64))
+                ls = nb.optimizer_epoch(*args, np.zeros(d + 1), np.zeros(d, np.uint8),
+                                        np.zeros(d, np.int64))
             elif which == "hogwild":
-                t, u, ls = par.hogwild_optimizer_epoch(
-                    *args, 1, np.zeros((1, d + 1 + pad)), np.zeros((1, bs + pad)),
-                    np.zeros((1, d), np.uint8), np.zeros((1, d), np.int64),
-                    np.zeros((1, pad)), np.zeros((1, st["state"].shape[0], pad)),
-                    np.zeros((1, pad)))
+                ls = par.hogwild_optimizer_epoch(
+                    *args, np.zeros((1, d + 1 + pad)), np.zeros((1, d), np.uint8),
+                    np.zeros((1, d), np.int64),
+                    np.zeros((1, 1 + st["state"].shape[0], pad)))
             else:
-                t, u, ls = par.sync_optimizer_epoch(
-                    *args, 1, np.zeros((1, d + 1 + pad)), np.zeros((1, d), np.uint8),
-                    np.zeros((1, d), np.int64), np.zeros(d, np.uint8),
-                    np.zeros(d, np.int64), np.zeros((1, pad)))
+                ls = par.sync_optimizer_epoch(
+                    *args, np.zeros((1, d + 1 + pad)), np.zeros((2, d), np.uint8),
+                    np.zeros((2, d), np.int64), np.zeros((1, pad)))
+            t, u = fp[FP_T], fp[FP_U]
             losses.append(ls)
         outs[which] = (w, st["state"], st["q"], t, u, losses)
     ref = outs["serial"]
@@ -113,18 +116,24 @@ def test_plain_kernel_one_thread_equal_serial(kind, penalty, l1_ratio, average):
     outs = []
     for parallel in (False, True):
         w, aw, q = np.zeros(d), np.zeros(d), np.zeros(d)
-        st = np.array([1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+        st = np.array([1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
         t = 1.0
         objs = []
         for order in _orders(n, 4):
-            args = (rows.data, rows.indices, rows.indptr, rows.dense_d, y, sw, order,
-                    w, aw, q, st, int(Loss.HINGE), 1.0, penalty, alpha, l1_ratio, True,
-                    0.01 if kind == "csr" else 1.0, int(Schedule.OPTIMAL),
-                    np.array([0.0, 0.0, 0.5, alpha, 10.0]), t, average, True)
+            ip, fp = records(dense_d=rows.dense_d, loss=int(Loss.HINGE), param=1.0,
+                             penalty=penalty, alpha=alpha, l1_ratio=l1_ratio,
+                             fit_intercept=1,
+                             intercept_decay=0.01 if kind == "csr" else 1.0,
+                             schedule=int(Schedule.OPTIMAL), power_t=0.5,
+                             sched_alpha=alpha, t0=10.0, t=t, average=average, track=1,
+                             n_threads=1)
+            args = (rows.data, rows.indices, rows.indptr, y, sw, order, w, aw, q, st, ip,
+                    fp)
             if parallel:
-                t, obj = par.hogwild_plain_epoch(*args, 1, np.zeros((1, 9 + par.PAD)))
+                obj = par.hogwild_plain_epoch(*args, np.zeros((1, 11 + par.PAD)))
             else:
-                t, obj = nb.plain_sgd_epoch(*args)
+                obj = nb.plain_sgd_epoch(*args)
+            t = fp[FP_T]
             objs.append(obj)
         outs.append((w, aw, q, st, t, objs))
     (w0, aw0, q0, st0, t0, o0), (w1, aw1, q1, st1, t1, o1) = outs
