@@ -79,6 +79,7 @@ class Config:
     eta0_auto: bool = False  # eta0='auto': a solver may pick its own step (SAG: 1/L)
     n_jobs: int = 1  # threads for one binary problem (already resolved: >= 1)
     schedule_alpha: float = 0.0  # alpha of 'optimal' (the estimator's, whatever penalty)
+    epoch_order: object = None  # order(rng, train_idx) of an epoch; None: a permutation
 
     def schedule_record(self, eta):
         """The kernels' ``lr_params`` record (slots ``fastgd._rules.SCHED_NAMES``)."""
@@ -296,7 +297,8 @@ def fit_binary(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, score_cb
             nb.sklearn_shuffle(perm, shuffle_seed)
             order = perm[is_train[perm]]
         elif cfg.shuffle:
-            order = rng.permutation(train_idx)
+            order = (rng.permutation(train_idx) if cfg.epoch_order is None
+                     else cfg.epoch_order(rng, train_idx))
         if cfg.plain and par is not None:
             with par.guard():
                 t, obj_sum = par.hogwild_plain_epoch(
