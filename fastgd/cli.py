@@ -242,7 +242,7 @@ def build_parser():
     p = sub.add_parser("convert", help="svmlight files to a memory-mappable directory",
                        description="Convert svmlight files (concatenated in order) to a "
                        "directory of .npy arrays that fit/predict/eval memory-map: one "
-                       "streaming pass, memory bounded by a 16 MB chunk. Example: "
+                       "streaming pass, memory bounded by a 4 MB chunk. Example: "
                        "fastgd convert part1.svm.gz part2.svm.gz -o train.d")
     p.add_argument("data", nargs="+", metavar="DATA", help="svmlight file(s)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="output directory")
@@ -250,7 +250,7 @@ def build_parser():
                    help="number of columns (default: the largest index + 1); a larger "
                    "index is an error")
     p.add_argument("--zero-based", choices=["auto", "yes", "no"], default="auto",
-                   help="are indices 0-based? auto: yes if the first 16 MB hold an index "
+                   help="are indices 0-based? auto: yes if the first 4 MB hold an index "
                    "0 (default)")
     p.set_defaults(func=cmd_convert)
 

@@ -87,9 +87,9 @@ def convert_svmlight(src, dst_dir, n_features=None, zero_based="auto"):
     order. ``dst_dir`` receives ``data.npy`` (float64), ``indices.npy`` (int32),
     ``indptr.npy`` (int32, int64 past 2**31 - 1 entries), ``y.npy`` (float64) and
     ``header.json`` (format, version, shape, nnz, sources), written last. Memory is
-    bounded by a chunk of the text (16 MB), whatever the file size. Rows are canonical
+    bounded by a chunk of the text (4 MB), whatever the file size. Rows are canonical
     (indices sorted, duplicates summed). ``n_features=None``: the largest index + 1.
-    ``zero_based='auto'`` is decided by the first 16 MB (see ``_svmlight.parse``).
+    ``zero_based='auto'`` is decided by the first 4 MB (see ``_svmlight.parse``).
     A malformed line raises ``ValueError('<file>:<line>: ...')`` and leaves no
     ``header.json``. Returns the header (a dict).
     """
