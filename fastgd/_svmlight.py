@@ -189,8 +189,12 @@ def parse(path, zero_based="auto", n_features=None, chunk_bytes=CHUNK_BYTES):
         u = np.frombuffer(text, dtype=np.uint8)
         numbers = _simple_numbers(u, _SPACE[u] | (u == 58))
         if numbers is None:  # exponents, nan, long tokens: NumPy's parser
-            numbers = np.fromstring(text.replace(b":", b" "), dtype=np.float64, sep=" ")
-        if numbers.shape[0] != int(n_tok.sum() + n_colon.sum()):
+            try:
+                numbers = np.fromstring(text.replace(b":", b" "), dtype=np.float64,
+                                        sep=" ")
+            except ValueError:  # NumPy >= 2.3: a token that is not a number
+                numbers = None
+        if numbers is None or numbers.shape[0] != int(n_tok.sum() + n_colon.sum()):
             _slow_error(path, lines, line_no)
         chunk, offset = _chunk(path, numbers, n_colon, line_no, offset, n_features)
         chunk.zero_based = offset == 0
