@@ -3,8 +3,6 @@ per-epoch ``callback`` (``_engine.fit_binary``, ``_vr.fit_vr``), on stderr."""
 
 import time
 
-from tqdm import tqdm
-
 
 class EpochBar:
     """A tqdm bar of one binary (or regression) problem: epoch, objective, samples/s.
@@ -14,6 +12,8 @@ class EpochBar:
     """
 
     def __init__(self, max_iter, n_samples, desc="fit"):
+        from tqdm import tqdm  # imported by the first bar only
+
         self.n_samples = n_samples
         self.bar = tqdm(total=max_iter, desc=desc, unit="epoch", dynamic_ncols=True)
         self.last = time.perf_counter()
