@@ -190,9 +190,9 @@ def vw_runs(vw_path, work, X, y, passes):
             head, _, values = line.partition(":")  # index:weight [adaptive normalized]
             if head.isdigit():
                 weights[int(head)] = float(values.split()[0])
-    w = np.zeros(N_FEATURES)
+    w = np.zeros(X.shape[1])
     for j, v in weights.items():
-        if j < N_FEATURES:
+        if j < X.shape[1]:
             w[j] = v
     b = weights.get(VW_CONSTANT, 0.0)
     check = pyvw.Workspace(f"-i {model} -t --quiet")
@@ -204,6 +204,15 @@ def vw_runs(vw_path, work, X, y, passes):
         np.abs(vw_pred - (X[:200] @ w + b)).max())
     out["objective"] = objective(X, y, w, b, "log_loss", ALPHA)
     return out
+
+
+def save(res, out):
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out + ".json", "w") as f:
+        json.dump(res, f, indent=1)
+    with open(out + ".md", "w") as f:
+        f.write(f"# Out-of-core benchmark\n\n`{res['command']}` ({res['machine']})\n\n"
+                f"```json\n{json.dumps(res, indent=1)}\n```\n")
 
 
 def main(argv=None):
@@ -231,6 +240,7 @@ def main(argv=None):
                       "seconds": seconds, "nnz/s": header["nnz"] / seconds,
                       "text MB/s": os.path.getsize(svm) / 1e6 / seconds}
     print(json.dumps(res["convert"], indent=1), flush=True)
+    save(res, args.out)
 
     # capped passes first: a page this process maps cannot be dropped from the cache
     cap = args.cap_mb * 2**20
@@ -247,6 +257,7 @@ def main(argv=None):
         finally:
             os.rmdir(cgroup)
     print(json.dumps(res["capped"], indent=1), flush=True)
+    save(res, args.out)
 
     Xm, ym = load_mmap(directory)
     X = sp.csr_matrix((np.array(Xm.data), np.array(Xm.indices), np.array(Xm.indptr)),
@@ -259,6 +270,7 @@ def main(argv=None):
             "in-memory s": mem, "memmap s": mm, "memmap / in-memory": mm / mem,
             "memmap nnz/s": header["nnz"] / mm}
     print(json.dumps(res["epoch (page cache warm)"], indent=1), flush=True)
+    save(res, args.out)
 
     res["shuffle_block price (mean objective, 3 seeds)"] = block_price()
 
@@ -280,12 +292,7 @@ def main(argv=None):
         res["vs Vowpal Wabbit"]["vw"] = "vowpalwabbit is not installed"
     print(json.dumps(res["vs Vowpal Wabbit"], indent=1), flush=True)
 
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out + ".json", "w") as f:
-        json.dump(res, f, indent=1)
-    with open(args.out + ".md", "w") as f:
-        f.write(f"# Out-of-core benchmark\n\n`{res['command']}` ({res['machine']})\n\n"
-                f"```json\n{json.dumps(res, indent=1)}\n```\n")
+    save(res, args.out)
 
 
 if __name__ == "__main__":
