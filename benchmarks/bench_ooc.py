@@ -200,9 +200,14 @@ def vw_runs(vw_path, work, X, y, passes):
         lines = [next(f) for _ in range(200)]
     vw_pred = np.array([check.predict(line) for line in lines])
     check.finish()
-    out["max |VW prediction - (x.w + b)| on 200 rows"] = float(
-        np.abs(vw_pred - (X[:200] @ w + b)).max())
-    out["objective"] = objective(X, y, w, b, "log_loss", ALPHA)
+    # VW applies --l2 as a lazy global contraction c that the saved weights leave out:
+    # its predictions are c (x.w + b); c is fitted on 200 rows and the residual reported
+    p = X[:200] @ w + b
+    c = float(p @ vw_pred / (p @ p))
+    out["contraction c"] = c
+    out["max |VW prediction - c (x.w + b)| on 200 rows"] = float(
+        np.abs(vw_pred - c * p).max())
+    out["objective"] = objective(X, y, c * w, c * b, "log_loss", ALPHA)
     return out
 
 
