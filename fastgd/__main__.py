@@ -3,13 +3,18 @@
 Fits scikit-learn's SGDClassifier and fastgd's SGDClassifier with several optimizers on
 a9a (sparse, binary; test score on a9a.t), and SGDRegressor on abalone (dense), and
 prints one table: optimizer, epochs, seconds, training objective (SPEC section 1), test score.
+
+``fastgd COMMAND ...`` (the console script, or ``python -m fastgd COMMAND``) runs a
+command of ``fastgd.cli`` (fit, predict, eval, convert, bench); with no command, the demo.
 """
 
 import argparse
+import sys
 import time
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn import linear_model as sk
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -19,10 +24,18 @@ from fastgd.datasets import load
 from fastgd.objective import objective
 
 
+def _head(X, n):
+    """The first ``n`` rows of ``X``, a view of its arrays: the kernels a warm-up on it
+    compiles or loads are those of ``X``'s array types (read-only memmaps included)."""
+    if sp.issparse(X):
+        return sp.csr_matrix((X.data, X.indices, X.indptr[:n + 1]), shape=(n, X.shape[1]))
+    return X[:n]
+
+
 def _row(lib, name, est, X, y, Xt, yt, loss, alpha):
     # compile (first run) or load the kernels on a slice, so the timing is the fit's
     max_iter = est.max_iter
-    est.set_params(max_iter=1).fit(X[:200], y[:200])
+    est.set_params(max_iter=1).fit(_head(X, 200), y[:200])
     est.set_params(max_iter=max_iter)
     start = time.perf_counter()
     est.fit(X, y)
@@ -34,7 +47,15 @@ def _row(lib, name, est, X, y, Xt, yt, loss, alpha):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m fastgd", description=__doc__.split("\n")[0])
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and not argv[0].startswith("-"):
+        from fastgd.cli import main as cli_main
+
+        return cli_main(argv)
+    parser = argparse.ArgumentParser(
+        prog="python -m fastgd", description=__doc__.split("\n")[0],
+        epilog="Commands: fastgd fit | predict | eval | convert | bench (fastgd COMMAND "
+        "--help for each); with none, this demo.")
     parser.add_argument("--epochs", type=int, default=10, help="max_iter of every fit")
     parser.add_argument("--alpha", type=float, default=1e-4)
     args = parser.parse_args(argv)
@@ -86,4 +107,4 @@ def _print(rows):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -86,6 +86,7 @@ class Config:
     n_jobs: int = 1  # threads for one binary problem (already resolved: >= 1)
     schedule_alpha: float = 0.0  # alpha of 'optimal' (the estimator's, whatever penalty)
     schedule_slots: dict = field(default_factory=dict)  # a fastgd.schedules schedule's
+    epoch_order: object = None  # order(rng, train_idx) of an epoch; None: a permutation
 
     def records(self, dense_d, **named):
         """(ip, fp), the kernels' records of this fit (``fastgd._rules.records``), with
@@ -283,7 +284,9 @@ class _SGDRun:
             self.rows.kern.sklearn_shuffle(self.perm, self.seed)
             self.order = self.perm[self.is_train[self.perm]]
         elif self.cfg.shuffle:
-            self.order = self.rng.permutation(self.train_idx)
+            self.order = (self.rng.permutation(self.train_idx)
+                          if self.cfg.epoch_order is None
+                          else self.cfg.epoch_order(self.rng, self.train_idx))
         return self.order
 
     def exact(self):

@@ -10,6 +10,7 @@ otherwise (Adam: constant 1e-3). ``learning_rate`` also takes any schedule of
 ``LinearRegression`` and ``LogisticRegression`` are the same engine with the loss fixed.
 """
 
+import contextlib
 import dataclasses
 import functools
 import threading
@@ -33,7 +34,9 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from fastgd import _engine
 from fastgd._backend import kernels, resolve_backend
+from fastgd._progress import EpochBar
 from fastgd._validation import check_sparse_structure, without_duplicates
+from fastgd.epoch_order import block_shuffle
 from fastgd._rules import (HP_NAMES, LOSSES, PENALTIES, REGRESSION_LOSSES, RULES, SCHEDULES,
                            SOLVERS, Penalty, Schedule, loss_param)
 from fastgd.schedules import LRSchedule
@@ -124,6 +127,8 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         "beta_1": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
         "beta_2": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
         "eps": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+        "shuffle_block": [Interval(Integral, 1, None, closed="left"), None],
+        "progress": ["boolean"],
     }
 
     # ------------------------------------------------------------------ resolution
@@ -171,6 +176,9 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
                 "solver='sag' draws its samples at random by design (Le Roux, Schmidt, "
                 "Bach); in a fixed cyclic order it diverges at its step size. Use "
                 "shuffle=True, or solver='saga' or 'svrg', which accept shuffle=False.")
+        if self.shuffle_block is not None and self.solver != "sgd":
+            raise ValueError(f"shuffle_block (a block-wise epoch order) is implemented "
+                             f"for solver='sgd'; got solver={self.solver!r}.")
         if self.solver != "sgd":
             if isinstance(self.learning_rate, LRSchedule):
                 raise ValueError(
@@ -228,6 +236,8 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         cfg.schedule_alpha = float(self.alpha)
         cfg.eta0_auto = self.eta0 == "auto"
         cfg.n_jobs = _engine.effective_n_jobs(self.n_jobs)
+        if self.shuffle_block is not None:
+            cfg.epoch_order = functools.partial(block_shuffle, block_rows=self.shuffle_block)
         if cfg.schedule == Schedule.OPTIMAL and cfg.solver == "sgd":
             cfg.optimal_init = _engine.optimal_init(cfg, kernels(self.backend),
                                                     float(self.alpha))
@@ -281,7 +291,9 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         return score
 
     def _fit_one(self, X, rows, y, sw, coef, intercept, cfg, *, t, random_state, mask,
-                 avg_coef=None, avg_intercept=0.0, state=None, stop=None):
+                 avg_coef=None, avg_intercept=0.0, state=None, stop=None, desc="fit"):
+        """Fit one binary (or regression) problem; with ``progress``, an ``EpochBar``
+        (labelled ``desc``) is the engine's per-epoch callback."""
         train_idx = np.flatnonzero(~mask).astype(np.int64)
         score_cb = None
         if cfg.early_stopping:
@@ -299,16 +311,25 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             else:
                 shuffle_seed = int(rng.randint(0, MAX_INT))
                 rng.randint(1, np.iinfo(np.int32).max)
-        if cfg.solver != "sgd":
-            from fastgd._vr import fit_vr
+            if cfg.epoch_order is not None:  # shuffle_block: the engine's own order
+                shuffle_seed = None
+        bar = (EpochBar(cfg.max_iter, train_idx.shape[0], desc) if self.progress
+               else contextlib.nullcontext())
+        with bar:
+            callback = bar if self.progress else None
+            if cfg.solver != "sgd":
+                from fastgd._vr import fit_vr
 
-            return fit_vr(rows, y, sw, coef, intercept, cfg, t=float(t), rng=rng,
-                          train_idx=train_idx, state=state, stop=stop)
-        return _engine.fit_binary(
-            rows, y, sw, coef, intercept, cfg, t=float(t), rng=rng,
-            train_idx=train_idx, score_cb=score_cb, avg_coef=avg_coef,
-            avg_intercept=avg_intercept, state=state, shuffle_seed=shuffle_seed, stop=stop,
-            intercept_decay=SPARSE_INTERCEPT_DECAY if (rows.is_sparse and cfg.plain) else 1.0)
+                return fit_vr(rows, y, sw, coef, intercept, cfg, t=float(t), rng=rng,
+                              train_idx=train_idx, state=state, stop=stop,
+                              callback=callback)
+            return _engine.fit_binary(
+                rows, y, sw, coef, intercept, cfg, t=float(t), rng=rng,
+                train_idx=train_idx, score_cb=score_cb, avg_coef=avg_coef,
+                avg_intercept=avg_intercept, state=state, shuffle_seed=shuffle_seed,
+                stop=stop, callback=callback,
+                intercept_decay=(SPARSE_INTERCEPT_DECAY if (rows.is_sparse and cfg.plain)
+                                 else 1.0))
 
     def _after_fit(self, n_iter):
         if self.tol is not None and self.n_iter_ == self.max_iter and n_iter:
@@ -379,6 +400,13 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
     ``fastgd.kernels._nb_parallel`` (Numba) and ``_cy_parallel`` (Cython, OpenMP). ``average`` with Hogwild! raises a ValueError.
     ``n_jobs=1`` runs the serial kernels, bit-for-bit unchanged.
 
+    ``progress=True`` shows a tqdm bar per binary problem on stderr (epoch, objective as
+    in ``loss_curve_``, samples/s), fed by the engine's per-epoch callback; ``verbose``
+    prints as scikit-learn, unchanged. ``shuffle_block=k`` (``solver='sgd'``) replaces
+    each epoch's permutation by ``fastgd.epoch_order.block_shuffle`` with blocks of k
+    rows: mostly sequential reads of a memory-mapped X larger than the page cache, at a
+    statistical price on ordered files (see that module).
+
     Added attributes: ``loss_curve_`` (per epoch, the objective the stopping rule
     compares: mean loss over the epoch's steps plus the penalty; empty for the plain
     ``optimizer='sgd'`` path when nothing uses it, i.e. ``tol=None`` or
@@ -401,7 +429,8 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
                  eta0="auto", power_t=0.5, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, class_weight=None, warm_start=False, average=False,
                  optimizer="sgd", solver="sgd", batch_size=1, lazy=True, backend="auto",
-                 momentum="auto", rho="auto", beta_1="auto", beta_2="auto", eps="auto"):
+                 momentum="auto", rho="auto", beta_1="auto", beta_2="auto", eps="auto",
+                 shuffle_block=None, progress=False):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -433,6 +462,8 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.eps = eps
+        self.shuffle_block = shuffle_block
+        self.progress = progress
 
     def _default_schedule(self):
         return "optimal"
@@ -551,7 +582,8 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
                 random_state=seeds[i], mask=masks[i],
                 avg_coef=None if avg_coef is None else avg_coef[i],
                 avg_intercept=avg_intercept[i],
-                state=None if opt_state is None else opt_state[i], stop=stop)
+                state=None if opt_state is None else opt_state[i], stop=stop,
+                desc="fit" if n_problems == 1 else f"class {classes[i]} vs rest")
 
         if n_problems > 1 and cfg.n_jobs > 1:
             # one-vs-rest: the classes run in parallel threads (the kernels release the
@@ -654,7 +686,8 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
                  power_t=0.25, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, warm_start=False, average=False, n_jobs=None,
                  optimizer="sgd", solver="sgd", batch_size=1, lazy=True, backend="auto",
-                 momentum="auto", rho="auto", beta_1="auto", beta_2="auto", eps="auto"):
+                 momentum="auto", rho="auto", beta_1="auto", beta_2="auto", eps="auto",
+                 shuffle_block=None, progress=False):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -685,6 +718,8 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.eps = eps
+        self.shuffle_block = shuffle_block
+        self.progress = progress
 
     def _default_schedule(self):
         return "invscaling"
@@ -799,7 +834,8 @@ class LogisticRegression(SGDClassifier):
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
                  class_weight=None, warm_start=False, average=False, optimizer="sgd",
                  solver="sgd", batch_size=1, lazy=True, backend="auto", momentum="auto",
-                 rho="auto", beta_1="auto", beta_2="auto", eps="auto"):
+                 rho="auto", beta_1="auto", beta_2="auto", eps="auto", shuffle_block=None,
+                 progress=False):
         params = dict(locals())
         params.pop("self")
         params.pop("__class__", None)
@@ -821,7 +857,7 @@ class LinearRegression(SGDRegressor):
                  validation_fraction=0.1, n_iter_no_change=5, warm_start=False,
                  average=False, n_jobs=None, optimizer="sgd", solver="sgd", batch_size=1,
                  lazy=True, backend="auto", momentum="auto", rho="auto", beta_1="auto",
-                 beta_2="auto", eps="auto"):
+                 beta_2="auto", eps="auto", shuffle_block=None, progress=False):
         params = dict(locals())
         params.pop("self")
         params.pop("__class__", None)

@@ -24,7 +24,7 @@ OneCycle               Smith & Topin 2019: cosine up to max_lr, then down to its
 =====================  ==========================================================
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from numbers import Integral, Real
 
 import numpy as np
@@ -32,7 +32,7 @@ import numpy as np
 from fastgd._rules import Schedule as _Id
 from fastgd._rules import records
 
-__all__ = ["LRSchedule", "StepDecay", "ExponentialDecay", "CosineAnnealing", "CyclicLR",
+__all__ = ["LRSchedule", "as_dict", "from_dict", "StepDecay", "ExponentialDecay", "CosineAnnealing", "CyclicLR",
            "WarmRestarts", "LinearWarmup", "OneCycle"]
 
 
@@ -234,3 +234,22 @@ class LinearWarmup(LRSchedule):
             slots = dict(schedule=int(_Id.CONSTANT), eta=float(self.after))
         slots["warmup"] = self.warmup_steps
         return slots
+
+
+def as_dict(schedule):
+    """{'schedule': class name, parameter: value...}: plain data (model files, JSON)."""
+    out = {"schedule": type(schedule).__name__}
+    for f in fields(schedule):
+        value = getattr(schedule, f.name)
+        out[f.name] = as_dict(value) if isinstance(value, LRSchedule) else value
+    return out
+
+
+def from_dict(data):
+    """The schedule that ``as_dict`` described; a ValueError for anything else."""
+    classes = {name: globals()[name] for name in __all__[3:]}
+    data = dict(data)
+    cls = classes.get(data.pop("schedule", None))
+    if cls is None:
+        raise ValueError(f"not a fastgd schedule: {data!r}")
+    return cls(**{k: from_dict(v) if isinstance(v, dict) else v for k, v in data.items()})
