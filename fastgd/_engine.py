@@ -173,9 +173,9 @@ DIVERGED_FACTOR = 1e6
 
 def _divergence(epoch, what="Floating-point under-/overflow occurred"):
     return ValueError(
-        f"{what} at epoch #{epoch}: the fit diverged. A smaller eta0 or a larger alpha "
-        "might help. Scaling input data with StandardScaler or MinMaxScaler might help "
-        "(MaxAbsScaler for sparse X).")
+        f"{what} at epoch #{epoch}: the fit diverged; a smaller eta0, a larger alpha or "
+        "feature scaling might help. Scaling input data with StandardScaler or "
+        "MinMaxScaler might help (MaxAbsScaler for sparse X).")
 
 
 def zero_model_objective(y, sw, train_idx, cfg, kern):
