@@ -87,6 +87,8 @@ class Config:
     schedule_alpha: float = 0.0  # alpha of 'optimal' (the estimator's, whatever penalty)
     schedule_slots: dict = field(default_factory=dict)  # a fastgd.schedules schedule's
     epoch_order: object = None  # order(rng, train_idx) of an epoch; None: a permutation
+    curriculum_epochs: int = 0  # the first epochs visit the samples by difficulty
+    difficulty: object = None  # one score per sample (lower: easier), or None
 
     def records(self, dense_d, **named):
         """(ip, fp), the kernels' records of this fit (``fastgd._rules.records``), with
@@ -258,9 +260,12 @@ class _SGDRun:
     rule (on the objective, or on the validation score with early stopping), the
     adaptive schedule and the final divergence check.
 
-    Sample order: with ``shuffle_seed`` (the plain path), scikit-learn's own: its
-    Fisher-Yates shuffle of all samples, re-applied every epoch with that seed, the
-    validation samples skipped; otherwise ``rng.permutation(train_idx)`` every epoch.
+    Sample order: the first ``curriculum_epochs`` epochs, the training samples by
+    increasing ``difficulty`` (when given); then with ``shuffle_seed`` (the plain path),
+    scikit-learn's own: its Fisher-Yates shuffle of all samples, re-applied every epoch
+    with that seed, the validation samples skipped; otherwise
+    ``rng.permutation(train_idx)`` (or ``epoch_order``) every epoch. A curriculum epoch
+    draws nothing from the random generators.
     """
 
     def __init__(self, rows, y, sw, cfg, t, rng, train_idx, score_cb, shuffle_seed):
@@ -279,7 +284,10 @@ class _SGDRun:
         self.best_obj, self.best_score, self.no_improve = np.inf, -np.inf, 0
         self.reference = zero_model_objective(y, sw, train_idx, cfg, rows.kern)
 
-    def next_order(self):
+    def next_order(self, epoch):
+        if epoch <= self.cfg.curriculum_epochs and self.cfg.difficulty is not None:
+            idx = self.train_idx  # curriculum: easiest first (stable: ties in order)
+            return idx[np.argsort(self.cfg.difficulty[idx], kind="stable")]
         if self.seed is not None:
             self.rows.kern.sklearn_shuffle(self.perm, self.seed)
             self.order = self.perm[self.is_train[self.perm]]
@@ -359,7 +367,7 @@ class _PlainRun(_SGDRun):
 
     def epoch(self, epoch, record):
         r = self.rows
-        args = (r.data, r.indices, r.indptr, self.y, self.sw, self.next_order(), self.w,
+        args = (r.data, r.indices, r.indptr, self.y, self.sw, self.next_order(epoch), self.w,
                 self.aw, self.q, self.st, self.ip, self.fp)
         if self.par is not None:
             with self.par.guard():
@@ -424,7 +432,7 @@ class _OptimizerRun(_SGDRun):
 
     def epoch(self, epoch, record):
         r, st = self.rows, self.state
-        args = (r.data, r.indices, r.indptr, self.y, self.sw, self.next_order(), self.ws,
+        args = (r.data, r.indices, r.indptr, self.y, self.sw, self.next_order(epoch), self.ws,
                 st["state"], st["q"], self.ip, self.fp, *self.scratch)
         if self.guard is not None:
             with self.guard():

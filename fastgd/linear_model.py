@@ -7,6 +7,8 @@ hyper-parameters. ``learning_rate='auto'`` and ``eta0='auto'`` resolve to scikit
 defaults when ``optimizer='sgd'`` and to the optimizer's customary constant step
 otherwise (Adam: constant 1e-3). ``learning_rate`` also takes any schedule of
 ``fastgd.schedules`` (solver='sgd', every rule): it then sets every step's rate.
+``curriculum_epochs`` with ``fit(..., difficulty=...)`` orders the first epochs from the
+easiest sample to the hardest (curriculum learning).
 ``LinearRegression`` and ``LogisticRegression`` are the same engine with the loss fixed.
 """
 
@@ -128,6 +130,7 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         "beta_2": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
         "eps": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "shuffle_block": [Interval(Integral, 1, None, closed="left"), None],
+        "curriculum_epochs": [Interval(Integral, 0, None, closed="left")],
         "progress": ["boolean"],
     }
 
@@ -235,6 +238,7 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             cfg.alpha = alpha  # penalty=None means no L2 term in the gradient
         cfg.schedule_alpha = float(self.alpha)
         cfg.eta0_auto = self.eta0 == "auto"
+        cfg.curriculum_epochs = int(self.curriculum_epochs)
         cfg.n_jobs = _engine.effective_n_jobs(self.n_jobs)
         if self.shuffle_block is not None:
             cfg.epoch_order = functools.partial(block_shuffle, block_rows=self.shuffle_block)
@@ -244,6 +248,25 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         return cfg
 
     # --------------------------------------------------------------- validation
+    def _difficulty(self, difficulty, X):
+        """The validated per-sample scores of a curriculum, or None without one."""
+        if self.curriculum_epochs == 0:
+            return None
+        if difficulty is None:
+            raise ValueError(f"curriculum_epochs={self.curriculum_epochs} orders the "
+                             "first epochs by difficulty: pass fit(X, y, difficulty=...), "
+                             "one score per sample (lower: easier).")
+        if self.solver != "sgd":
+            raise ValueError(f"solver={self.solver!r} draws its own sample order; "
+                             "curriculum_epochs is for solver='sgd'.")
+        d = np.asarray(difficulty, dtype=np.float64)
+        if d.shape != (X.shape[0],):
+            raise ValueError(f"difficulty has shape {d.shape}; expected ({X.shape[0]},), "
+                             "one score per sample.")
+        if not np.isfinite(d).all():
+            raise ValueError("difficulty contains NaN or infinity.")
+        return d
+
     def _validate_X_y(self, X, y, reset):
         check_sparse_structure(X)
         X, y = validate_data(self, X, y, accept_sparse="csr",
@@ -430,7 +453,8 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
                  n_iter_no_change=5, class_weight=None, warm_start=False, average=False,
                  optimizer="sgd", solver="sgd", batch_size=1, lazy=True, backend="auto",
                  momentum="auto", rho="auto", beta_1="auto", beta_2="auto", eps="auto",
-                 shuffle_block=None, progress=False):
+                 shuffle_block=None, progress=False,
+                 curriculum_epochs=0):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -463,6 +487,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         self.beta_2 = beta_2
         self.eps = eps
         self.shuffle_block = shuffle_block
+        self.curriculum_epochs = curriculum_epochs
         self.progress = progress
 
     def _default_schedule(self):
@@ -471,8 +496,16 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
     # ------------------------------------------------------------------- fitting
     @_fit_context(prefer_skip_nested_validation=True)
     @_rollback_on_error
-    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
-        """Fit the model by ``max_iter`` epochs at most (scikit-learn's stopping rule)."""
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None,
+            difficulty=None):
+        """Fit the model by ``max_iter`` epochs at most (scikit-learn's stopping rule).
+
+        ``difficulty`` (one score per sample; with ``curriculum_epochs``): the first
+        ``curriculum_epochs`` epochs visit the samples from the lowest score to the
+        highest (Bengio et al. 2009, curriculum learning), the later ones as ``shuffle``
+        says. It is a fit parameter that scikit-learn's metadata routing passes on
+        (``set_fit_request(difficulty=True)``).
+        """
         self._more_validate_params()
         warm = self.warm_start and hasattr(self, "coef_")
         if warm:
@@ -481,7 +514,8 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         X, y = self._validate_X_y(X, y, reset=True)
         classes = np.unique(y)
         fitted = self._fit_classes(X, y, classes, sample_weight, coef_init, intercept_init,
-                                   max_iter=self.max_iter, t=1.0, opt_state=None)
+                                   max_iter=self.max_iter, t=1.0, opt_state=None,
+                                   difficulty=self._difficulty(difficulty, X))
         self._commit(fitted)
         self._after_fit(True)
         return self
@@ -535,7 +569,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         return self.coef_, self.intercept_
 
     def _fit_classes(self, X, y, classes, sample_weight, coef_init, intercept_init, *,
-                     max_iter, t, opt_state, avg=(None, None)):
+                     max_iter, t, opt_state, avg=(None, None), difficulty=None):
         """Fit every one-vs-rest problem on copies; return the new attributes."""
         n_samples, n_features = X.shape
         if classes.shape[0] < 2:
@@ -562,6 +596,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         avg_intercept = np.zeros(n_problems) if avg_intercept is None else np.array(
             avg_intercept, dtype=np.float64).reshape(n_problems)
         cfg = self._config(self.loss, max_iter)
+        cfg.difficulty = difficulty
         rows = _engine.Rows.of(X, self.backend)
         y_enc = np.searchsorted(classes, y)
         if n_problems == 1:
@@ -687,7 +722,8 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
                  n_iter_no_change=5, warm_start=False, average=False, n_jobs=None,
                  optimizer="sgd", solver="sgd", batch_size=1, lazy=True, backend="auto",
                  momentum="auto", rho="auto", beta_1="auto", beta_2="auto", eps="auto",
-                 shuffle_block=None, progress=False):
+                 shuffle_block=None, progress=False,
+                 curriculum_epochs=0):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -719,6 +755,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         self.beta_2 = beta_2
         self.eps = eps
         self.shuffle_block = shuffle_block
+        self.curriculum_epochs = curriculum_epochs
         self.progress = progress
 
     def _default_schedule(self):
@@ -726,8 +763,16 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
 
     @_fit_context(prefer_skip_nested_validation=True)
     @_rollback_on_error
-    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
-        """Fit the model by ``max_iter`` epochs at most (scikit-learn's stopping rule)."""
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None,
+            difficulty=None):
+        """Fit the model by ``max_iter`` epochs at most (scikit-learn's stopping rule).
+
+        ``difficulty`` (one score per sample; with ``curriculum_epochs``): the first
+        ``curriculum_epochs`` epochs visit the samples from the lowest score to the
+        highest (Bengio et al. 2009, curriculum learning), the later ones as ``shuffle``
+        says. It is a fit parameter that scikit-learn's metadata routing passes on
+        (``set_fit_request(difficulty=True)``).
+        """
         self._more_validate_params()
         avg = (None, None)
         if self.warm_start and hasattr(self, "coef_"):
@@ -744,7 +789,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         X, y = self._validate_X_y(X, y, reset=True)
         self._commit(self._fit_regressor(X, y, sample_weight, coef_init, intercept_init,
                                          max_iter=self.max_iter, t=1.0, opt_state=None,
-                                         avg=avg))
+                                         avg=avg, difficulty=self._difficulty(difficulty, X)))
         self._after_fit(True)
         return self
 
@@ -771,7 +816,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         return self
 
     def _fit_regressor(self, X, y, sample_weight, coef_init, intercept_init, *, max_iter,
-                       t, opt_state, avg=(None, None)):
+                       t, opt_state, avg=(None, None), difficulty=None):
         n_samples, n_features = X.shape
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64,
                                   allow_all_zero_weights=self.early_stopping)
@@ -782,6 +827,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         intercept = 0.0 if intercept_init is None else float(
             _coef_init(intercept_init, (1,), "intercept_init")[0])
         cfg = self._config(self.loss, max_iter)
+        cfg.difficulty = difficulty
         y64 = np.asarray(y, dtype=np.float64)
         mask = self._validation_split(y64, sw > 0)
         avg_coef, avg_intercept = avg
@@ -835,7 +881,7 @@ class LogisticRegression(SGDClassifier):
                  class_weight=None, warm_start=False, average=False, optimizer="sgd",
                  solver="sgd", batch_size=1, lazy=True, backend="auto", momentum="auto",
                  rho="auto", beta_1="auto", beta_2="auto", eps="auto", shuffle_block=None,
-                 progress=False):
+                 progress=False, curriculum_epochs=0):
         params = dict(locals())
         params.pop("self")
         params.pop("__class__", None)
@@ -857,7 +903,8 @@ class LinearRegression(SGDRegressor):
                  validation_fraction=0.1, n_iter_no_change=5, warm_start=False,
                  average=False, n_jobs=None, optimizer="sgd", solver="sgd", batch_size=1,
                  lazy=True, backend="auto", momentum="auto", rho="auto", beta_1="auto",
-                 beta_2="auto", eps="auto", shuffle_block=None, progress=False):
+                 beta_2="auto", eps="auto", shuffle_block=None, progress=False,
+                 curriculum_epochs=0):
         params = dict(locals())
         params.pop("self")
         params.pop("__class__", None)
