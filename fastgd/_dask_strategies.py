@@ -76,11 +76,12 @@ def penalty(cfg, W):
 
 
 def weighted_mean(Ws, n_rows):
-    """sum_b n_b W_b / sum_b n_b, summed in block order (Zinkevich et al. 2010)."""
+    """sum_b (n_b / n) W_b, summed in block order (Zinkevich et al. 2010); one block's
+    weight is exactly 1, so that a single block gives its own fit bit for bit."""
     total = np.zeros_like(Ws[0])
     for W, n in zip(Ws, n_rows):
-        total += n * W
-    return total / float(np.sum(n_rows))
+        total += (n / float(np.sum(n_rows))) * W
+    return total
 
 
 # ------------------------------------------------------------------ stopping rule
@@ -368,7 +369,7 @@ def run_async(ctx, launch, on_result, n_tasks, deterministic, gate=None):
     pending, fifo, applied = {}, deque(), set()
     nxt = [0] * ctx.n_blocks  # next task of each block
     busy = [False] * ctx.n_blocks
-    ac = None if deterministic else as_completed()
+    ac = None if deterministic else as_completed(loop=ctx.client.loop)
 
     def start_ready():
         for b in range(ctx.n_blocks):

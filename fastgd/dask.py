@@ -418,6 +418,9 @@ class SGDRegressor(RegressorMixin, _DaskSGD):
 
 
 # ---------------------------------------------------------------------- reader
+MAX_COLUMNS = np.iinfo(np.int32).max
+
+
 def _pieces(paths, blocksize):
     if isinstance(paths, (str, os.PathLike)):
         found = sorted(_glob.glob(os.fspath(paths)))
@@ -443,7 +446,9 @@ def _read_piece(piece, dtype, n_features, zero_based):
 
 
 def _piece_stats(piece, dtype):
-    X, y = _read_piece(piece, dtype, None, True)
+    """Rows and smallest/largest column index of a piece (read zero-based; a byte range
+    needs some n_features: the largest a CSR index can hold)."""
+    X, y = _read_piece(piece, dtype, None if piece[2] < 0 else MAX_COLUMNS, True)
     idx = X.indices
     return {"n_rows": int(X.shape[0]), "min": int(idx.min()) if idx.size else None,
             "max": int(idx.max()) if idx.size else -1}
