@@ -22,6 +22,9 @@ from fastgd import _dask_tasks as tasks
 from fastgd._rules import Penalty, Rule, Schedule
 
 CHECKPOINT_FORMAT = 1
+# parameters a resumed fit may change (any other change makes it another fit)
+RESUMABLE = {"max_iter", "checkpoint", "checkpoint_every", "client", "verbose", "n_jobs",
+             "warm_start"}
 
 
 @dataclass
@@ -139,9 +142,12 @@ def load_checkpoint(path, meta):
     with open(js) as f:
         saved = json.load(f)
     if saved.get("format") != CHECKPOINT_FORMAT or saved["meta"] != meta:
+        old = {**saved.get("meta", {}), **saved.get("meta", {}).get("params", {})}
+        new = {**meta, **meta["params"]}
+        differ = sorted(k for k in new if k != "params" and old.get(k) != new[k])
         raise ValueError(
-            f"checkpoint {path!r} belongs to another fit ({saved.get('meta')}); this fit "
-            f"is {meta}. Remove the directory or pass another checkpoint= path.")
+            f"checkpoint {path!r} belongs to another fit (it differs in {differ}). "
+            "Remove the directory or pass another checkpoint= path.")
     with np.load(npz, allow_pickle=False) as data:
         state = {k: data[k].copy() for k in data.files}
     state.update(saved["scalars"])
@@ -152,9 +158,10 @@ def run_rounds(ctx, state, one_round, n_rounds):
     """Synchronous rounds ``one_round(state, r) -> stop?`` from state['round'] on, with
     the optional checkpoint every ``checkpoint_every`` rounds (and at the end)."""
     p = ctx.params
-    meta = {"strategy": p.strategy, "shape": list(state["W"].shape),
-            "n_blocks": ctx.n_blocks, "n_rows": int(ctx.n_rows.sum()),
-            "random_state": p.random_state}
+    meta = {"shape": list(state["W"].shape), "n_blocks": ctx.n_blocks,
+            "n_rows": int(ctx.n_rows.sum()),
+            "params": {k: repr(v) for k, v in sorted(p.get_params().items())
+                       if k not in RESUMABLE}}
     if p.checkpoint is not None:
         saved = load_checkpoint(p.checkpoint, meta)
         if saved is not None:

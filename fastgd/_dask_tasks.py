@@ -152,5 +152,4 @@ def local_fit(Xb, yb, spec, W, seed, epochs, tag):
     W_new = np.empty_like(W)
     W_new[:, :-1] = est.coef_.reshape(W.shape[0], -1)
     W_new[:, -1] = np.ravel(est.intercept_)
-    return {"tag": tag, "W": W_new, "n": int(np.asarray(yb).shape[0] if sw is None
-                                               else sw.shape[0] - np.sum(sw == 0))}
+    return {"tag": tag, "W": W_new}

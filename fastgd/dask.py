@@ -146,6 +146,12 @@ def _block_futures(client, arr):
     return arr, [by_key[k] for k in keys]
 
 
+def _no_weights_on_dask(sample_weight):
+    if sample_weight is not None:
+        raise ValueError("sample_weight is not available in fastgd.dask's lazy score; "
+                         "compute the predictions and weigh them with dask.array.")
+
+
 def _block_call(block, est, method):
     return getattr(est, method)(block)
 
@@ -398,6 +404,7 @@ class SGDClassifier(ClassifierMixin, _DaskSGD):
         y_d = _dask_input(y, "y")
         if y_d is None:
             return self.to_single().score(X, y, sample_weight)
+        _no_weights_on_dask(sample_weight)
         return (self.predict(X) == y_d).mean()
 
 
@@ -413,6 +420,7 @@ class SGDRegressor(RegressorMixin, _DaskSGD):
         y_d = _dask_input(y, "y")
         if y_d is None:
             return self.to_single().score(X, y, sample_weight)
+        _no_weights_on_dask(sample_weight)
         residual = ((y_d - self.predict(X)) ** 2).sum()
         return 1.0 - residual / ((y_d - y_d.mean()) ** 2).sum()
 

@@ -247,7 +247,7 @@ def test_checkpoint_resume(client, mushrooms, tmp_path):
         assert saved["W"].shape == (1, Xd.shape[1] + 1)
     resumed = fd.SGDClassifier(max_iter=4, checkpoint=path, **params).fit(Xd, yd)
     np.testing.assert_array_equal(resumed.coef_, full.coef_)
-    with pytest.raises(ValueError, match="another fit"):
+    with pytest.raises(ValueError, match=r"another fit \(it differs in \['strategy'\]\)"):
         fd.SGDClassifier(max_iter=4, checkpoint=path, **dict(params, strategy="easgd"))\
             .fit(Xd, yd)
 
@@ -284,6 +284,20 @@ def test_regressor_lazy_score_and_current_client(client, shared_data):
         r2 = float(model.score(Xd, yd).compute())
     assert r2 == pytest.approx(model.to_single().score(X, y))
     assert r2 > fastgd.SGDRegressor(**params).fit(X, y).score(X, y) - 0.05
+
+
+def test_dataframe_and_series_input(client):
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    X, y = make_classification(200, 4, random_state=0)
+    df = dd.from_pandas(pd.DataFrame(X, columns=list("abcd")), npartitions=4)
+    series = dd.from_pandas(pd.Series(y), npartitions=4)
+    params = dict(strategy="gradient", max_iter=5, client=client, **LOG)
+    model = fd.SGDClassifier(**params).fit(df, series)
+    ref = fd.SGDClassifier(**params).fit(*as_dask(X, y, 50))
+    np.testing.assert_allclose(model.coef_, ref.coef_, rtol=1e-12)
+    with client.as_current():
+        np.testing.assert_array_equal(model.predict(df).compute(), ref.predict(X))
 
 
 def test_clone_and_get_params():
