@@ -17,6 +17,11 @@ each fit timed from scratch (wall clock, including Dask's scheduling); the time 
 target is that of the first fit that reaches it. Also measured: Dask's overhead per
 round (a 'gradient' round against a single-machine full-batch epoch) and the cost of
 'average' against the single-machine fit for the same epochs.
+
+``--study`` instead measures how the asynchronous strategies degrade with delay: in
+``deterministic`` mode results are applied in submission order, so with B blocks every
+update is B - 1 updates stale; the objective after ``--study-rounds`` tasks per block,
+for B = 2 .. 32.
 """
 
 import argparse
@@ -69,6 +74,29 @@ def time_to(points, f_star, target):
     return None
 
 
+def delay_study(fd, Xd_of, X, y, common, rounds):
+    """Markdown rows: objective of each asynchronous strategy against the delay B - 1."""
+    blocks = (2, 4, 8, 16, 32)
+    strategies = {"downpour": dict(strategy="downpour", server_eta=0.5),
+                  "adarevision": dict(strategy="adarevision", server_eta=0.5),
+                  "ssp (s=1)": dict(strategy="ssp", staleness=1, learning_rate="constant",
+                                    eta0=0.05),
+                  "easgd async": dict(strategy="easgd", asynchronous=True,
+                                      learning_rate="constant", eta0=0.05)}
+    lines = ["| strategy | " + " | ".join(f"delay {b - 1}" for b in blocks) + " |",
+             "|---|" + "---:|" * len(blocks)]
+    for name, params in strategies.items():
+        cells = []
+        for b in blocks:
+            Xd, yd = Xd_of(b)
+            model = fd.SGDClassifier(max_iter=rounds, deterministic=True, **common,
+                                     **params).fit(Xd, yd)
+            cells.append(F(model, X, y, common["alpha"]))
+            print(name, b, cells[-1], flush=True)
+        lines.append(f"| {name} | " + " | ".join(f"{c:.5f}" for c in cells) + " |")
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="covtype.libsvm.binary.xz")
@@ -77,6 +105,8 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--alpha", type=float, default=1e-4)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--study", action="store_true")
+    ap.add_argument("--study-rounds", type=int, default=16)
     args = ap.parse_args()
 
     import dask.array as da
@@ -87,16 +117,35 @@ def main():
 
     X, y = load(args.data, args.max_rows)
     n, alpha = X.shape[0], args.alpha
-    lbfgs = LogisticRegression(C=1.0 / (alpha * n), tol=1e-10, max_iter=10_000).fit(X, y)
-    f_lbfgs = F(lbfgs, X, y, alpha)
-
     cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                            dashboard_address=None)
     client = Client(cluster)
-    rows = -(-n // args.blocks)
-    Xd = client.persist(da.from_array(X, chunks=(rows, -1), asarray=False))
-    yd = client.persist(da.from_array(y, chunks=rows))
+
+    def Xd_of(n_blocks):
+        rows = -(-n // n_blocks)
+        return (client.persist(da.from_array(X, chunks=(rows, -1), asarray=False)),
+                client.persist(da.from_array(y, chunks=rows)))
+
+    Xd, yd = Xd_of(args.blocks)
     common = dict(loss="log_loss", alpha=alpha, tol=None, random_state=0)
+    if args.study:
+        lines = [f"# Asynchronous strategies against delay, {args.data} (first {n} rows), "
+                 f"LocalCluster {args.workers} workers x 1 thread", "",
+                 f"Objective after {args.study_rounds} tasks per block; deterministic mode "
+                 "(B blocks: every update is B - 1 updates stale).", "",
+                 *delay_study(fd, Xd_of, X, y, common, args.study_rounds), "",
+                 "Repeat: `python benchmarks/bench_dask.py --study --data "
+                 f"{args.data} --max-rows {args.max_rows} --study-rounds "
+                 f"{args.study_rounds}`"]
+        text = "\n".join(lines) + "\n"
+        print(text)
+        if args.out:
+            pathlib.Path(args.out).write_text(text)
+        client.close()
+        cluster.close()
+        return
+    lbfgs = LogisticRegression(C=1.0 / (alpha * n), tol=1e-10, max_iter=10_000).fit(X, y)
+    f_lbfgs = F(lbfgs, X, y, alpha)
     local = dict(learning_rate="constant", eta0=0.05)
     methods = {
         "fastgd n_jobs=1 (sgd, 'optimal')": ("single", dict(n_jobs=1)),
