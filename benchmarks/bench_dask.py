@@ -97,6 +97,16 @@ def delay_study(fd, Xd_of, X, y, common, rounds):
     return lines
 
 
+def finish(lines, out, client, cluster):
+    """Print the report, write it to ``out``, close the cluster."""
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if out:
+        pathlib.Path(out).write_text(text)
+    client.close()
+    cluster.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="covtype.libsvm.binary.xz")
@@ -137,13 +147,7 @@ def main():
                  "Repeat: `python benchmarks/bench_dask.py --study --data "
                  f"{args.data} --max-rows {args.max_rows} --study-rounds "
                  f"{args.study_rounds}`"]
-        text = "\n".join(lines) + "\n"
-        print(text)
-        if args.out:
-            pathlib.Path(args.out).write_text(text)
-        client.close()
-        cluster.close()
-        return
+        return finish(lines, args.out, client, cluster)
     lbfgs = LogisticRegression(C=1.0 / (alpha * n), tol=1e-10, max_iter=10_000).fit(X, y)
     f_lbfgs = F(lbfgs, X, y, alpha)
     local = dict(learning_rate="constant", eta0=0.05)
@@ -206,13 +210,8 @@ def main():
               f"(ratio {avg[32] / sgd[32]:.2f}).", "",
               "Repeat: `python benchmarks/bench_dask.py " + " ".join(
                   f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
-                  if v is not None and k != "out") + "`"]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        pathlib.Path(args.out).write_text(text)
-    client.close()
-    cluster.close()
+                  if v is not None and k not in ("out", "study", "study_rounds")) + "`"]
+    finish(lines, args.out, client, cluster)
 
 
 if __name__ == "__main__":
