@@ -87,6 +87,21 @@ def weighted_mean(Ws, n_rows):
     return total
 
 
+def adagrad_weighted_mean(Ws, Gs, n_rows):
+    """Vowpal Wabbit's average of adaptive models, per coordinate weighted by each
+    block's Adagrad sum of squared gradients: w_j = sum_b (G_bj / sum_c G_cj) w_bj
+    (rows-weighted where no block has any G_j). One block gives its own fit exactly."""
+    total = np.zeros_like(Gs[0])
+    for G in Gs:  # block order
+        total += G
+    seen = total > 0
+    safe = np.where(seen, total, 1.0)
+    out = np.zeros_like(Ws[0])
+    for W, G in zip(Ws, Gs):
+        out += (G / safe) * W
+    return np.where(seen, out, weighted_mean(Ws, n_rows))
+
+
 # ------------------------------------------------------------------ stopping rule
 def new_stopper(K, cfg):
     return {"best": np.full(K, np.inf), "no_improve": np.zeros(K, np.int64),
@@ -191,7 +206,8 @@ def fit_average(ctx, W0, n_rounds):
     """BSP iterative parameter mixing (Zinkevich, Weimer, Smola, Li, NIPS 2010;
     McDonald, Hall, Mann, NAACL 2010): each round, every block runs ``local_epochs`` of
     the single-machine fit from the global model, and the client averages them weighted
-    by rows, w <- sum_b n_b w_b / n."""
+    by rows, w <- sum_b n_b w_b / n; with optimizer='adagrad', per coordinate by the
+    blocks' Adagrad G, as Vowpal Wabbit averages adaptive models."""
     p = ctx.params
     state = {"W": W0.copy(), "round": 0, **new_stopper(W0.shape[0], ctx.cfg)}
 
@@ -199,7 +215,10 @@ def fit_average(ctx, W0, n_rounds):
         futs = [ctx.submit(tasks.local_fit, b, ctx.spec, state["W"],
                            tasks.task_seed(p.random_state, r, b), p.local_epochs,
                            name=f"avg-r{r}") for b in range(ctx.n_blocks)]
-        state["W"] = weighted_mean([res["W"] for res in _gather(ctx, futs)], ctx.n_rows)
+        results = _gather(ctx, futs)
+        Ws = [res["W"] for res in results]
+        state["W"] = (adagrad_weighted_mean(Ws, [res["G"] for res in results], ctx.n_rows)
+                      if ctx.spec["adagrad_weights"] else weighted_mean(Ws, ctx.n_rows))
         obj = _objective_of(ctx, state, state["W"], r)
         return stop_check(state, obj, ctx.cfg, p.tol, p.n_iter_no_change)
 

@@ -122,7 +122,8 @@ def gradient(Xb, yb, W, spec, seed, fraction, with_grad, tag):
 
 def local_fit(Xb, yb, spec, W, seed, epochs, tag):
     """``epochs`` epochs of the single-machine estimator on the block from ``W``
-    (K, d + 1): ``fit(coef_init, intercept_init)`` with ``max_iter=epochs, tol=None``.
+    (K, d + 1): ``fit(coef_init, intercept_init)`` with ``max_iter=epochs, tol=None``;
+    with ``spec['adagrad_weights']`` also Adagrad's G (K, d + 1) of the fit.
 
     A block that lacks some of the fit's classes gets one all-zero row of weight 0 per
     missing class, so that its estimator knows every class (such a row adds no loss
@@ -152,4 +153,7 @@ def local_fit(Xb, yb, spec, W, seed, epochs, tag):
     W_new = np.empty_like(W)
     W_new[:, :-1] = est.coef_.reshape(W.shape[0], -1)
     W_new[:, -1] = np.ravel(est.intercept_)
-    return {"tag": tag, "W": W_new}
+    out = {"tag": tag, "W": W_new}
+    if spec["adagrad_weights"]:
+        out["G"] = np.stack([st["state"][0] for st in est.optimizer_state_])
+    return out

@@ -273,7 +273,9 @@ class _DaskSGD(BaseEstimator):
         spec = {"classify": self._is_classifier, "loss": self.loss,
                 "param": loss_param(self.loss, self.epsilon), "backend": self.backend,
                 "sparse": sparse, "classes": None, "pos_weight": [1.0], "neg_weight": [1.0],
-                "single_params": self._single_params()}
+                "single_params": self._single_params(),
+                "adagrad_weights": (self.strategy == "average" and self.solver == "sgd"
+                                    and self.optimizer == "adagrad")}
         K = 1
         if self._is_classifier:
             classes, K = self._classes(infos, spec)

@@ -120,20 +120,44 @@ def test_gradient_dense_regression_lazy_false(client, shared_data):
     np.testing.assert_allclose(model.intercept_, single.intercept_, rtol=1e-9)
 
 
-def test_average_single_block_is_the_single_machine_fit(client, mushrooms):
+@pytest.mark.parametrize("extra", [{}, dict(optimizer="adagrad", eta0=0.1)])
+def test_average_single_block_is_the_single_machine_fit(client, mushrooms, extra):
     X, y, _ = mushrooms
     Xd, yd = as_dask(X, y, X.shape[0])
+    params = dict(LOG, **extra)
     model = fd.SGDClassifier(strategy="average", local_epochs=3, max_iter=2, client=client,
-                             **LOG).fit(Xd, yd)
+                             **params).fit(Xd, yd)
     # two rounds of one block: two warm-started single-machine fits, seeded per round
     coef, intercept = None, None
     for r in range(2):
-        single = fastgd.SGDClassifier(**dict(LOG, random_state=fd.task_seed(0, r, 0)),
+        single = fastgd.SGDClassifier(**dict(params, random_state=fd.task_seed(0, r, 0)),
                                       max_iter=3).fit(X, y, coef_init=coef,
                                                       intercept_init=intercept)
         coef, intercept = single.coef_, single.intercept_
     np.testing.assert_array_equal(model.coef_, coef)
     np.testing.assert_array_equal(model.intercept_, intercept)
+
+
+def test_average_of_adagrad_fits_is_weighted_by_their_G(client, mushrooms):
+    """Vowpal Wabbit's rule: w_j = sum_b G_bj w_bj / sum_b G_bj over the blocks' fits."""
+    X, y, (Xd, yd) = mushrooms
+    params = dict(LOG, optimizer="adagrad", eta0=0.1)
+    model = fd.SGDClassifier(strategy="average", max_iter=1, client=client,
+                             **params).fit(Xd, yd)
+    fits = [fastgd.SGDClassifier(**dict(params, random_state=fd.task_seed(0, 0, b)),
+                                 max_iter=1).fit(X[500 * b:500 * (b + 1)],
+                                                 y[500 * b:500 * (b + 1)],
+                                                 coef_init=np.zeros((1, X.shape[1])),
+                                                 intercept_init=np.zeros(1))
+            for b in range(4)]
+    W = np.array([np.append(f.coef_, f.intercept_) for f in fits])
+    G = np.array([f.optimizer_state_[0]["state"][0] for f in fits])
+    touched = G.sum(axis=0) > 0
+    expected = np.where(touched, (G * W).sum(axis=0) / np.where(touched, G.sum(axis=0), 1),
+                        W.mean(axis=0))
+    assert not np.allclose(expected, W.mean(axis=0))  # the weights matter here
+    np.testing.assert_allclose(model.coef_.ravel(), expected[:-1], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(model.intercept_, expected[-1:], rtol=1e-12)
 
 
 def test_ssp_with_staleness_0_is_average(client, mushrooms):
