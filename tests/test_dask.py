@@ -24,7 +24,7 @@ from fastgd.objective import objective  # noqa: E402
 # the fault-injection plugin below is defined here; workers cannot import this module
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
-TIMEOUT = 120  # seconds a worker may take to come back after it was killed
+TIMEOUT = 300  # seconds a worker may take to come back after it was killed (busy CI)
 ALPHA = 1e-3
 LOG = dict(loss="log_loss", alpha=ALPHA, random_state=0, tol=None)
 
