@@ -108,6 +108,16 @@ def test_gradient_equals_single_machine_full_batch(client, mushrooms, optimizer,
     np.testing.assert_allclose(model.intercept_, single.intercept_, rtol=1e-9, atol=1e-12)
 
 
+def test_gradient_stopping_rule_is_the_single_machine_one(client, mushrooms):
+    X, y, (Xd, yd) = mushrooms
+    params = dict(LOG, tol=1e-3, n_iter_no_change=2, max_iter=200, optimizer="adagrad",
+                  eta0=0.5)
+    single = fastgd.SGDClassifier(batch_size="full", **params).fit(X, y)
+    model = fd.SGDClassifier(strategy="gradient", client=client, **params).fit(Xd, yd)
+    assert model.n_iter_ == single.n_iter_ < 200
+    np.testing.assert_allclose(model.coef_, single.coef_, rtol=1e-9, atol=1e-12)
+
+
 def test_gradient_dense_regression_lazy_false(client, shared_data):
     X, y = shared_data("housing_scale.xz")
     X = X.toarray()
@@ -205,6 +215,24 @@ def test_asynchronous_strategies_converge_in_completion_order(client, mushrooms,
     assert F(model, X, y) < 0.2 * np.log(2)
 
 
+def test_downpour_plain_server_step_on_sampled_rows(client, mushrooms):
+    X, y, (Xd, yd) = mushrooms
+    model = fd.SGDClassifier(strategy="downpour", server_optimizer="sgd", server_eta=2.0,
+                             batch_fraction=0.5, max_iter=20, client=client, **LOG)\
+        .fit(Xd, yd)
+    assert F(model, X, y) < 0.2 * np.log(2)
+
+
+@pytest.mark.parametrize("strategy", ["downpour", "ssp", "easgd"])
+def test_asynchronous_regression(client, shared_data, strategy):
+    X, y = shared_data("housing_scale.xz")
+    params = dict(max_iter=20, random_state=0, tol=None, learning_rate="constant",
+                  eta0=0.01, server_eta=1.0, asynchronous=strategy == "easgd")
+    model = fd.SGDRegressor(strategy=strategy, client=client, **params)\
+        .fit(*as_dask(X, y, 128))
+    assert model.coef_.shape == (13,) and model.score(X, y) > 0.5
+
+
 @pytest.mark.parametrize("strategy", ["downpour", "adarevision", "ssp", "easgd"])
 def test_deterministic_asynchronous_runs_repeat(client, mushrooms, strategy):
     _, _, (Xd, yd) = mushrooms
@@ -219,9 +247,10 @@ def test_deterministic_asynchronous_runs_repeat(client, mushrooms, strategy):
 SYNC = [("average", dict(local_epochs=2)),
         ("gradient", dict(optimizer="adagrad", eta0=0.5)),
         ("easgd", dict(tau=1))]
+SAMPLED = ("gradient", dict(optimizer="adagrad", eta0=0.5, batch_fraction=0.3))
 
 
-@pytest.mark.parametrize("strategy,extra", SYNC)
+@pytest.mark.parametrize("strategy,extra", [*SYNC, SAMPLED])
 def test_synchronous_bit_identical_for_any_number_of_workers(client, one_worker_client,
                                                               mushrooms, strategy, extra):
     _, _, (Xd, yd) = mushrooms
@@ -260,10 +289,11 @@ def test_worker_killed_mid_fit_asynchronous(client, mushrooms, tmp_path):
     assert F(killed, X, y) < 0.2 * np.log(2)
 
 
-def test_checkpoint_resume(client, mushrooms, tmp_path):
+@pytest.mark.parametrize("strategy,extra", SYNC)
+def test_checkpoint_resume(client, mushrooms, tmp_path, strategy, extra):
     _, _, (Xd, yd) = mushrooms
     path = str(tmp_path / "ckpt")
-    params = dict(strategy="average", client=client, **LOG)
+    params = dict(strategy=strategy, client=client, **LOG, **extra)
     full = fd.SGDClassifier(max_iter=4, **params).fit(Xd, yd)
     fd.SGDClassifier(max_iter=2, checkpoint=path, **params).fit(Xd, yd)
     assert sorted(os.listdir(path)) == ["state.json", "state.npz"]
@@ -271,8 +301,8 @@ def test_checkpoint_resume(client, mushrooms, tmp_path):
         assert saved["W"].shape == (1, Xd.shape[1] + 1)
     resumed = fd.SGDClassifier(max_iter=4, checkpoint=path, **params).fit(Xd, yd)
     np.testing.assert_array_equal(resumed.coef_, full.coef_)
-    with pytest.raises(ValueError, match=r"another fit \(it differs in \['strategy'\]\)"):
-        fd.SGDClassifier(max_iter=4, checkpoint=path, **dict(params, strategy="easgd"))\
+    with pytest.raises(ValueError, match=r"another fit \(it differs in \['alpha'\]\)"):
+        fd.SGDClassifier(max_iter=4, checkpoint=path, **dict(params, alpha=0.5))\
             .fit(Xd, yd)
 
 
