@@ -339,7 +339,9 @@ class _DaskSGD(BaseEstimator):
 
     # --------------------------------------------------------------- predicting
     def to_single(self):
-        """The fitted model as the single-machine ``fastgd`` estimator (same ``coef_``)."""
+        """The fitted model as the single-machine ``fastgd`` estimator: the same
+        parameters (less the dask ones), ``coef_``, ``intercept_``, ``classes_``,
+        ``n_iter_``; its ``t_`` is 1, so a ``partial_fit`` starts a fresh step count."""
         check_is_fitted(self)
         est = self._single()
         for attr in ("coef_", "intercept_", "n_features_in_", "n_iter_", "classes_"):
