@@ -431,6 +431,7 @@ class SGDRegressor(RegressorMixin, _DaskSGD):
 
 # ---------------------------------------------------------------------- reader
 MAX_COLUMNS = np.iinfo(np.int32).max
+COMPRESSED = (".gz", ".bz2")  # scikit-learn decompresses these: no byte ranges in them
 
 
 def _pieces(paths, blocksize):
@@ -438,9 +439,9 @@ def _pieces(paths, blocksize):
         found = sorted(_glob.glob(os.fspath(paths)))
         paths = found if found else [os.fspath(paths)]
     pieces = []
-    for path in paths:
+    for path in map(os.fspath, paths):
         size = os.path.getsize(path)
-        if blocksize is None or size <= blocksize:
+        if blocksize is None or size <= blocksize or path.endswith(COMPRESSED):
             pieces.append((path, 0, -1))
         else:
             pieces += [(path, off, int(blocksize)) for off in range(0, size, int(blocksize))]

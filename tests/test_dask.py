@@ -450,3 +450,13 @@ def test_read_svmlight_files_and_byte_ranges(client, tmp_path):
         np.testing.assert_allclose(Xb.compute().toarray(), ref.toarray())
         model = fd.SGDClassifier(strategy="gradient", max_iter=3, **LOG).fit(Xb, yb)
     assert model.coef_.shape == (1, 7)
+    # a compressed file is one block; a given n_features pads every block
+    import bz2
+
+    packed = tmp_path / "part.svm.bz2"
+    packed.write_bytes(bz2.compress((tmp_path / "part1.svm").read_bytes()))
+    Xz, _ = fd.read_svmlight([str(packed)], n_features=10, blocksize=100,
+                             zero_based=False)
+    assert Xz.shape == (40, 10) and Xz.numblocks == (1, 1)
+    with pytest.raises(ValueError, match="n_features=3 but the files use 7 columns"):
+        fd.read_svmlight(str(tmp_path / "part*.svm"), n_features=3)
