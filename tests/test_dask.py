@@ -110,6 +110,20 @@ def test_gradient_equals_single_machine_full_batch(client, mushrooms, optimizer,
     np.testing.assert_allclose(model.intercept_, single.intercept_, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("n_classes,class_weight", [(2, {0: 3.0, 1: 0.5}),
+                                                     (3, {0: 2.0, 1: 1.0, 2: 0.5})])
+def test_gradient_one_vs_rest_with_class_weight(client, n_classes, class_weight):
+    X, y = make_classification(240, 6, n_informative=4, n_redundant=0,
+                               n_classes=n_classes, random_state=n_classes)
+    params = dict(LOG, max_iter=6, optimizer="momentum", learning_rate="constant",
+                  eta0=0.2, class_weight=class_weight)
+    single = fastgd.SGDClassifier(batch_size="full", **params).fit(X, y)
+    model = fd.SGDClassifier(strategy="gradient", client=client, **params)\
+        .fit(*as_dask(X, y, 60))
+    np.testing.assert_allclose(model.coef_, single.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(model.intercept_, single.intercept_, rtol=1e-9, atol=1e-12)
+
+
 def test_gradient_stopping_rule_is_the_single_machine_one(client, mushrooms):
     X, y, (Xd, yd) = mushrooms
     params = dict(LOG, tol=1e-3, n_iter_no_change=2, max_iter=200, optimizer="adagrad",
