@@ -74,6 +74,51 @@ def time_to(points, f_star, target):
     return None
 
 
+class _Passes:
+    """k passes of dask-ml's Incremental (one ``partial_fit`` per block, in turn)."""
+
+    def __init__(self, inc, k):
+        self.inc, self.k = inc, k
+
+    def fit(self, Xd, yd):
+        for _ in range(self.k):
+            self.inc.partial_fit(Xd, yd, classes=[-1.0, 1.0])
+        self.coef_ = self.inc.estimator_.coef_
+        self.intercept_ = self.inc.estimator_.intercept_
+        return self
+
+
+def dask_ml_curves(X, y, alpha, rows, client):
+    """dask-ml's LogisticRegression (admm, lbfgs: dense X only, intercept penalised:
+    C = 1/(alpha n) makes the rest of its objective SPEC's) and Incremental(sklearn
+    SGDClassifier) on CSR blocks; {} when dask-ml is not installed."""
+    try:
+        from dask_ml.linear_model import LogisticRegression as DaskLR
+        from dask_ml.wrappers import Incremental
+    except ImportError:
+        return {}
+    import dask.array as da
+    from sklearn.linear_model import SGDClassifier as SkSGD
+
+    Xdense = client.persist(da.from_array(X.toarray(), chunks=(rows, -1)))
+    Xcsr = client.persist(da.from_array(X, chunks=(rows, -1), asarray=False))
+    yd = client.persist(da.from_array(y, chunks=rows))
+    y01 = client.persist(da.from_array((y + 1) / 2, chunks=rows))  # dask-glm's labels
+    n = X.shape[0]
+    out = {}
+    for solver in ("admm", "lbfgs"):
+        out[f"dask-ml LogisticRegression ({solver}, dense)"] = curve(
+            lambda k: DaskLR(solver=solver, C=1.0 / (alpha * n), max_iter=k, tol=1e-12),
+            lambda m: m.fit(Xdense, y01), X, y, alpha)
+    out["dask-ml Incremental(sklearn SGD)"] = curve(
+        lambda k: _Passes(Incremental(SkSGD(loss="log_loss", alpha=alpha, random_state=0)),
+                          k),
+        lambda m: m.fit(Xcsr, yd), X, y, alpha)
+    for name, pts in out.items():
+        print(name, [(k, round(s, 3), f) for k, s, f in pts], flush=True)
+    return out
+
+
 def delay_study(fd, Xd_of, X, y, common, rounds):
     """Markdown rows: objective of each asynchronous strategy against the delay B - 1."""
     blocks = (2, 4, 8, 16, 32)
@@ -177,6 +222,7 @@ def main():
                                                              **params),
                                   lambda m: m.fit(Xd, yd), X, y, alpha)
         print(name, [(k, round(s, 3), f) for k, s, f in results[name]], flush=True)
+    results.update(dask_ml_curves(X, y, alpha, -(-n // args.blocks), client))
     f_star = min(f_lbfgs, min(f for pts in results.values() for _, _, f in pts))
 
     # Dask's overhead per round: a 'gradient' round against a full-batch epoch
