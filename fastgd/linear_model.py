@@ -371,6 +371,14 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         for key, value in fitted.items():
             setattr(self, key, value)
 
+    @property
+    def optimizer_state_(self):
+        """Per problem, the optimizer's memory after the fit (read it, do not change it):
+        a dict of arrays, ``state`` (n_slots, n_features + 1; e.g. Adagrad's G in row 0,
+        last column the intercept), or the solver's memory; None on the plain SGD path."""
+        check_is_fitted(self)
+        return self._opt_state
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True

@@ -1,0 +1,268 @@
+"""fastgd.dask against single-machine fastgd: time to relative suboptimality.
+
+    python benchmarks/bench_dask.py --data covtype.libsvm.binary.xz --max-rows 200000 \
+        --blocks 8 --out benchmarks/results/dask-covtype.md
+
+Setting: a LocalCluster of 2 worker processes x 1 thread (``--workers``). The data (a
+set of ../shared/data, its first ``--max-rows`` lines, MaxAbs-scaled) is a dask array
+of ``--blocks`` CSR blocks, persisted before timing. Objective: L2 logistic regression
+(alpha = ``--alpha``), SPEC section 1; F* from scikit-learn's lbfgs to 1e-10 (lbfgs
+leaves the intercept unpenalised, as SPEC section 1) or the best value any method
+reached, whichever is lower.
+
+Single-machine baselines: plain SGD with scikit-learn's 'optimal' schedule, SAGA, and
+the constant step (eta0 = 0.05) that the local-fit strategies use, with n_jobs 1 and 2.
+Each method is fitted with max_iter = 1, 2, 4, ... (rounds, or epochs on one machine),
+each fit timed from scratch (wall clock, including Dask's scheduling); the time to a
+target is that of the first fit that reaches it. Also measured: Dask's overhead per
+round (a 'gradient' round against a single-machine full-batch epoch) and the cost of
+'average' against the single-machine fit for the same epochs.
+
+``--study`` instead measures how the asynchronous strategies degrade with delay: in
+``deterministic`` mode results are applied in submission order, so with B blocks every
+update is B - 1 updates stale; the objective after ``--study-rounds`` tasks per block,
+for B = 2 .. 32.
+"""
+
+import argparse
+import io
+import itertools
+import lzma
+import pathlib
+import time
+
+import numpy as np
+from sklearn.datasets import load_svmlight_file
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import MaxAbsScaler
+
+DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
+TARGETS = (1e-2, 1e-3, 1e-4)
+ROUNDS = (1, 2, 4, 8, 16, 32)
+
+
+def load(name, max_rows):
+    with lzma.open(DATA / name, "rb") as f:
+        f = io.BytesIO(b"".join(itertools.islice(f, max_rows)))
+        X, y = load_svmlight_file(f, dtype=np.float64)
+    X = MaxAbsScaler().fit_transform(X.tocsr()).tocsr()
+    return X, np.where(y == y.max(), 1.0, -1.0)
+
+
+def F(model, X, y, alpha):
+    from fastgd.objective import objective
+
+    return objective(X, y, np.ravel(model.coef_), np.ravel(model.intercept_)[0],
+                     "log_loss", alpha)
+
+
+def curve(make, fit, X, y, alpha):
+    """[(max_iter, seconds, F)] for max_iter in ROUNDS."""
+    out = []
+    for k in ROUNDS:
+        model = make(k)
+        start = time.perf_counter()
+        fit(model)
+        out.append((k, time.perf_counter() - start, F(model, X, y, alpha)))
+    return out
+
+
+def time_to(points, f_star, target):
+    for _, seconds, f in points:
+        if (f - f_star) / abs(f_star) <= target:
+            return seconds
+    return None
+
+
+class _Passes:
+    """k passes of dask-ml's Incremental (one ``partial_fit`` per block, in turn)."""
+
+    def __init__(self, inc, k):
+        self.inc, self.k = inc, k
+
+    def fit(self, Xd, yd):
+        for _ in range(self.k):
+            self.inc.partial_fit(Xd, yd, classes=[-1.0, 1.0])
+        self.coef_ = self.inc.estimator_.coef_
+        self.intercept_ = self.inc.estimator_.intercept_
+        return self
+
+
+def dask_ml_curves(X, y, alpha, rows, client):
+    """dask-ml's LogisticRegression (admm, lbfgs: dense X only, intercept penalised:
+    C = 1/(alpha n) makes the rest of its objective SPEC's) and Incremental(sklearn
+    SGDClassifier) on CSR blocks; {} when dask-ml is not installed."""
+    try:
+        from dask_ml.linear_model import LogisticRegression as DaskLR
+        from dask_ml.wrappers import Incremental
+    except ImportError:
+        return {}
+    import dask.array as da
+    from sklearn.linear_model import SGDClassifier as SkSGD
+
+    Xdense = client.persist(da.from_array(X.toarray(), chunks=(rows, -1)))
+    Xcsr = client.persist(da.from_array(X, chunks=(rows, -1), asarray=False))
+    yd = client.persist(da.from_array(y, chunks=rows))
+    y01 = client.persist(da.from_array((y + 1) / 2, chunks=rows))  # dask-glm's labels
+    n = X.shape[0]
+    out = {}
+    for solver in ("admm", "lbfgs"):
+        try:
+            out[f"dask-ml LogisticRegression ({solver}, dense)"] = curve(
+                lambda k: DaskLR(solver=solver, C=1.0 / (alpha * n), max_iter=k,
+                                 tol=1e-12),
+                lambda m: m.fit(Xdense, y01), X, y, alpha)
+        except ValueError as exc:  # dask-glm refuses e.g. several all-zero columns
+            print(f"dask-ml LogisticRegression ({solver}) fails: {exc}", flush=True)
+    out["dask-ml Incremental(sklearn SGD)"] = curve(
+        lambda k: _Passes(Incremental(SkSGD(loss="log_loss", alpha=alpha, random_state=0)),
+                          k),
+        lambda m: m.fit(Xcsr, yd), X, y, alpha)
+    for name, pts in out.items():
+        print(name, [(k, round(s, 3), f) for k, s, f in pts], flush=True)
+    return out
+
+
+def delay_study(fd, Xd_of, X, y, common, rounds):
+    """Markdown rows: objective of each asynchronous strategy against the delay B - 1."""
+    blocks = (2, 4, 8, 16, 32)
+    strategies = {"downpour": dict(strategy="downpour", server_eta=0.5),
+                  "adarevision": dict(strategy="adarevision", server_eta=0.5),
+                  "ssp (s=1)": dict(strategy="ssp", staleness=1, learning_rate="constant",
+                                    eta0=0.05),
+                  "easgd async": dict(strategy="easgd", asynchronous=True,
+                                      learning_rate="constant", eta0=0.05)}
+    lines = ["| strategy | " + " | ".join(f"delay {b - 1}" for b in blocks) + " |",
+             "|---|" + "---:|" * len(blocks)]
+    for name, params in strategies.items():
+        cells = []
+        for b in blocks:
+            Xd, yd = Xd_of(b)
+            model = fd.SGDClassifier(max_iter=rounds, deterministic=True, **common,
+                                     **params).fit(Xd, yd)
+            cells.append(F(model, X, y, common["alpha"]))
+            print(name, b, cells[-1], flush=True)
+        lines.append(f"| {name} | " + " | ".join(f"{c:.5f}" for c in cells) + " |")
+    return lines
+
+
+def finish(lines, out, client, cluster):
+    """Print the report, write it to ``out``, close the cluster."""
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if out:
+        pathlib.Path(out).write_text(text)
+    client.close()
+    cluster.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default="covtype.libsvm.binary.xz")
+    ap.add_argument("--max-rows", type=int, default=200_000)
+    ap.add_argument("--blocks", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--alpha", type=float, default=1e-4)
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--study", action="store_true")
+    ap.add_argument("--study-rounds", type=int, default=16)
+    args = ap.parse_args()
+
+    import dask.array as da
+    from distributed import Client, LocalCluster
+
+    import fastgd
+    import fastgd.dask as fd
+
+    X, y = load(args.data, args.max_rows)
+    n, alpha = X.shape[0], args.alpha
+    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None)
+    client = Client(cluster)
+
+    def Xd_of(n_blocks):
+        rows = -(-n // n_blocks)
+        return (client.persist(da.from_array(X, chunks=(rows, -1), asarray=False)),
+                client.persist(da.from_array(y, chunks=rows)))
+
+    Xd, yd = Xd_of(args.blocks)
+    common = dict(loss="log_loss", alpha=alpha, tol=None, random_state=0)
+    if args.study:
+        lines = [f"# Asynchronous strategies against delay, {args.data} (first {n} rows), "
+                 f"LocalCluster {args.workers} workers x 1 thread", "",
+                 f"Objective after {args.study_rounds} tasks per block; deterministic mode "
+                 "(B blocks: every update is B - 1 updates stale).", "",
+                 *delay_study(fd, Xd_of, X, y, common, args.study_rounds), "",
+                 "Repeat: `python benchmarks/bench_dask.py --study --data "
+                 f"{args.data} --max-rows {args.max_rows} --study-rounds "
+                 f"{args.study_rounds}`"]
+        return finish(lines, args.out, client, cluster)
+    lbfgs = LogisticRegression(C=1.0 / (alpha * n), tol=1e-10, max_iter=10_000).fit(X, y)
+    f_lbfgs = F(lbfgs, X, y, alpha)
+    local = dict(learning_rate="constant", eta0=0.05)
+    methods = {
+        "fastgd n_jobs=1 (sgd, 'optimal')": ("single", dict(n_jobs=1)),
+        "fastgd n_jobs=1 (saga)": ("single", dict(n_jobs=1, solver="saga")),
+        "fastgd n_jobs=1 (sgd)": ("single", dict(n_jobs=1, **local)),
+        "fastgd n_jobs=2 (Hogwild!)": ("single", dict(n_jobs=2, **local)),
+        "dask average": ("dask", dict(strategy="average", **local)),
+        "dask easgd": ("dask", dict(strategy="easgd", **local)),
+        "dask ssp (s=1)": ("dask", dict(strategy="ssp", staleness=1, **local)),
+        "dask gradient (adagrad)": ("dask", dict(strategy="gradient", optimizer="adagrad",
+                                                 eta0=0.5)),
+        "dask downpour": ("dask", dict(strategy="downpour", server_eta=0.5)),
+        "dask adarevision": ("dask", dict(strategy="adarevision", server_eta=0.5)),
+    }
+    fastgd.SGDClassifier(max_iter=1, **common).fit(X[:100], y[:100])  # compile
+    fd.SGDClassifier(max_iter=1, **common).fit(Xd, yd)  # workers load the kernels
+    results = {}
+    for name, (kind, params) in methods.items():
+        if kind == "single":
+            results[name] = curve(lambda k: fastgd.SGDClassifier(max_iter=k, **common,
+                                                                 **params),
+                                  lambda m: m.fit(X, y), X, y, alpha)
+        else:
+            results[name] = curve(lambda k: fd.SGDClassifier(max_iter=k, **common,
+                                                             **params),
+                                  lambda m: m.fit(Xd, yd), X, y, alpha)
+        print(name, [(k, round(s, 3), f) for k, s, f in results[name]], flush=True)
+    results.update(dask_ml_curves(X, y, alpha, -(-n // args.blocks), client))
+    f_star = min(f_lbfgs, min(f for pts in results.values() for _, _, f in pts))
+
+    # Dask's overhead per round: a 'gradient' round against a full-batch epoch
+    single = fastgd.SGDClassifier(batch_size="full", optimizer="adagrad", eta0=0.5,
+                                  max_iter=16, **common)
+    t0 = time.perf_counter()
+    single.fit(X, y)
+    epoch = (time.perf_counter() - t0) / 16
+    grad = [s for k, s, _ in results["dask gradient (adagrad)"] if k in (16, 32)]
+    per_round = (grad[1] - grad[0]) / 16
+    avg = {k: s for k, s, _ in results["dask average"]}
+    sgd = {k: s for k, s, _ in results["fastgd n_jobs=1 (sgd)"]}
+
+    lines = [f"# fastgd.dask on {args.data} (first {n} rows, {X.shape[1]} features, "
+             f"MaxAbs-scaled), {args.blocks} CSR blocks, LocalCluster "
+             f"{args.workers} workers x 1 thread", "",
+             f"L2 logistic regression, alpha = {alpha:g}; F* = {f_star:.10g} (lbfgs: "
+             f"{f_lbfgs:.10g}). Seconds to relative suboptimality (F - F*)/F*; '-' not "
+             f"reached within {ROUNDS[-1]} rounds/epochs.", "",
+             "| method | " + " | ".join(f"{t:g}" for t in TARGETS) + " | F after 32 |",
+             "|---|" + "---:|" * (len(TARGETS) + 1)]
+    for name, pts in results.items():
+        cells = [time_to(pts, f_star, t) for t in TARGETS]
+        lines.append(f"| {name} | " + " | ".join("-" if c is None else f"{c:.2f}"
+                                                  for c in cells)
+                     + f" | {pts[-1][2]:.6g} |")
+    lines += ["", f"Dask overhead per round: a 'gradient' round takes {per_round * 1e3:.1f} "
+              f"ms, a single-machine full-batch epoch {epoch * 1e3:.1f} ms.",
+              f"'average' (1 local epoch per round) for 32 rounds: {avg[32]:.2f} s; the "
+              f"single-machine fit for 32 epochs: {sgd[32]:.2f} s "
+              f"(ratio {avg[32] / sgd[32]:.2f}).", "",
+              "Repeat: `python benchmarks/bench_dask.py " + " ".join(
+                  f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
+                  if v is not None and k not in ("out", "study", "study_rounds")) + "`"]
+    finish(lines, args.out, client, cluster)
+
+
+if __name__ == "__main__":
+    main()

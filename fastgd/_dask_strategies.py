@@ -1,0 +1,571 @@
+"""The strategies of ``fastgd.dask``: drivers that live on the client.
+
+The model, the server-side optimizer state and the clocks are client-side NumPy arrays;
+every task is a pure function of (block, model snapshot, seed) from ``_dask_tasks``.
+Results are tagged (round, block, version) and a tag is applied once, so a task
+recomputed after a worker died is never counted twice. Synchronous strategies reduce in
+block order, never in completion order: their result does not depend on the number of
+workers, nor on a worker dying.
+
+The model of K problems (one-vs-rest classes, or 1) is ``W`` (K, d + 1), last column the
+intercept.
+"""
+
+import json
+import os
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from fastgd import _dask_tasks as tasks
+from fastgd._rules import Penalty, Rule, Schedule
+
+CHECKPOINT_FORMAT = 1
+# parameters a resumed fit may change (any other change makes it another fit)
+RESUMABLE = {"max_iter", "checkpoint", "checkpoint_every", "client", "verbose", "n_jobs",
+             "warm_start"}
+
+
+@dataclass
+class Context:
+    """What every strategy reads: the client, the persisted blocks and the fit's spec."""
+
+    client: object
+    X: list  # futures of the X blocks, in block order
+    y: list
+    n_rows: np.ndarray  # rows per block
+    spec: dict  # what the tasks read (see fastgd.dask._spec)
+    cfg: object  # the single-machine _engine.Config (rule, loss, penalty, schedule)
+    params: object  # the estimator (its dask parameters)
+    token: str
+    support: np.ndarray  # columns with a stored entry in some block (CSR), or all
+
+    @property
+    def n_blocks(self):
+        return len(self.X)
+
+    def submit(self, fn, b, *args, name, version=0):
+        """fn(X[b], y[b], *args, tag) as a task keyed by (fit, name, block, version)."""
+        tag = (name, int(b), int(version))
+        key = f"fastgd-{self.token}-{name}-b{b}-v{version}"
+        return self.client.submit(fn, self.X[b], self.y[b], *args, tag, key=key,
+                                  pure=False)
+
+    def objective(self, W, name):
+        """F(w, b) of SPEC section 1 per problem, by one map-reduce pass."""
+        futs = [self.submit(tasks.gradient, b, W, self.spec, 0, 1.0, False, name=name)
+                for b in range(self.n_blocks)]
+        loss = sum(r["loss"] for r in _gather(self, futs))  # block order
+        return loss / self.n_rows.sum() + penalty(self.cfg, W)
+
+
+def _gather(ctx, futs):
+    """Results of ``futs`` in their order; each tag is taken once."""
+    results = ctx.client.gather(futs)
+    tags = [r["tag"] for r in results]
+    if len(set(tags)) != len(tags):
+        raise RuntimeError(f"duplicate task results {tags}")
+    return results
+
+
+def penalty(cfg, W):
+    """alpha R(w) of SPEC section 1, per problem (the intercept is not penalised)."""
+    if cfg.penalty == Penalty.NONE:
+        return np.zeros(W.shape[0])
+    w = W[:, :-1]
+    return cfg.alpha * ((1 - cfg.l1_ratio) * 0.5 * np.einsum("kj,kj->k", w, w)
+                        + cfg.l1_ratio * np.abs(w).sum(axis=1))
+
+
+def weighted_mean(Ws, n_rows):
+    """sum_b (n_b / n) W_b, summed in block order (Zinkevich et al. 2010); one block's
+    weight is exactly 1, so that a single block gives its own fit bit for bit."""
+    total = np.zeros_like(Ws[0])
+    for W, n in zip(Ws, n_rows):
+        total += (n / float(np.sum(n_rows))) * W
+    return total
+
+
+def adagrad_weighted_mean(Ws, Gs, n_rows):
+    """Vowpal Wabbit's average of adaptive models, per coordinate weighted by each
+    block's Adagrad sum of squared gradients: w_j = sum_b (G_bj / sum_c G_cj) w_bj
+    (rows-weighted where no block has any G_j). One block gives its own fit exactly."""
+    total = np.zeros_like(Gs[0])
+    for G in Gs:  # block order
+        total += G
+    seen = total > 0
+    safe = np.where(seen, total, 1.0)
+    out = np.zeros_like(Ws[0])
+    for W, G in zip(Ws, Gs):
+        out += (G / safe) * W
+    return np.where(seen, out, weighted_mean(Ws, n_rows))
+
+
+# ------------------------------------------------------------------ stopping rule
+def new_stopper(K, cfg):
+    return {"best": np.full(K, np.inf), "no_improve": np.zeros(K, np.int64),
+            "eta": np.full(K, cfg.eta0), "active": np.ones(K, bool)}
+
+
+def stop_check(state, objective, cfg, tol, n_iter_no_change):
+    """scikit-learn's rule per problem (objective > best - tol for n_iter_no_change
+    rounds; 'adaptive' divides eta by 5 instead, down to 1e-6). Problems that stop are
+    marked inactive; returns True when none is left."""
+    if tol is None:
+        return False
+    for k in np.flatnonzero(state["active"]):
+        if objective[k] > state["best"][k] - tol:
+            state["no_improve"][k] += 1
+        else:
+            state["no_improve"][k] = 0
+        state["best"][k] = min(state["best"][k], objective[k])
+        if state["no_improve"][k] >= n_iter_no_change:
+            if cfg.schedule == Schedule.ADAPTIVE and state["eta"][k] > 1e-6:
+                state["eta"][k] /= 5
+                state["no_improve"][k] = 0
+            else:
+                state["active"][k] = False
+    return not state["active"].any()
+
+
+# ------------------------------------------------------------------ checkpoints
+def _ckpt_paths(path):
+    return os.path.join(path, "state.npz"), os.path.join(path, "state.json")
+
+
+def save_checkpoint(path, meta, state):
+    """``state`` (a dict of arrays and numbers) as ``state.npz`` + ``state.json`` in the
+    directory ``path``: no pickle, readable without fastgd; written atomically."""
+    os.makedirs(path, exist_ok=True)
+    npz, js = _ckpt_paths(path)
+    arrays = {k: v for k, v in state.items() if isinstance(v, np.ndarray)}
+    scalars = {k: v for k, v in state.items() if not isinstance(v, np.ndarray)}
+    with open(npz + ".tmp", "wb") as f:
+        np.savez(f, **arrays)
+    with open(js + ".tmp", "w") as f:
+        json.dump({"format": CHECKPOINT_FORMAT, "meta": meta, "scalars": scalars}, f)
+    os.replace(npz + ".tmp", npz)
+    os.replace(js + ".tmp", js)
+
+
+def load_checkpoint(path, meta):
+    """The state saved by ``save_checkpoint`` for the same fit (``meta``), else None."""
+    npz, js = _ckpt_paths(path)
+    if not (os.path.exists(npz) and os.path.exists(js)):
+        return None
+    with open(js) as f:
+        saved = json.load(f)
+    if saved.get("format") != CHECKPOINT_FORMAT or saved["meta"] != meta:
+        old = {**saved.get("meta", {}), **saved.get("meta", {}).get("params", {})}
+        new = {**meta, **meta["params"]}
+        differ = sorted(k for k in new if k != "params" and old.get(k) != new[k])
+        raise ValueError(
+            f"checkpoint {path!r} belongs to another fit (it differs in {differ}). "
+            "Remove the directory or pass another checkpoint= path.")
+    with np.load(npz, allow_pickle=False) as data:
+        state = {k: data[k].copy() for k in data.files}
+    state.update(saved["scalars"])
+    return state
+
+
+def run_rounds(ctx, state, one_round, n_rounds):
+    """Synchronous rounds ``one_round(state, r) -> stop?`` from state['round'] on, with
+    the optional checkpoint every ``checkpoint_every`` rounds (and at the end)."""
+    p = ctx.params
+    meta = {"shape": list(state["W"].shape), "n_blocks": ctx.n_blocks,
+            "n_rows": int(ctx.n_rows.sum()),
+            "params": {k: repr(v) for k, v in sorted(p.get_params().items())
+                       if k not in RESUMABLE}}
+    if p.checkpoint is not None:
+        saved = load_checkpoint(p.checkpoint, meta)
+        if saved is not None:
+            state = saved
+    r = int(state["round"])
+    stop = bool(state.get("stopped", False))
+    while r < n_rounds and not stop:
+        stop = bool(one_round(state, r))
+        r += 1
+        state["round"] = r
+        state["stopped"] = stop
+        if p.checkpoint is not None and (r % p.checkpoint_every == 0 or stop
+                                         or r == n_rounds):
+            save_checkpoint(p.checkpoint, meta, state)
+    return state
+
+
+def _objective_of(ctx, state, W, r):
+    """The round's objective for the stopping rule (only computed when tol is set)."""
+    if ctx.params.tol is None:
+        return None
+    return ctx.objective(W, f"obj-r{r}")
+
+
+# ------------------------------------------------------------------ 'average'
+def fit_average(ctx, W0, n_rounds):
+    """BSP iterative parameter mixing (Zinkevich, Weimer, Smola, Li, NIPS 2010;
+    McDonald, Hall, Mann, NAACL 2010): each round, every block runs ``local_epochs`` of
+    the single-machine fit from the global model, and the client averages them weighted
+    by rows, w <- sum_b n_b w_b / n; with optimizer='adagrad', per coordinate by the
+    blocks' Adagrad G, as Vowpal Wabbit averages adaptive models."""
+    p = ctx.params
+    state = {"W": W0.copy(), "round": 0, **new_stopper(W0.shape[0], ctx.cfg)}
+
+    def one_round(state, r):
+        futs = [ctx.submit(tasks.local_fit, b, ctx.spec, state["W"],
+                           tasks.task_seed(p.random_state, r, b), p.local_epochs,
+                           name=f"avg-r{r}") for b in range(ctx.n_blocks)]
+        results = _gather(ctx, futs)
+        Ws = [res["W"] for res in results]
+        state["W"] = (adagrad_weighted_mean(Ws, [res["G"] for res in results], ctx.n_rows)
+                      if ctx.spec["adagrad_weights"] else weighted_mean(Ws, ctx.n_rows))
+        obj = _objective_of(ctx, state, state["W"], r)
+        return stop_check(state, obj, ctx.cfg, p.tol, p.n_iter_no_change)
+
+    return run_rounds(ctx, state, one_round, n_rounds)
+
+
+# ------------------------------------------------------------------ 'gradient'
+def step_size(cfg, eta, t):
+    """eta_t of SPEC section 2's schedules (as the kernels' _step_size)."""
+    if cfg.schedule == Schedule.OPTIMAL:
+        return 1.0 / (cfg.schedule_alpha * (cfg.optimal_init + t - 1.0))
+    if cfg.schedule == Schedule.INVSCALING:
+        return cfg.eta0 / t ** cfg.power_t
+    return eta
+
+
+class FullBatchStep:
+    """One step of the fit's rule on the full gradient, as the single-machine
+    ``batch_size='full'`` path takes it (one batch of the kernels' optimizer_epoch):
+    the L2 term added per coordinate as the rule wants it, the rule applied by the
+    compiled ``apply_rule`` (the one copy of its formula), then the cumulative L1
+    penalty (Tsuruoka et al.) on the coordinates stepped, then the intercept."""
+
+    def __init__(self, cfg, kern, support, sparse):
+        self.cfg, self.kern = cfg, kern
+        d = support.shape[0]
+        lazy_sparse = sparse and cfg.lazy and cfg.rule != Rule.SGD
+        self.coords = np.flatnonzero(support) if lazy_sparse else np.arange(d)
+        # rule 'sgd' shrinks every coordinate (the kernels' scale factor on CSR); L1
+        # reaches the batch's support only there
+        self.l1_coords = np.flatnonzero(support) if sparse else np.arange(d)
+        if cfg.rule != Rule.SGD:
+            self.l1_coords = self.coords
+
+    def eval_point(self, W, S):
+        """Where the margins are taken: NAG's look-ahead w - gamma v, else w."""
+        if self.cfg.rule == Rule.NAG:
+            return W - self.cfg.hp[0] * S[:, 0, :]
+        return W
+
+    def __call__(self, w, state, q, u, g, t, eta):
+        """Step problem (w, state, q, u) with the mean loss gradient g (d + 1); returns u."""
+        cfg, d = self.cfg, w.shape[0] - 1
+        a2 = cfg.alpha * (1.0 - cfg.l1_ratio)
+        a1 = cfg.alpha * cfg.l1_ratio
+        hp = cfg.hp
+        b1, b2 = hp[2], hp[3]
+        c1, c2, c1n = 1.0 - b1 ** t, 1.0 - b2 ** t, 1.0 - b1 ** (t + 1.0)
+        u += a1 * eta
+        if cfg.rule == Rule.SGD:
+            w[:d] -= eta * (g[:d] + a2 * w[:d])
+        else:
+            j = self.coords
+            if cfg.rule == Rule.NAG:
+                gl = g[j] + a2 * (w[j] - hp[0] * state[0, j])
+            elif cfg.rule == Rule.ADAMW:
+                w[j] *= 1.0 - eta * a2
+                gl = g[j]
+            else:
+                gl = g[j] + a2 * w[j]
+            for jj, gj in zip(j.tolist(), gl.tolist()):
+                self.kern.apply_rule(cfg.rule, jj, gj, w, state, eta, hp, c1, c2, c1n)
+        if a1 > 0.0:
+            l1_truncate(w, q, self.l1_coords, u)
+        if cfg.fit_intercept:
+            if cfg.rule == Rule.SGD:
+                w[d] -= eta * g[d]
+            else:
+                self.kern.apply_rule(cfg.rule, d, float(g[d]), w, state, eta, hp, c1, c2,
+                                     c1n)
+        return u
+
+
+def l1_truncate(w, q, j, u):
+    """Tsuruoka et al.'s cumulative L1 penalty on the coordinates j (in place)."""
+    z = w[j]
+    nz = np.where(z > 0, np.maximum(0.0, z - (u + q[j])),
+                  np.where(z < 0, np.minimum(0.0, z + (u - q[j])), z))
+    w[j] = nz
+    q[j] += nz - z
+
+
+def fit_gradient(ctx, W0, n_rounds, kern, n_slots):
+    """Synchronous full-batch gradient descent by map-reduce (Spark MLlib's
+    GradientDescent; with ``batch_fraction`` < 1 its sampled mini-batch): each block
+    returns its loss-gradient sum at the model, the client sums them in block order and
+    takes the single-machine ``batch_size='full'`` step of SPEC section 2."""
+    p, cfg = ctx.params, ctx.cfg
+    K, d1 = W0.shape
+    step = FullBatchStep(cfg, kern, ctx.support, ctx.spec["sparse"])
+    state = {"W": W0.copy(), "S": np.zeros((K, n_slots, d1)), "Q": np.zeros((K, d1 - 1)),
+             "U": np.zeros(K), "t": 1.0, "round": 0, **new_stopper(K, cfg)}
+
+    def one_round(state, r):
+        W_eval = step.eval_point(state["W"], state["S"])
+        futs = [ctx.submit(tasks.gradient, b, W_eval, ctx.spec,
+                           tasks.task_seed(p.random_state, r, b), p.batch_fraction, True,
+                           name=f"grad-r{r}") for b in range(ctx.n_blocks)]
+        results = _gather(ctx, futs)
+        G = np.zeros_like(state["W"])
+        loss = np.zeros(K)
+        n = 0
+        for res in results:  # block order
+            G += res["G"]
+            loss += res["loss"]
+            n += res["n"]
+        G /= n
+        t = state["t"]
+        for k in np.flatnonzero(state["active"]):
+            eta = step_size(cfg, state["eta"][k], t)
+            state["U"][k] = step(state["W"][k], state["S"][k], state["Q"][k],
+                                 state["U"][k], G[k], t, eta)
+        if not np.isfinite(state["W"]).all():
+            raise ValueError(
+                f"The fit diverged at round {r + 1} (the model is no longer finite): a "
+                "smaller eta0 or a larger alpha might help, as might scaling X.")
+        state["t"] = t + 1.0
+        obj = loss / n + penalty(cfg, state["W"])
+        return stop_check(state, obj, cfg, p.tol, p.n_iter_no_change)
+
+    return run_rounds(ctx, state, one_round, n_rounds)
+
+
+# ------------------------------------------------------------------ 'easgd' (sync)
+def elastic_pull(x_local, centre, alpha):
+    """EASGD's elastic move (Zhang, Choromanska, LeCun 2015, eq. 5-6):
+    diff = alpha (x_i - x~); x_i <- x_i - diff; returns diff (x~ gains it)."""
+    diff = alpha * (x_local - centre)
+    x_local -= diff
+    return diff
+
+
+def easgd_alpha(ctx):
+    """elastic_alpha='auto': beta = p alpha = 0.9, the paper's choice (p blocks)."""
+    a = ctx.params.elastic_alpha
+    return 0.9 / ctx.n_blocks if a == "auto" else float(a)
+
+
+def fit_easgd_sync(ctx, W0, n_rounds):
+    """Synchronous EASGD (Zhang, Choromanska, LeCun, NIPS 2015): every block keeps its
+    own model x_i, runs ``tau`` local epochs, then x_i and the centre x~ attract each
+    other, x_i -= alpha (x_i - x~), x~ += alpha sum_i (x_i - x~) (block order)."""
+    p = ctx.params
+    alpha = easgd_alpha(ctx)
+    state = {"W": W0.copy(), "L": np.repeat(W0[None], ctx.n_blocks, axis=0), "round": 0,
+             **new_stopper(W0.shape[0], ctx.cfg)}
+
+    def one_round(state, r):
+        futs = [ctx.submit(tasks.local_fit, b, ctx.spec, state["L"][b],
+                           tasks.task_seed(p.random_state, r, b), p.tau,
+                           name=f"easgd-r{r}") for b in range(ctx.n_blocks)]
+        centre = state["W"]
+        moved = np.zeros_like(centre)
+        for b, res in enumerate(_gather(ctx, futs)):
+            state["L"][b] = res["W"]
+            moved += elastic_pull(state["L"][b], centre, alpha)
+        state["W"] = centre + moved
+        obj = _objective_of(ctx, state, state["W"], r)
+        return stop_check(state, obj, ctx.cfg, p.tol, p.n_iter_no_change)
+
+    return run_rounds(ctx, state, one_round, n_rounds)
+
+
+# ------------------------------------------------------------------ asynchronous
+def run_async(ctx, launch, on_result, n_tasks, deterministic, gate=None):
+    """The parameter-server loop: block b runs its tasks k = 0 .. n_tasks - 1 one after
+    another. ``launch(b, k)`` submits one, ``on_result(b, k, result)`` applies its result
+    to the client-side state, and ``gate(b, k)`` (default: always) says whether b may
+    start task k now. Results are taken as they complete (``distributed.as_completed``)
+    or, with ``deterministic``, in submission order (a fixed delay pattern, for tests).
+    A result's tag is applied once."""
+    from distributed import as_completed
+
+    pending, fifo, applied = {}, deque(), set()
+    nxt = [0] * ctx.n_blocks  # next task of each block
+    busy = [False] * ctx.n_blocks
+    ac = None if deterministic else as_completed(loop=ctx.client.loop)
+
+    def start_ready():
+        for b in range(ctx.n_blocks):
+            if not busy[b] and nxt[b] < n_tasks and (gate is None or gate(b, nxt[b])):
+                fut = launch(b, nxt[b])
+                pending[fut.key] = (fut, b, nxt[b])
+                busy[b] = True
+                (fifo.append if deterministic else ac.add)(fut)
+
+    start_ready()
+    while pending:
+        fut = fifo.popleft() if deterministic else next(ac)
+        _, b, k = pending.pop(fut.key)
+        result = fut.result()
+        busy[b], nxt[b] = False, k + 1
+        if result["tag"] not in applied:
+            applied.add(result["tag"])
+            on_result(b, k, result)
+        start_ready()
+    return applied
+
+
+def _server_gradient(cfg, W, G, n):
+    """Mean loss gradient of a task plus the penalty's (sub)gradient at W."""
+    g = G / n
+    a2 = cfg.alpha * (1.0 - cfg.l1_ratio)
+    a1 = cfg.alpha * cfg.l1_ratio
+    g[:, :-1] += a2 * W[:, :-1] + a1 * np.sign(W[:, :-1])
+    if not cfg.fit_intercept:
+        g[:, -1] = 0.0
+    return g
+
+
+class Adagrad:
+    """Downpour's server rule (Dean et al. 2012, with Duchi et al.'s Adagrad):
+    G += g^2; w -= eta g / (sqrt(G) + eps)."""
+
+    def __init__(self, shape, eta, eps):
+        self.G, self.eta, self.eps = np.zeros(shape), eta, eps
+
+    def read(self):
+        return None
+
+    def update(self, W, g, _read):
+        self.G += g * g
+        W -= self.eta * g / (np.sqrt(self.G) + self.eps)
+
+
+class Sgd:
+    """Plain server step w -= eta g."""
+
+    def __init__(self, shape, eta, eps):
+        self.eta = eta
+
+    def read(self):
+        return None
+
+    def update(self, W, g, _read):
+        W -= self.eta * g
+
+
+class AdaRevision:
+    """Delay-tolerant Adagrad, AdaRevision (McMahan & Streeter, NIPS 2014, Alg. 2),
+    per coordinate. A Read hands out z (the sum of gradients applied so far); the
+    Update of g read at z_old, with g_bck = z - z_old the gradients applied meanwhile:
+
+        eta_old = eta / sqrt(G'); z += g; G += g^2 + 2 g g_bck; G' = max(G', G)
+        w <- w - (eta / sqrt(G')) g + (eta_old - eta / sqrt(G')) g_bck
+
+    i.e. the step of the g_bck gradients is revised to the new, smaller rate."""
+
+    def __init__(self, shape, eta, eps):
+        self.z, self.G, self.Gmax = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+        self.eta, self.eps = eta, eps
+
+    def read(self):
+        return self.z.copy()
+
+    def update(self, W, g, z_old):
+        g_bck = self.z - z_old
+        eta_old = self.eta / (np.sqrt(self.Gmax) + self.eps)
+        self.z += g
+        self.G += g * g + 2.0 * g * g_bck
+        np.maximum(self.Gmax, self.G, out=self.Gmax)
+        eta_new = self.eta / (np.sqrt(self.Gmax) + self.eps)
+        W -= eta_new * g - (eta_old - eta_new) * g_bck
+
+
+SERVER_RULES = {"adagrad": Adagrad, "sgd": Sgd, "adarevision": AdaRevision}
+
+
+def fit_downpour(ctx, W0, n_tasks, rule):
+    """Downpour SGD (Dean et al., NIPS 2012): asynchronous. Each block's task takes the
+    loss gradient of its rows (a ``batch_fraction`` of them) at the latest model it was
+    given; the server rule (``server_optimizer``, or AdaRevision) applies each result at
+    once, and the block is resubmitted with the model as it is then. ``n_tasks`` tasks
+    per block."""
+    p, cfg = ctx.params, ctx.cfg
+    W = W0.copy()
+    server = SERVER_RULES[rule](W.shape, float(p.server_eta), 1e-8)
+    reads = {}
+
+    def launch(b, k):
+        reads[(b, k)] = server.read()
+        return ctx.submit(tasks.gradient, b, W.copy(), ctx.spec,
+                          tasks.task_seed(p.random_state, k, b), p.batch_fraction, True,
+                          name=f"{rule}-k{k}")
+
+    def on_result(b, k, res):
+        server.update(W, _server_gradient(cfg, W, res["G"], res["n"]), reads.pop((b, k)))
+
+    run_async(ctx, launch, on_result, n_tasks, p.deterministic)
+    return {"W": W, "round": n_tasks}
+
+
+def fit_ssp(ctx, W0, n_clocks):
+    """Stale synchronous parallel (Ho et al., NIPS 2013): each block's clock is a task
+    of ``local_epochs`` single-machine epochs from the model it reads; the server adds
+    its weighted change, w += (n_b / n)(w_b - w_read), at once. A block may start clock
+    c only while c - (slowest block's finished clocks) <= ``staleness``; with
+    staleness=0 every clock reads the same model: BSP parameter mixing."""
+    p = ctx.params
+    W = W0.copy()
+    frac = ctx.n_rows / float(ctx.n_rows.sum())
+    done = np.zeros(ctx.n_blocks, np.int64)  # finished clocks per block
+    snap = {}
+
+    def launch(b, c):
+        snap[(b, c)] = W.copy()
+        return ctx.submit(tasks.local_fit, b, ctx.spec, snap[(b, c)],
+                          tasks.task_seed(p.random_state, c, b), p.local_epochs,
+                          name=f"ssp-c{c}")
+
+    def on_result(b, c, res):
+        W[...] += frac[b] * (res["W"] - snap.pop((b, c)))
+        done[b] = c + 1
+
+    def gate(b, c):
+        return c - done.min() <= p.staleness
+
+    run_async(ctx, launch, on_result, n_clocks, p.deterministic, gate)
+    return {"W": W, "round": n_clocks}
+
+
+def fit_easgd_async(ctx, W0, n_rounds):
+    """Asynchronous EASGD (Zhang, Choromanska, LeCun 2015, Alg. 1): when block i's
+    ``tau`` local epochs finish, x_i and the centre attract each other at once,
+    x_i -= alpha (x_i - x~), x~ += alpha (x_i - x~), and the block continues from x_i."""
+    p = ctx.params
+    alpha = easgd_alpha(ctx)
+    W = W0.copy()
+    L = np.repeat(W0[None], ctx.n_blocks, axis=0)
+
+    def launch(b, k):
+        return ctx.submit(tasks.local_fit, b, ctx.spec, L[b].copy(),
+                          tasks.task_seed(p.random_state, k, b), p.tau,
+                          name=f"aeasgd-k{k}")
+
+    def on_result(b, k, res):
+        L[b] = res["W"]
+        W[...] += elastic_pull(L[b], W, alpha)
+
+    run_async(ctx, launch, on_result, n_rounds, p.deterministic)
+    return {"W": W, "round": n_rounds}
+
+
+def finite_or_raise(W, strategy):
+    if not np.isfinite(W).all():
+        raise ValueError(
+            f"strategy={strategy!r}: the model is no longer finite (the fit diverged); "
+            "a smaller eta0 / server_eta or a larger alpha might help, as might scaling X.")
+    return W
+

@@ -1,0 +1,159 @@
+"""The tasks of ``fastgd.dask``: pure functions of (block, model snapshot, seed).
+
+Each runs on a Dask worker and returns plain NumPy values tagged with the ``tag`` it was
+given (round, block, version), so that the client can drop a duplicate. Nothing here
+keeps state between calls: a task lost with its worker is simply recomputed.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from fastgd._rules import LOSSES, Loss
+
+DLOSS_CLIP = 1e12  # SPEC section 1: dL/dp is clipped to +-1e12, as scikit-learn does
+
+
+def task_seed(random_state, round_, block):
+    """The integer seed of block ``block`` in round ``round_``: SeedSequence of
+    (random_state, round, block), so that it does not depend on which worker runs it."""
+    base = 0 if random_state is None else int(random_state)
+    seq = np.random.SeedSequence([base, int(round_), int(block)])
+    return int(seq.generate_state(1, np.uint32)[0] & 0x7FFFFFFF)
+
+
+def describe(Xb, yb, classify):
+    """What the client checks before a fit: shape, finiteness, labels, column support."""
+    n, d = Xb.shape
+    values = Xb.data if sp.issparse(Xb) else np.asarray(Xb)
+    if sp.issparse(Xb):
+        support = np.zeros(d, dtype=bool)
+        support[Xb.tocsr().indices] = True
+    else:
+        support = np.ones(d, dtype=bool)
+    yb = np.asarray(yb)
+    info = {"n_rows": int(n), "n_features": int(d), "n_y": int(yb.shape[0]),
+            "sparse": bool(sp.issparse(Xb)), "support": support,
+            "finite_X": bool(np.isfinite(values).all()), "finite_y": True, "labels": None}
+    if classify:
+        info["labels"] = np.unique(yb)
+    else:
+        info["finite_y"] = bool(np.isfinite(yb.astype(np.float64)).all())
+    return info
+
+
+def dloss(loss, y, p, param):
+    """dL/dp of SPEC section 1 for arrays (``y`` is +-1 for classification), clipped."""
+    kind = LOSSES[loss].id
+    z = y * p
+    if kind == Loss.SQUARED_ERROR:
+        d = p - y
+    elif kind == Loss.LOG_LOSS:
+        d = -y * np.exp(-np.logaddexp(0.0, z))  # -y / (1 + exp(y p)), overflow-free
+    elif kind == Loss.HINGE:
+        d = np.where(z <= param, -y, 0.0)
+    elif kind == Loss.SQUARED_HINGE:
+        d = np.where(param - z > 0, -2.0 * y * (param - z), 0.0)
+    elif kind == Loss.MODIFIED_HUBER:
+        d = np.where(z >= 1.0, 0.0, np.where(z >= -1.0, 2.0 * (1.0 - z) * -y, -4.0 * y))
+    else:
+        r = p - y
+        if kind == Loss.HUBER:
+            d = np.where(np.abs(r) <= param, r, np.sign(r) * param)
+        elif kind == Loss.EPSILON_INSENSITIVE:
+            d = np.where(r > param, 1.0, np.where(r < -param, -1.0, 0.0))
+        else:  # squared_epsilon_insensitive
+            d = np.where(r > param, 2.0 * (r - param),
+                         np.where(r < -param, 2.0 * (r + param), 0.0))
+    return np.clip(d, -DLOSS_CLIP, DLOSS_CLIP)
+
+
+def targets(yb, classes, classify):
+    """(n, K) targets of the K problems: +-1 one-vs-rest labels, or y itself (K = 1)."""
+    if not classify:
+        return np.asarray(yb, dtype=np.float64)[:, None]
+    yb = np.asarray(yb)
+    if len(classes) == 2:
+        return np.where(yb == classes[1], 1.0, -1.0)[:, None]
+    return np.where(yb[:, None] == np.asarray(classes)[None, :], 1.0, -1.0)
+
+
+def _loss_sums(kern, Y, P, SW, loss, param):
+    """sum_i s_i L(y_i, p_i) per problem, by the compiled loss of SPEC section 1."""
+    loss_id = int(LOSSES[loss].id)
+    return np.array([kern.weighted_loss_sum(np.ascontiguousarray(Y[:, k]),
+                                            np.ascontiguousarray(P[:, k]),
+                                            np.ascontiguousarray(SW[:, k]), loss_id, param)
+                     for k in range(Y.shape[1])])
+
+
+def gradient(Xb, yb, W, spec, seed, fraction, with_grad, tag):
+    """Sums over the block (or a ``fraction`` of its rows drawn from ``seed``) at the
+    model ``W`` (K, d + 1), last column the intercept:
+
+        G[k, :d] = sum_i s_ik dL/dp(y_ik, p_ik) x_i,  G[k, d] = sum_i s_ik dL/dp,
+        loss[k]  = sum_i s_ik L(y_ik, p_ik),           p_ik = x_i . W[k, :d] + W[k, d]
+
+    with s_ik the class weight of problem k (1 for regression). Returns a dict with
+    ``tag``, ``G``, ``loss`` and ``n`` (rows used).
+    """
+    from fastgd._backend import kernels
+
+    n = Xb.shape[0]
+    if fraction < 1.0:
+        m = max(1, int(round(fraction * n)))
+        rows = np.sort(np.random.default_rng(seed).choice(n, size=m, replace=False))
+        Xb, yb = Xb[rows], np.asarray(yb)[rows]
+    Xb = Xb.tocsr() if sp.issparse(Xb) else np.asarray(Xb)
+    Y = targets(yb, spec["classes"], spec["classify"])
+    pos, neg = np.asarray(spec["pos_weight"]), np.asarray(spec["neg_weight"])
+    SW = np.where(Y > 0, pos[None, :], neg[None, :]) if spec["classify"] else np.ones_like(Y)
+    P = np.asarray(Xb @ W[:, :-1].T) + W[:, -1][None, :]
+    out = {"tag": tag, "n": int(Y.shape[0]),
+           "loss": _loss_sums(kernels(spec["backend"]), Y, P, SW, spec["loss"],
+                              spec["param"])}
+    if with_grad:
+        D = SW * dloss(spec["loss"], Y, P, spec["param"])
+        G = np.empty_like(W)
+        G[:, :-1] = np.asarray(Xb.T @ D).T
+        G[:, -1] = D.sum(axis=0)
+        out["G"] = G
+    return out
+
+
+def local_fit(Xb, yb, spec, W, seed, epochs, tag):
+    """``epochs`` epochs of the single-machine estimator on the block from ``W``
+    (K, d + 1): ``fit(coef_init, intercept_init)`` with ``max_iter=epochs, tol=None``;
+    with ``spec['adagrad_weights']`` also Adagrad's G (K, d + 1) of the fit.
+
+    A block that lacks some of the fit's classes gets one all-zero row of weight 0 per
+    missing class, so that its estimator knows every class (such a row adds no loss
+    gradient, only its step's L2 shrink).
+    """
+    import fastgd
+
+    params = dict(spec["single_params"], max_iter=int(epochs), tol=None,
+                  random_state=int(seed), warm_start=False)
+    yb = np.asarray(yb)
+    sw = None
+    if spec["classify"]:
+        est = fastgd.SGDClassifier(**params)
+        missing = np.setdiff1d(spec["classes"], np.unique(yb))
+        if missing.size:
+            pad = (sp.csr_matrix((missing.size, Xb.shape[1]), dtype=Xb.dtype)
+                   if sp.issparse(Xb) else np.zeros((missing.size, Xb.shape[1]), Xb.dtype))
+            Xb = sp.vstack([Xb, pad], format="csr") if sp.issparse(Xb) else np.vstack(
+                [Xb, pad])
+            yb = np.concatenate([yb, missing.astype(yb.dtype)])
+            sw = np.concatenate([np.ones(yb.shape[0] - missing.size), np.zeros(missing.size)])
+    else:
+        est = fastgd.SGDRegressor(**params)
+    coef = W[:, :-1] if spec["classify"] else W[0, :-1]
+    intercept = W[:, -1] if spec["classify"] else W[0, -1:]
+    est.fit(Xb, yb, coef_init=coef, intercept_init=intercept, sample_weight=sw)
+    W_new = np.empty_like(W)
+    W_new[:, :-1] = est.coef_.reshape(W.shape[0], -1)
+    W_new[:, -1] = np.ravel(est.intercept_)
+    out = {"tag": tag, "W": W_new}
+    if spec["adagrad_weights"]:
+        out["G"] = np.stack([st["state"][0] for st in est.optimizer_state_])
+    return out

@@ -1,0 +1,480 @@
+"""fastgd.dask on a real distributed.LocalCluster (2 worker processes x 1 thread).
+
+Data: the first 2000 rows of the shared mushrooms set (CSR, 111 features) in 4 blocks,
+housing (dense regression) and small synthetic sets; every fit takes at most 20 rounds.
+"""
+
+import os
+import sys
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+import cloudpickle  # noqa: E402  (a dependency of distributed)
+from sklearn.base import clone  # noqa: E402
+from sklearn.datasets import dump_svmlight_file, load_svmlight_file, make_classification  # noqa: E402
+
+import fastgd  # noqa: E402
+import fastgd.dask as fd  # noqa: E402
+from fastgd.objective import objective  # noqa: E402
+
+# the fault-injection plugin below is defined here; workers cannot import this module
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+TIMEOUT = 300  # seconds a worker may take to come back after it was killed (busy CI)
+ALPHA = 1e-3
+LOG = dict(loss="log_loss", alpha=ALPHA, random_state=0, tol=None)
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+    with distributed.Client(cluster, set_as_default=False) as c:
+        c.wait_for_workers(2, timeout=TIMEOUT)
+        yield c
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def one_worker_client():
+    """A second cluster with one in-process worker: same results, whatever the workers."""
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                       dashboard_address=None)
+    with distributed.Client(cluster, set_as_default=False) as c:
+        yield c
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def mushrooms(shared_data):
+    X, y = shared_data("mushrooms.xz", max_rows=2000)
+    return X, y, as_dask(X, y, 500)
+
+
+def as_dask(X, y, rows):
+    return (da.from_array(X, chunks=(rows, -1), asarray=not sp.issparse(X)),
+            da.from_array(y, chunks=rows))
+
+
+def F(model, X, y):
+    """Objective of SPEC section 1 of a binary model (y as +-1)."""
+    ypm = np.where(y == model.classes_[1], 1.0, -1.0)
+    return objective(X, ypm, model.coef_.ravel(), model.intercept_[0], "log_loss", ALPHA)
+
+
+class KillOnce(distributed.WorkerPlugin):
+    """Kills its worker process when a task whose key contains ``pattern`` starts, the
+    first time only (a marker file guards the retry)."""
+
+    def __init__(self, pattern, marker):
+        self.pattern, self.marker = pattern, marker
+
+    def transition(self, key, start, finish, **kwargs):
+        if (finish == "executing" and self.pattern in str(key)
+                and not os.path.exists(self.marker)):
+            with open(self.marker, "w"):
+                pass
+            os._exit(1)
+
+
+def fit_with_kill(client, est, X, y, pattern, marker):
+    """Fit with a worker killed mid-fit; the fit must finish on the survivor (the nanny
+    restarts the dead worker, at its own pace: the next kill test waits for it)."""
+    try:
+        client.wait_for_workers(2, timeout=TIMEOUT)
+    except TimeoutError:  # a nanny gave up restarting its worker (a slow start under load)
+        client.restart(timeout=TIMEOUT)
+        client.wait_for_workers(2, timeout=TIMEOUT)
+    client.register_plugin(KillOnce(pattern, marker), name="kill-once")
+    try:
+        est.fit(X, y)
+    finally:
+        client.unregister_worker_plugin("kill-once")
+    assert os.path.exists(marker), "no worker was killed: the test tested nothing"
+    return est
+
+
+# ------------------------------------------------------------------ exactness
+@pytest.mark.parametrize("optimizer,extra", [
+    ("sgd", dict(learning_rate="constant", eta0=1.0, penalty="elasticnet", l1_ratio=0.5)),
+    ("adagrad", dict(eta0=0.5)),
+    ("adam", dict(eta0=0.05)),
+    ("nag", dict(learning_rate="constant", eta0=0.5)),
+])
+def test_gradient_equals_single_machine_full_batch(client, mushrooms, optimizer, extra):
+    X, y, (Xd, yd) = mushrooms
+    params = dict(LOG, optimizer=optimizer, max_iter=8, **extra)
+    single = fastgd.SGDClassifier(batch_size="full", **params).fit(X, y)
+    model = fd.SGDClassifier(strategy="gradient", client=client, **params).fit(Xd, yd)
+    np.testing.assert_allclose(model.coef_, single.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(model.intercept_, single.intercept_, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_classes,class_weight", [(2, {0: 3.0, 1: 0.5}),
+                                                     (3, {0: 2.0, 1: 1.0, 2: 0.5})])
+def test_gradient_one_vs_rest_with_class_weight(client, n_classes, class_weight):
+    X, y = make_classification(240, 6, n_informative=4, n_redundant=0,
+                               n_classes=n_classes, random_state=n_classes)
+    params = dict(LOG, max_iter=6, optimizer="momentum", learning_rate="constant",
+                  eta0=0.2, class_weight=class_weight)
+    single = fastgd.SGDClassifier(batch_size="full", **params).fit(X, y)
+    model = fd.SGDClassifier(strategy="gradient", client=client, **params)\
+        .fit(*as_dask(X, y, 60))
+    np.testing.assert_allclose(model.coef_, single.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(model.intercept_, single.intercept_, rtol=1e-9, atol=1e-12)
+
+
+def test_gradient_stopping_rule_is_the_single_machine_one(client, mushrooms):
+    X, y, (Xd, yd) = mushrooms
+    params = dict(LOG, tol=1e-3, n_iter_no_change=2, max_iter=200, optimizer="adagrad",
+                  eta0=0.5)
+    single = fastgd.SGDClassifier(batch_size="full", **params).fit(X, y)
+    model = fd.SGDClassifier(strategy="gradient", client=client, **params).fit(Xd, yd)
+    assert model.n_iter_ == single.n_iter_ < 200
+    np.testing.assert_allclose(model.coef_, single.coef_, rtol=1e-9, atol=1e-12)
+
+
+def test_gradient_dense_regression_lazy_false(client, shared_data):
+    X, y = shared_data("housing_scale.xz")
+    X = X.toarray()
+    params = dict(alpha=1e-2, optimizer="rmsprop", eta0=0.05, max_iter=10, tol=None,
+                  random_state=0, penalty="l1")
+    single = fastgd.SGDRegressor(batch_size="full", **params).fit(X, y)
+    Xd, yd = as_dask(X, y, 128)
+    model = fd.SGDRegressor(strategy="gradient", client=client, **params).fit(Xd, yd)
+    np.testing.assert_allclose(model.coef_, single.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(model.intercept_, single.intercept_, rtol=1e-9)
+
+
+@pytest.mark.parametrize("extra", [{}, dict(optimizer="adagrad", eta0=0.1)])
+def test_average_single_block_is_the_single_machine_fit(client, mushrooms, extra):
+    X, y, _ = mushrooms
+    Xd, yd = as_dask(X, y, X.shape[0])
+    params = dict(LOG, **extra)
+    model = fd.SGDClassifier(strategy="average", local_epochs=3, max_iter=2, client=client,
+                             **params).fit(Xd, yd)
+    # two rounds of one block: two warm-started single-machine fits, seeded per round
+    coef, intercept = None, None
+    for r in range(2):
+        single = fastgd.SGDClassifier(**dict(params, random_state=fd.task_seed(0, r, 0)),
+                                      max_iter=3).fit(X, y, coef_init=coef,
+                                                      intercept_init=intercept)
+        coef, intercept = single.coef_, single.intercept_
+    np.testing.assert_array_equal(model.coef_, coef)
+    np.testing.assert_array_equal(model.intercept_, intercept)
+
+
+def test_average_of_adagrad_fits_is_weighted_by_their_G(client, mushrooms):
+    """Vowpal Wabbit's rule: w_j = sum_b G_bj w_bj / sum_b G_bj over the blocks' fits."""
+    X, y, (Xd, yd) = mushrooms
+    params = dict(LOG, optimizer="adagrad", eta0=0.1)
+    model = fd.SGDClassifier(strategy="average", max_iter=1, client=client,
+                             **params).fit(Xd, yd)
+    fits = [fastgd.SGDClassifier(**dict(params, random_state=fd.task_seed(0, 0, b)),
+                                 max_iter=1).fit(X[500 * b:500 * (b + 1)],
+                                                 y[500 * b:500 * (b + 1)],
+                                                 coef_init=np.zeros((1, X.shape[1])),
+                                                 intercept_init=np.zeros(1))
+            for b in range(4)]
+    W = np.array([np.append(f.coef_, f.intercept_) for f in fits])
+    G = np.array([f.optimizer_state_[0]["state"][0] for f in fits])
+    touched = G.sum(axis=0) > 0
+    expected = np.where(touched, (G * W).sum(axis=0) / np.where(touched, G.sum(axis=0), 1),
+                        W.mean(axis=0))
+    assert not np.allclose(expected, W.mean(axis=0))  # the weights matter here
+    np.testing.assert_allclose(model.coef_.ravel(), expected[:-1], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(model.intercept_, expected[-1:], rtol=1e-12)
+
+
+def test_ssp_with_staleness_0_is_average(client, mushrooms):
+    X, y, (Xd, yd) = mushrooms
+    avg = fd.SGDClassifier(strategy="average", max_iter=4, client=client, **LOG).fit(Xd, yd)
+    ssp = fd.SGDClassifier(strategy="ssp", staleness=0, max_iter=4, client=client,
+                           deterministic=True, **LOG).fit(Xd, yd)
+    # w + sum_b (n_b/n)(w_b - w) against sum_b (n_b/n) w_b: round-off, grown by 4 rounds
+    np.testing.assert_allclose(ssp.coef_, avg.coef_, rtol=1e-6, atol=1e-9)
+
+
+# ------------------------------------------------------------------ convergence
+# The objective of each strategy after 20 rounds of 4 blocks, at most this many times
+# that of the single-machine SGD fit after 20 epochs (its default 'optimal' schedule).
+# The local-fit strategies run a constant step: each round is a fresh fit(), whose
+# decaying schedules would restart at t = 1. Measured ratios: average 1.03, ssp 1.03,
+# easgd 1.06, async easgd 1.07, adarevision 1.76, downpour 1.91, gradient 3.3 (20
+# full-batch steps only).
+LOCAL = dict(learning_rate="constant", eta0=0.05)
+RATIO = [("average", LOCAL, 1.15), ("ssp", LOCAL, 1.15), ("easgd", LOCAL, 1.2),
+         ("easgd", dict(LOCAL, asynchronous=True, deterministic=True), 1.2),
+         ("adarevision", dict(server_eta=0.5, deterministic=True), 2.5),
+         ("downpour", dict(server_eta=0.5, deterministic=True), 2.5),
+         ("gradient", dict(learning_rate="constant", eta0=1.0), 4.0)]
+
+
+@pytest.mark.parametrize("strategy,extra,ratio", RATIO)
+def test_objective_against_single_machine(client, mushrooms, strategy, extra, ratio):
+    X, y, (Xd, yd) = mushrooms
+    single = fastgd.SGDClassifier(max_iter=20, **LOG).fit(X, y)
+    model = fd.SGDClassifier(strategy=strategy, max_iter=20, client=client,
+                             **LOG, **extra).fit(Xd, yd)
+    assert F(model, X, y) <= ratio * F(single, X, y)
+    assert F(model, X, y) < 0.2 * np.log(2)  # far below the zero model's
+
+
+@pytest.mark.parametrize("strategy,extra", [
+    ("downpour", {}), ("adarevision", {}), ("ssp", dict(staleness=2)),
+    ("easgd", dict(asynchronous=True))])
+def test_asynchronous_strategies_converge_in_completion_order(client, mushrooms, strategy,
+                                                             extra):
+    X, y, (Xd, yd) = mushrooms
+    model = fd.SGDClassifier(strategy=strategy, max_iter=10, client=client, server_eta=0.5,
+                             **LOG, **LOCAL, **extra).fit(Xd, yd)
+    assert F(model, X, y) < 0.2 * np.log(2)
+
+
+def test_downpour_plain_server_step_on_sampled_rows(client, mushrooms):
+    X, y, (Xd, yd) = mushrooms
+    model = fd.SGDClassifier(strategy="downpour", server_optimizer="sgd", server_eta=2.0,
+                             batch_fraction=0.5, max_iter=20, client=client, **LOG)\
+        .fit(Xd, yd)
+    assert F(model, X, y) < 0.2 * np.log(2)
+
+
+@pytest.mark.parametrize("strategy", ["downpour", "ssp", "easgd"])
+def test_asynchronous_regression(client, shared_data, strategy):
+    X, y = shared_data("housing_scale.xz")
+    params = dict(max_iter=20, random_state=0, tol=None, learning_rate="constant",
+                  eta0=0.01, server_eta=1.0, asynchronous=strategy == "easgd")
+    model = fd.SGDRegressor(strategy=strategy, client=client, **params)\
+        .fit(*as_dask(X, y, 128))
+    assert model.coef_.shape == (13,) and model.score(X, y) > 0.5
+
+
+@pytest.mark.parametrize("strategy", ["downpour", "adarevision", "ssp", "easgd"])
+def test_deterministic_asynchronous_runs_repeat(client, mushrooms, strategy):
+    _, _, (Xd, yd) = mushrooms
+    params = dict(strategy=strategy, max_iter=4, deterministic=True, client=client,
+                  asynchronous=strategy == "easgd", **LOG)
+    a = fd.SGDClassifier(**params).fit(Xd, yd)
+    b = fd.SGDClassifier(**params).fit(Xd, yd)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+
+
+# ------------------------------------------------------------- reproducibility
+SYNC = [("average", dict(local_epochs=2)),
+        ("gradient", dict(optimizer="adagrad", eta0=0.5)),
+        ("easgd", dict(tau=1))]
+SAMPLED = ("gradient", dict(optimizer="adagrad", eta0=0.5, batch_fraction=0.3))
+
+
+@pytest.mark.parametrize("strategy,extra", [*SYNC, SAMPLED])
+def test_synchronous_bit_identical_for_any_number_of_workers(client, one_worker_client,
+                                                              mushrooms, strategy, extra):
+    _, _, (Xd, yd) = mushrooms
+    params = dict(strategy=strategy, max_iter=3, **LOG, **extra)
+    two = fd.SGDClassifier(client=client, **params).fit(Xd, yd)
+    one = fd.SGDClassifier(client=one_worker_client, **params).fit(Xd, yd)
+    np.testing.assert_array_equal(two.coef_, one.coef_)
+    np.testing.assert_array_equal(two.intercept_, one.intercept_)
+
+
+@pytest.mark.parametrize("strategy,extra", [
+    *SYNC, ("downpour", dict(deterministic=True)), ("ssp", dict(deterministic=True))])
+def test_worker_killed_mid_fit(client, mushrooms, tmp_path, strategy, extra):
+    """A worker process dies when round 1's task of block 1 starts: the fit completes on
+    the survivors (and the restarted worker), with the coef_ of the run without failure
+    (asynchronous strategies: in their deterministic mode)."""
+    _, _, (Xd, yd) = mushrooms
+    params = dict(strategy=strategy, max_iter=3, client=client, **LOG, **extra)
+    clean = fd.SGDClassifier(**params).fit(Xd, yd)
+    pattern = {"downpour": "-k1-b1-", "ssp": "-c1-b1-"}.get(strategy, "-r1-b1-")
+    killed = fit_with_kill(client, fd.SGDClassifier(**params), Xd, yd, pattern,
+                           str(tmp_path / "killed"))
+    np.testing.assert_array_equal(killed.coef_, clean.coef_)
+    np.testing.assert_array_equal(killed.intercept_, clean.intercept_)
+
+
+def test_worker_killed_mid_fit_asynchronous(client, mushrooms, tmp_path):
+    """In completion order an asynchronous fit varies from run to run; after a killed
+    worker it still completes, with the objective of a run without failure within 2x."""
+    X, y, (Xd, yd) = mushrooms
+    params = dict(strategy="adarevision", max_iter=6, server_eta=0.5, client=client, **LOG)
+    clean = fd.SGDClassifier(**params).fit(Xd, yd)
+    killed = fit_with_kill(client, fd.SGDClassifier(**params), Xd, yd, "-k2-b0-",
+                           str(tmp_path / "killed"))
+    assert F(killed, X, y) <= 2.0 * F(clean, X, y)
+    assert F(killed, X, y) < 0.2 * np.log(2)
+
+
+@pytest.mark.parametrize("strategy,extra", SYNC)
+def test_checkpoint_resume(client, mushrooms, tmp_path, strategy, extra):
+    _, _, (Xd, yd) = mushrooms
+    path = str(tmp_path / "ckpt")
+    params = dict(strategy=strategy, client=client, **LOG, **extra)
+    full = fd.SGDClassifier(max_iter=4, **params).fit(Xd, yd)
+    fd.SGDClassifier(max_iter=2, checkpoint=path, **params).fit(Xd, yd)
+    assert sorted(os.listdir(path)) == ["state.json", "state.npz"]
+    with np.load(os.path.join(path, "state.npz"), allow_pickle=False) as saved:
+        assert saved["W"].shape == (1, Xd.shape[1] + 1)
+    resumed = fd.SGDClassifier(max_iter=4, checkpoint=path, **params).fit(Xd, yd)
+    np.testing.assert_array_equal(resumed.coef_, full.coef_)
+    with pytest.raises(ValueError, match=r"another fit \(it differs in \['alpha'\]\)"):
+        fd.SGDClassifier(max_iter=4, checkpoint=path, **dict(params, alpha=0.5))\
+            .fit(Xd, yd)
+
+
+# ------------------------------------------------------------- API
+def test_predictions_lazy_on_dask_eager_on_numpy(client):
+    X, y = make_classification(300, 5, n_informative=4, n_redundant=0, n_classes=3,
+                               random_state=0)
+    Xd, yd = as_dask(X, y, 100)
+    model = fd.SGDClassifier(strategy="average", max_iter=3, client=client,
+                             **LOG).fit(Xd, yd)
+    single = model.to_single()
+    assert isinstance(single, fastgd.SGDClassifier)
+    np.testing.assert_array_equal(single.coef_, model.coef_)
+    assert model.coef_.shape == (3, 5)
+    with client.as_current():
+        for method in ("predict", "decision_function", "predict_proba"):
+            lazy = getattr(model, method)(Xd)
+            assert isinstance(lazy, da.Array)
+            np.testing.assert_allclose(lazy.compute(), getattr(single, method)(X))
+            np.testing.assert_allclose(getattr(model, method)(X), getattr(single, method)(X))
+        score = model.score(Xd, yd)
+        assert isinstance(score, da.Array)
+        assert float(score.compute()) == pytest.approx(single.score(X, y))
+        assert model.score(X, y) == pytest.approx(single.score(X, y))
+
+
+def test_regressor_lazy_score_and_current_client(client, shared_data):
+    X, y = shared_data("housing_scale.xz")
+    Xd, yd = as_dask(X, y, 128)
+    params = dict(max_iter=10, random_state=0, tol=None, **LOCAL)
+    with client.as_current():  # client=None: the current client
+        model = fd.SGDRegressor(strategy="average", **params).fit(Xd, yd)
+        r2 = float(model.score(Xd, yd).compute())
+    assert r2 == pytest.approx(model.to_single().score(X, y))
+    assert r2 > fastgd.SGDRegressor(**params).fit(X, y).score(X, y) - 0.05
+
+
+def test_dataframe_and_series_input(client):
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    X, y = make_classification(200, 4, random_state=0)
+    df = dd.from_pandas(pd.DataFrame(X, columns=list("abcd")), npartitions=4)
+    series = dd.from_pandas(pd.Series(y), npartitions=4)
+    params = dict(strategy="gradient", max_iter=5, client=client, **LOG)
+    model = fd.SGDClassifier(**params).fit(df, series)
+    ref = fd.SGDClassifier(**params).fit(*as_dask(X, y, 50))
+    np.testing.assert_allclose(model.coef_, ref.coef_, rtol=1e-12)
+    with client.as_current():
+        np.testing.assert_array_equal(model.predict(df).compute(), ref.predict(X))
+
+
+def test_clone_and_get_params():
+    model = fd.SGDClassifier(strategy="easgd", tau=3, optimizer="adam")
+    params = model.get_params()
+    single = set(fastgd.SGDClassifier().get_params())
+    assert single <= set(params)
+    assert set(params) - single == set(fd.DASK_PARAMS)
+    copy = clone(model)
+    assert copy.get_params() == params
+    assert fd.SGDRegressor(strategy="gradient").get_params()["strategy"] == "gradient"
+
+
+# ------------------------------------------------------------- bad input
+def test_no_client_says_how_to_start_one(mushrooms):
+    _, _, (Xd, yd) = mushrooms
+    with pytest.raises(ValueError, match=r"Client\(\)"):
+        fd.SGDClassifier().fit(Xd, yd)
+
+
+def test_column_chunks(client, mushrooms):
+    X, y, _ = mushrooms
+    Xd = da.from_array(X.toarray(), chunks=(500, 50))
+    with pytest.raises(ValueError, match=r"rechunk\(\{1: -1\}\)"):
+        fd.SGDClassifier(client=client).fit(Xd, da.from_array(y, chunks=500))
+
+
+def test_unknown_chunk_sizes(client):
+    X, y = make_classification(100, 4, random_state=0)
+    Xd, yd = as_dask(X, y, 25)
+    keep = Xd[:, 0] > 0
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        fd.SGDClassifier(client=client).fit(Xd[keep], yd[keep])
+
+
+def test_blocks_with_different_n_features(client):
+    import dask
+
+    rng = np.random.RandomState(0)
+    parts = [sp.random(20, d, density=0.3, format="csr", random_state=rng) for d in (6, 5)]
+    Xd = da.concatenate([da.from_delayed(dask.delayed(p), shape=(20, 6), dtype=float,
+                                         meta=sp.csr_matrix((0, 6))) for p in parts])
+    yd = da.from_array(np.tile([0, 1], 20), chunks=20)
+    with pytest.raises(ValueError, match="different n_features.*read_svmlight"):
+        fd.SGDClassifier(client=client).fit(Xd, yd)
+
+
+def test_nan_in_one_block(client):
+    X, y = make_classification(100, 4, random_state=0)
+    X[60, 2] = np.nan
+    Xd, yd = as_dask(X, y, 25)
+    with pytest.raises(ValueError, match=r"block 2 \(rows 50..74\) contains NaN"):
+        fd.SGDClassifier(client=client).fit(Xd, yd)
+
+
+def test_numpy_input_to_fit_points_to_dask_or_single_machine(client):
+    X, y = make_classification(50, 4, random_state=0)
+    with pytest.raises(TypeError, match="da.from_array"):
+        fd.SGDClassifier(client=client).fit(X, y)
+
+
+def test_strategy_and_solver_checks(client, mushrooms):
+    _, _, (Xd, yd) = mushrooms
+    with pytest.raises(ValueError, match="strategy must be"):
+        fd.SGDClassifier(strategy="hogwild", client=client).fit(Xd, yd)
+    with pytest.raises(ValueError, match="solver='sgd'"):
+        fd.SGDClassifier(strategy="gradient", solver="saga", loss="log_loss",
+                         client=client).fit(Xd, yd)
+
+
+# ------------------------------------------------------------- svmlight reader
+def test_read_svmlight_files_and_byte_ranges(client, tmp_path):
+    X, y = make_classification(120, 7, random_state=1)
+    X[np.abs(X) < 0.8] = 0.0
+    X[:, 6] = 0.0
+    X[0, 6] = 1.5  # only the first file uses the last column
+    for i in range(3):
+        dump_svmlight_file(X[40 * i:40 * (i + 1)], y[40 * i:40 * (i + 1)],
+                           str(tmp_path / f"part{i}.svm"), zero_based=False)
+    Xd, yd = fd.read_svmlight(str(tmp_path / "part*.svm"))
+    assert Xd.shape == (120, 7) and Xd.numblocks == (3, 1)
+    with client.as_current():
+        got = Xd.compute()
+        np.testing.assert_array_equal(yd.compute(), y)
+    assert sp.issparse(got)
+    np.testing.assert_allclose(got.toarray(), X)
+    # one file split by bytes: the same rows, in more blocks
+    whole = tmp_path / "whole.svm"
+    dump_svmlight_file(X, y, str(whole), zero_based=True)
+    Xb, yb = fd.read_svmlight([str(whole)], blocksize=1500)
+    assert Xb.numblocks[0] > 1
+    ref, _ = load_svmlight_file(str(whole), zero_based=True)
+    with client.as_current():
+        np.testing.assert_allclose(Xb.compute().toarray(), ref.toarray())
+        model = fd.SGDClassifier(strategy="gradient", max_iter=3, **LOG).fit(Xb, yb)
+    assert model.coef_.shape == (1, 7)
+    # a compressed file is one block; a given n_features pads every block
+    import bz2
+
+    packed = tmp_path / "part.svm.bz2"
+    packed.write_bytes(bz2.compress((tmp_path / "part1.svm").read_bytes()))
+    Xz, _ = fd.read_svmlight([str(packed)], n_features=10, blocksize=100,
+                             zero_based=False)
+    assert Xz.shape == (40, 10) and Xz.numblocks == (1, 1)
+    with pytest.raises(ValueError, match="n_features=3 but the files use 7 columns"):
+        fd.read_svmlight(str(tmp_path / "part*.svm"), n_features=3)
