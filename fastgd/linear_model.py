@@ -249,7 +249,14 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
 
     # --------------------------------------------------------------- validation
     def _difficulty(self, difficulty, X):
-        """The validated per-sample scores of a curriculum, or None without one."""
+        """The validated per-sample scores of a curriculum, or None without one.
+
+        ``fit(..., difficulty=)`` (one score per sample; with ``curriculum_epochs``): the
+        first ``curriculum_epochs`` epochs visit the samples from the lowest score to the
+        highest (Bengio et al. 2009, curriculum learning), the later ones as ``shuffle``
+        says. scikit-learn's metadata routing passes it on
+        (``set_fit_request(difficulty=True)``).
+        """
         if self.curriculum_epochs == 0:
             return None
         if difficulty is None:
@@ -506,14 +513,8 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
     @_rollback_on_error
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None,
             difficulty=None):
-        """Fit the model by ``max_iter`` epochs at most (scikit-learn's stopping rule).
-
-        ``difficulty`` (one score per sample; with ``curriculum_epochs``): the first
-        ``curriculum_epochs`` epochs visit the samples from the lowest score to the
-        highest (Bengio et al. 2009, curriculum learning), the later ones as ``shuffle``
-        says. It is a fit parameter that scikit-learn's metadata routing passes on
-        (``set_fit_request(difficulty=True)``).
-        """
+        """Fit the model by ``max_iter`` epochs at most (scikit-learn's stopping rule);
+        ``difficulty``: see ``_difficulty``."""
         self._more_validate_params()
         warm = self.warm_start and hasattr(self, "coef_")
         if warm:
@@ -773,14 +774,8 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
     @_rollback_on_error
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None,
             difficulty=None):
-        """Fit the model by ``max_iter`` epochs at most (scikit-learn's stopping rule).
-
-        ``difficulty`` (one score per sample; with ``curriculum_epochs``): the first
-        ``curriculum_epochs`` epochs visit the samples from the lowest score to the
-        highest (Bengio et al. 2009, curriculum learning), the later ones as ``shuffle``
-        says. It is a fit parameter that scikit-learn's metadata routing passes on
-        (``set_fit_request(difficulty=True)``).
-        """
+        """Fit the model by ``max_iter`` epochs at most (scikit-learn's stopping rule);
+        ``difficulty``: see ``_difficulty``."""
         self._more_validate_params()
         avg = (None, None)
         if self.warm_start and hasattr(self, "coef_"):
