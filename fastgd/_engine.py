@@ -89,6 +89,11 @@ class Config:
     epoch_order: object = None  # order(rng, train_idx) of an epoch; None: a permutation
     curriculum_epochs: int = 0  # the first epochs visit the samples by difficulty
     difficulty: object = None  # one score per sample (lower: easier), or None
+    clip_value: float = 0.0  # SPEC section 7 (0: off)
+    clip_norm: float = 0.0
+    noise: float = 0.0  # eta of the gradient noise
+    noise_decay: float = 0.55  # its gamma
+    noise_seed: int = 0  # the noise generator's key, in [0, 2**32)
 
     def records(self, dense_d, **named):
         """(ip, fp), the kernels' records of this fit (``fastgd._rules.records``), with
@@ -99,14 +104,22 @@ class Config:
             lazy=int(self.lazy), average=self.average, eta=self.eta0, eta0=self.eta0,
             power_t=self.power_t, sched_alpha=self.schedule_alpha, t0=self.optimal_init,
             param=self.param, alpha=self.alpha, l1_ratio=self.l1_ratio,
+            clip_value=self.clip_value, clip_norm=self.clip_norm, noise=self.noise,
+            noise_decay=self.noise_decay, noise_seed=self.noise_seed,
             **dict(zip(HP_NAMES, self.hp)), **self.schedule_slots)
         slots.update(named)
         return records(**slots)
 
     @property
     def plain(self):
-        """scikit-learn's own per-sample SGD path."""
-        return self.rule == Rule.SGD and self.batch_size == 1 and self.solver == "sgd"
+        """scikit-learn's own per-sample SGD path (it has no clipping or noise)."""
+        return (self.rule == Rule.SGD and self.batch_size == 1 and self.solver == "sgd"
+                and not self.tools)
+
+    @property
+    def tools(self):
+        """Clipping or gradient noise (SPEC section 7) is on."""
+        return self.clip_value > 0.0 or self.clip_norm > 0.0 or self.noise > 0.0
 
 
 @dataclass

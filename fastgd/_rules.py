@@ -96,6 +96,9 @@ FLOAT_RECORD = (
     ("FP_INTERCEPT_DECAY", "intercept_decay"),
     ("FP_LAM2", "lam2"), ("FP_LAM1", "lam1"),  # VR: alpha (1 - l1_ratio), alpha l1_ratio
     ("FP_T", "t"), ("FP_U", "u"),
+    # SPEC section 7 (0: off): clipping of the step's gradient, annealed Gaussian noise
+    ("FP_CLIP_VALUE", "clip_value"), ("FP_CLIP_NORM", "clip_norm"),
+    ("FP_NOISE", "noise"), ("FP_NOISE_DECAY", "noise_decay"),
 )
 INT_RECORD = (
     ("IP_DENSE_D", "dense_d"),  # n_features for dense X (its flat view), 0 for CSR
@@ -105,6 +108,7 @@ INT_RECORD = (
     ("IP_AVERAGE", "average"), ("IP_TRACK", "track"),  # plain SGD: track the objective
     ("IP_BATCH_SIZE", "batch_size"), ("IP_N_THREADS", "n_threads"),
     ("IP_N_TRAIN", "n_train"), ("IP_M_SEEN", "m_seen"),
+    ("IP_NOISE_SEED", "noise_seed"),  # the gradient noise's key, in [0, 2**32)
 )
 HP_NAMES = tuple(key for c, key in FLOAT_RECORD if c.startswith("HP_"))
 _FLOAT_SLOT = {key: i for i, (_, key) in enumerate(FLOAT_RECORD)}

@@ -132,6 +132,10 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         "shuffle_block": [Interval(Integral, 1, None, closed="left"), None],
         "curriculum_epochs": [Interval(Integral, 0, None, closed="left")],
         "progress": ["boolean"],
+        "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "clip_value": [Interval(Real, 0, None, closed="neither"), None],
+        "gradient_noise": [Interval(Real, 0, None, closed="left")],
+        "noise_decay": [Interval(Real, 0, None, closed="left")],
     }
 
     # ------------------------------------------------------------------ resolution
@@ -183,6 +187,13 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             raise ValueError(f"shuffle_block (a block-wise epoch order) is implemented "
                              f"for solver='sgd'; got solver={self.solver!r}.")
         if self.solver != "sgd":
+            tools = [name for name in ("clip_norm", "clip_value") if getattr(self, name)]
+            tools += ["gradient_noise"] if self.gradient_noise else []
+            if tools:
+                raise ValueError(
+                    f"{', '.join(tools)}: clipping and gradient noise act on the steps of "
+                    f"solver='sgd' (any optimizer); got solver={self.solver!r}, whose "
+                    "variance reduction assumes exact gradients.")
             if isinstance(self.learning_rate, LRSchedule):
                 raise ValueError(
                     f"solver={self.solver!r} takes its own constant step (eta0); the "
@@ -233,7 +244,10 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             tol=-np.inf if self.tol is None else float(self.tol),
             n_iter_no_change=int(self.n_iter_no_change),
             early_stopping=bool(self.early_stopping), shuffle=bool(self.shuffle),
-            verbose=int(self.verbose), solver=self.solver, schedule_slots=slots)
+            verbose=int(self.verbose), solver=self.solver, schedule_slots=slots,
+            clip_value=float(self.clip_value or 0.0), clip_norm=float(self.clip_norm or 0.0),
+            noise=float(self.gradient_noise), noise_decay=float(self.noise_decay),
+            noise_seed=self._noise_seed())
         if not cfg.plain:
             cfg.alpha = alpha  # penalty=None means no L2 term in the gradient
         cfg.schedule_alpha = float(self.alpha)
@@ -246,6 +260,13 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             cfg.optimal_init = _engine.optimal_init(cfg, kernels(self.backend),
                                                     float(self.alpha))
         return cfg
+
+    def _noise_seed(self):
+        """The gradient noise's key: drawn from ``random_state`` (a fresh draw for None),
+        without touching the sample order's generator for an integer seed."""
+        if not self.gradient_noise:
+            return 0
+        return int(check_random_state(self.random_state).randint(0, 2**32, dtype=np.int64))
 
     # --------------------------------------------------------------- validation
     def _difficulty(self, difficulty, X):
@@ -469,7 +490,8 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
                  optimizer="sgd", solver="sgd", batch_size=1, lazy=True, backend="auto",
                  momentum="auto", rho="auto", beta_1="auto", beta_2="auto", eps="auto",
                  shuffle_block=None, progress=False,
-                 curriculum_epochs=0):
+                 curriculum_epochs=0, clip_norm=None, clip_value=None,
+                 gradient_noise=0.0, noise_decay=0.55):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -504,6 +526,10 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         self.shuffle_block = shuffle_block
         self.curriculum_epochs = curriculum_epochs
         self.progress = progress
+        self.clip_norm = clip_norm
+        self.clip_value = clip_value
+        self.gradient_noise = gradient_noise
+        self.noise_decay = noise_decay
 
     def _default_schedule(self):
         return "optimal"
@@ -732,7 +758,8 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
                  optimizer="sgd", solver="sgd", batch_size=1, lazy=True, backend="auto",
                  momentum="auto", rho="auto", beta_1="auto", beta_2="auto", eps="auto",
                  shuffle_block=None, progress=False,
-                 curriculum_epochs=0):
+                 curriculum_epochs=0, clip_norm=None, clip_value=None,
+                 gradient_noise=0.0, noise_decay=0.55):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -766,6 +793,10 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         self.shuffle_block = shuffle_block
         self.curriculum_epochs = curriculum_epochs
         self.progress = progress
+        self.clip_norm = clip_norm
+        self.clip_value = clip_value
+        self.gradient_noise = gradient_noise
+        self.noise_decay = noise_decay
 
     def _default_schedule(self):
         return "invscaling"
@@ -884,7 +915,8 @@ class LogisticRegression(SGDClassifier):
                  class_weight=None, warm_start=False, average=False, optimizer="sgd",
                  solver="sgd", batch_size=1, lazy=True, backend="auto", momentum="auto",
                  rho="auto", beta_1="auto", beta_2="auto", eps="auto", shuffle_block=None,
-                 progress=False, curriculum_epochs=0):
+                 progress=False, curriculum_epochs=0, clip_norm=None,
+                 clip_value=None, gradient_noise=0.0, noise_decay=0.55):
         params = dict(locals())
         params.pop("self")
         params.pop("__class__", None)
@@ -907,7 +939,8 @@ class LinearRegression(SGDRegressor):
                  average=False, n_jobs=None, optimizer="sgd", solver="sgd", batch_size=1,
                  lazy=True, backend="auto", momentum="auto", rho="auto", beta_1="auto",
                  beta_2="auto", eps="auto", shuffle_block=None, progress=False,
-                 curriculum_epochs=0):
+                 curriculum_epochs=0, clip_norm=None, clip_value=None,
+                 gradient_noise=0.0, noise_decay=0.55):
         params = dict(locals())
         params.pop("self")
         params.pop("__class__", None)

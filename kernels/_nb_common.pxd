@@ -178,6 +178,29 @@ cdef inline void _update(int rule, Py_ssize_t lo, Py_ssize_t hi, bint use_list,
                          const double[:] hp, double a1, double a2, double u, double eta,
                          double c1, double c2, double c1n, double scale) noexcept nogil
 
+# ------------------------------------------ gradient noise and clipping (SPEC 7)
+cdef int64_t _M32
+cdef double _TWO_M32
+cdef inline int64_t _mix32(int64_t x) noexcept nogil
+@cython.locals(ti=int64_t)
+cdef inline int64_t _noise_key(int64_t seed, double t) noexcept nogil
+@cython.locals(z=int64_t, u1=double, u2=double)
+cdef inline double _gauss(int64_t key, int64_t j) noexcept nogil
+cdef inline double _noise_sd(const double[:] fp, double t) noexcept nogil
+cdef inline bint _tools_on(const double[:] fp) noexcept nogil
+cdef inline double _tooled_one(double g, double sd, int64_t key, Py_ssize_t j,
+                               double clip_value) noexcept nogil
+@cython.locals(nag=bint, decoupled=bint, gamma=double, sq=double, kk=Py_ssize_t,
+               j=Py_ssize_t, g=double)
+cdef inline double _tooled(int rule, Py_ssize_t lo, Py_ssize_t hi, bint use_list,
+                           const int64_t[:] klist, double[:] gbuf, const double[:] w,
+                           const double[:, :] state, const double[:] hp, double a2,
+                           double sd, int64_t key, double clip_value) noexcept nogil
+cdef inline double _norm_factor(double sq, double clip_norm) noexcept nogil
+@cython.locals(kk=Py_ssize_t, j=Py_ssize_t)
+cdef inline void _rescale(Py_ssize_t lo, Py_ssize_t hi, bint use_list,
+                          const int64_t[:] klist, double[:] gbuf, double f) noexcept nogil
+
 @cython.locals(b1=double)
 cdef inline (double, double, double) _corrections(const double[:] hp,
                                                   double t) noexcept nogil
@@ -209,7 +232,9 @@ cdef Py_ssize_t _plain_run(const floating[:] data, const int32_t[:] indices,
                n=Py_ssize_t, sparse=bint, scaled=bint,
                all_coords=bint, use_list=bint, nag=bint, bb=Py_ssize_t, t=double,
                eta_t=double, b0=Py_ssize_t, b_end=Py_ssize_t, b_int=double, nk=Py_ssize_t,
-               g_int=double, c1=double, c2=double, c1n=double, j=Py_ssize_t, f=double)
+               g_int=double, c1=double, c2=double, c1n=double, j=Py_ssize_t, f=double,
+               tools=bint, clip_value=double, seed=int64_t, a2_rule=double,
+               count=Py_ssize_t, sd=double, key=int64_t, sq=double)
 cdef (Py_ssize_t, double, double, double) _opt_run(
     const floating[:] data, const int32_t[:] indices, const int64_t[:] indptr,
     const double[:] y, const double[:] sw, const int64_t[:] order, Py_ssize_t bb0,

@@ -54,7 +54,9 @@ from fastgd import _rules as _table
 if not cython.compiled:  # Numba (or plain Python); the Cython build gets these from .pxd
     from math import cos, exp, floor, log, log1p, pow, sqrt
 
-    from fastgd._rules import (FP_ALPHA, FP_INTERCEPT_DECAY, FP_L1_RATIO, FP_PARAM, FP_T,
+    from fastgd._rules import (FP_ALPHA, FP_CLIP_NORM, FP_CLIP_VALUE, FP_INTERCEPT_DECAY,
+                               FP_L1_RATIO, FP_NOISE, FP_NOISE_DECAY, FP_PARAM, FP_T,
+                               IP_NOISE_SEED,
                                HP_BETA_1, HP_BETA_2, HP_EPS, HP_MOMENTUM, HP_RHO,
                                IP_AVERAGE, IP_BATCH_SIZE, IP_DENSE_D, IP_FIT_INTERCEPT,
                                IP_LAZY, IP_LOSS, IP_PENALTY, IP_RULE, IP_SCHEDULE,
@@ -678,6 +680,108 @@ def _update(rule, lo, hi, use_list, scaled, klist, gbuf, mark, w, state, q, hp, 
                c1, c2, c1n)
 
 
+# ----------------------------------------- gradient noise and clipping (SPEC section 7)
+# The noise is a pure function of (seed, t, coordinate): a counter-based generator
+# (hashes of the counter, as Random123's), with no state in the kernels, the same on both
+# backends and for any thread layout. Every value stays below 2**63 (32-bit words,
+# multipliers below 2**31), so int64 arithmetic is exact on Numba and Cython alike.
+_M32 = 4294967295  # 2**32 - 1
+_TWO_M32 = 2.3283064365386963e-10  # 2**-32
+
+
+@_inline
+def _mix32(x):
+    """A bijective hash of the low 32 bits of x (xorshift-multiply rounds)."""
+    x &= _M32
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & _M32
+    x ^= x >> 15
+    x = (x * 0x2C1B3C6D) & _M32
+    x ^= x >> 16
+    return x
+
+
+@_inline
+def _noise_key(seed, t):
+    """The 32-bit key of step t (t < 2**53) under ``seed``."""
+    ti = _to_index(t)
+    return _mix32(seed ^ _mix32((ti & _M32) ^ _mix32(ti >> 32)))
+
+
+@_inline
+def _gauss(key, j):
+    """A standard normal deviate for coordinate j of the step keyed ``key``: Box-Muller
+    on two uniforms in (0, 1) hashed from (key, j)."""
+    z = _mix32(key ^ _mix32(j))
+    u1 = (_mix32(z ^ 0x68E31DA4) + 0.5) * _TWO_M32
+    u2 = _mix32(z ^ 0x1B56C4E9) * _TWO_M32
+    return sqrt(-2.0 * log(u1)) * cos(2.0 * _PI * u2)
+
+
+@_inline
+def _noise_sd(fp, t):
+    """sigma_t = sqrt(eta_noise / (1 + t)^gamma) (Neelakantan et al. 2015); 0: none."""
+    if fp[FP_NOISE] > 0.0:
+        return sqrt(fp[FP_NOISE] / pow(1.0 + t, fp[FP_NOISE_DECAY]))
+    return 0.0
+
+
+@_inline
+def _tools_on(fp):
+    return fp[FP_CLIP_VALUE] > 0.0 or fp[FP_CLIP_NORM] > 0.0 or fp[FP_NOISE] > 0.0
+
+
+@_inline
+def _tooled_one(g, sd, key, j, clip_value):
+    """g plus noise sd N(0, 1) of coordinate j, clipped to [-clip_value, clip_value]."""
+    if sd > 0.0:
+        g += sd * _gauss(key, j)
+    if clip_value > 0.0:
+        if g > clip_value:
+            g = clip_value
+        elif g < -clip_value:
+            g = -clip_value
+    return g
+
+
+@_inline
+def _tooled(rule, lo, hi, use_list, klist, gbuf, w, state, hp, a2, sd, key, clip_value):
+    """SPEC section 7 on the coordinates klist[lo:hi] (or lo..hi-1): gbuf[j] becomes the
+    step's gradient g_j of SPEC section 2 (the L2 term as the rule takes it: none for
+    adamw, at the look-ahead point for nag), plus noise, clipped by value. Returns
+    sum_j g_j^2 (for clip_norm). The rule then steps with a2 = 0 (adamw: its decay)."""
+    nag = rule == RULE_NAG
+    decoupled = rule == RULE_ADAMW
+    gamma = hp[HP_MOMENTUM]
+    sq = 0.0
+    for kk in range(lo, hi):
+        j = _coord_index(klist, use_list, kk)
+        g = gbuf[j]
+        if nag:
+            g += a2 * (w[j] - gamma * state[0, j])
+        elif not decoupled:
+            g += a2 * w[j]
+        g = _tooled_one(g, sd, key, j, clip_value)
+        gbuf[j] = g
+        sq += g * g
+    return sq
+
+
+@_inline
+def _norm_factor(sq, clip_norm):
+    """min(1, c / ||g||): the factor that rescales g to norm at most c (0: no clip)."""
+    if clip_norm > 0.0 and sq > clip_norm * clip_norm:
+        return clip_norm / sqrt(sq)
+    return 1.0
+
+
+@_inline
+def _rescale(lo, hi, use_list, klist, gbuf, f):
+    for kk in range(lo, hi):
+        j = _coord_index(klist, use_list, kk)
+        gbuf[j] *= f
+
+
 @_inline
 def _corrections(hp, t):
     """The bias corrections of step t: (1 - beta1^t, 1 - beta2^t, 1 - beta1^(t+1))."""
@@ -850,10 +954,17 @@ def _opt_run(data, indices, indptr, y, sw, order, bb0, bb_stop, w, state, q, ip,
     n_features = w.shape[0] - 1
     n = order.shape[0]
     sparse = dense_d == 0
-    scaled = sparse and rule == RULE_SGD
+    tools = _tools_on(fp)
+    clip_value = fp[FP_CLIP_VALUE]
+    seed = ip[IP_NOISE_SEED]
+    # with clipping or noise, rule 'sgd' on CSR steps g_j as the other rules do (lazy)
+    scaled = sparse and rule == RULE_SGD and not tools
     all_coords = (not sparse) or (not lazy and not scaled)
     use_list = not all_coords
     nag = rule == RULE_NAG
+    a2_rule = a2
+    if tools and rule != RULE_ADAMW:
+        a2_rule = 0.0  # _tooled puts the L2 term into g
     bb = bb0
     while bb < bb_stop:
         t = t0 + bb
@@ -870,12 +981,25 @@ def _opt_run(data, indices, indptr, y, sw, order, bb0, bb_stop, w, state, q, ip,
             data, indices, indptr, dense_d, y, sw, order, b0, b_end, b_end - b0, w, state,
             nag, gamma, scale, b_int, loss, param, all_coords, use_list, gbuf, mark,
             klist, loss_sum)
+        count = nk if use_list else n_features
+        if tools:  # gradient, noise, clipping, then the rule (SPEC section 7)
+            sd = _noise_sd(fp, t)
+            key = _noise_key(seed, t)
+            sq = _tooled(rule, 0, count, use_list, klist, gbuf, w, state, fp, a2, sd, key,
+                         clip_value)
+            if fit_intercept:
+                g_int = _tooled_one(g_int, sd, key, n_features, clip_value)
+                sq += g_int * g_int
+            f = _norm_factor(sq, fp[FP_CLIP_NORM])
+            if f < 1.0:
+                _rescale(0, count, use_list, klist, gbuf, f)
+                g_int *= f
         c1, c2, c1n = _corrections(fp, t)
         u += a1 * eta_t
         if scaled:  # w = scale * v: the L2 shrink of every coordinate is one product
             scale = _shrunk(scale, eta_t, a2, w, n_features, scale_ref if multi else 1.0)
-        _update(rule, 0, nk if use_list else n_features, use_list, scaled, klist, gbuf,
-                mark, w, state, q, fp, a1, a2, u, eta_t, c1, c2, c1n, scale)
+        _update(rule, 0, count, use_list, scaled, klist, gbuf, mark, w, state, q, fp, a1,
+                a2_rule, u, eta_t, c1, c2, c1n, scale)
         if scaled and abs(scale) < _WSCALE_MIN:
             if multi:  # degenerate first step of a round: fold this thread's shrink
                 f = scale / scale_ref

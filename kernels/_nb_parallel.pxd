@@ -54,7 +54,9 @@ cpdef hogwild_optimizer_epoch(const floating[:] data, const int32_t[:] indices,
                nb=Py_ssize_t, eta_t=double, b_int=double, k=Py_ssize_t, lk=double,
                gk=double, nk_k=Py_ssize_t, g_int=double, nk=Py_ssize_t, kk=Py_ssize_t,
                j=Py_ssize_t, count=Py_ssize_t, c1=double, c2=double, c1n=double,
-               c=Py_ssize_t, lo=Py_ssize_t, hi=Py_ssize_t)
+               c=Py_ssize_t, lo=Py_ssize_t, hi=Py_ssize_t, tools=bint, clip_value=double,
+               seed=int64_t, a2_rule=double, sd=double, key=int64_t, f=double,
+               sq=double)
 cdef double _sync_optimizer_epoch(
     const floating[:] data, const int32_t[:] indices, const int64_t[:] indptr,
     const double[:] y, const double[:] sw, const int64_t[:] order, double[:] w,

@@ -84,16 +84,20 @@ if not cython.compiled:  # Numba; the Cython build has these in the same module
     import threading
     from contextlib import contextmanager
 
-    from fastgd._rules import (FP_ALPHA, FP_L1_RATIO, FP_PARAM, FP_T, FP_U, HP_MOMENTUM,
-                               IP_BATCH_SIZE, IP_DENSE_D, IP_FIT_INTERCEPT, IP_LAZY, IP_LOSS, IP_N_THREADS, IP_PENALTY, IP_RULE,
+    from fastgd._rules import (FP_ALPHA, FP_CLIP_NORM, FP_CLIP_VALUE, FP_L1_RATIO,
+                               FP_PARAM, FP_T, FP_U, HP_MOMENTUM, IP_BATCH_SIZE,
+                               IP_DENSE_D, IP_FIT_INTERCEPT, IP_LAZY, IP_LOSS,
+                               IP_N_THREADS, IP_NOISE_SEED, IP_PENALTY, IP_RULE,
                                IP_SCHEDULE, PENALTY_ELASTICNET, PENALTY_L1, RULE_ADAGRAD,
-                               RULE_NAG, RULE_SGD)
+                               RULE_ADAMW, RULE_NAG, RULE_SGD)
     from fastgd.kernels._nb_common import (PAD, ROUND_STEPS, SHRINK_KEEP,  # noqa: F401
                                            SYNC_MIN_BATCH, _ROUND_STEPS, _WSCALE_MIN,
-                                           _batch_gradient, _busy, _coordinate,
-                                           _corrections, _opt_run, _plain_run, _reduced,
-                                           _set_team, _shrunk,
-                                           _step_size, _to_index, _update, njit)
+                                           _batch_gradient, _busy, _coord_index,
+                                           _coordinate, _corrections, _noise_key,
+                                           _noise_sd, _norm_factor, _opt_run, _plain_run,
+                                           _reduced, _rescale, _set_team, _shrunk,
+                                           _step_size, _to_index, _tooled, _tooled_one,
+                                           _tools_on, _update, njit)
     from fastgd.kernels._nb_shim import prange
 
     # -------------------------------------------------------------- threading layer
@@ -401,12 +405,21 @@ def _sync_optimizer_epoch(data, indices, indptr, y, sw, order, w, state, q, ip, 
     u = fp[FP_U]
     gamma = fp[HP_MOMENTUM]
     sparse = dense_d == 0
-    scaled = sparse and rule == RULE_SGD
+    tools = _tools_on(fp)
+    clip_value = fp[FP_CLIP_VALUE]
+    seed = ip[IP_NOISE_SEED]
+    scaled = sparse and rule == RULE_SGD and not tools
     all_coords = (not sparse) or (ip[IP_LAZY] == 0 and not scaled)
     use_list = not all_coords
     nag = rule == RULE_NAG
+    a2_rule = a2
+    if tools and rule != RULE_ADAMW:
+        a2_rule = 0.0  # _tooled puts the L2 term into g
     scale = 1.0
     loss_sum = 0.0
+    sd = 0.0
+    key = 0
+    f = 1.0
     if batch_size < 1:  # the Cython entry raises; here no step is taken
         return loss_sum
     b0 = 0
@@ -449,14 +462,37 @@ def _sync_optimizer_epoch(data, indices, indptr, y, sw, order, w, state, q, ip, 
         if scaled:
             scale = _shrunk(scale, eta_t, a2, w, n_features, 1.0)
         # reduce the threads' rows into row 0 and step, the coordinates split in K
+        if tools:  # gradient, noise, clipping (its norm: a second pass), then the rule
+            sd = _noise_sd(fp, t)
+            key = _noise_key(seed, t)
         for c in prange(K):
             lo = c * count // K
             hi = (c + 1) * count // K
             for kk in range(lo, hi):
-                j = klist[K, kk] if use_list else kk
+                j = _coord_index(klist[K], use_list, kk)
                 gbuf[0, j] = _reduced(gbuf, K, j)
-            _update(rule, lo, hi, use_list, scaled, klist[K], gbuf[0], mark[K], w, state,
-                    q, fp, a1, a2, u, eta_t, c1, c2, c1n, scale)
+            if tools:
+                tstate[c, 0] = _tooled(rule, lo, hi, use_list, klist[K], gbuf[0], w, state,
+                                       fp, a2, sd, key, clip_value)
+            else:
+                _update(rule, lo, hi, use_list, scaled, klist[K], gbuf[0], mark[K], w,
+                        state, q, fp, a1, a2, u, eta_t, c1, c2, c1n, scale)
+        if tools:
+            sq = 0.0
+            for c in range(K):
+                sq += tstate[c, 0]
+            if ip[IP_FIT_INTERCEPT] != 0:
+                g_int = _tooled_one(g_int, sd, key, n_features, clip_value)
+                sq += g_int * g_int
+            f = _norm_factor(sq, fp[FP_CLIP_NORM])
+            g_int *= f
+            for c in prange(K):
+                lo = c * count // K
+                hi = (c + 1) * count // K
+                if f < 1.0:
+                    _rescale(lo, hi, use_list, klist[K], gbuf[0], f)
+                _update(rule, lo, hi, use_list, scaled, klist[K], gbuf[0], mark[K], w,
+                        state, q, fp, a1, a2_rule, u, eta_t, c1, c2, c1n, scale)
         if scaled and abs(scale) < _WSCALE_MIN:
             for j in range(n_features):
                 w[j] *= scale

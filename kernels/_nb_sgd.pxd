@@ -32,6 +32,15 @@ cpdef void apply_rule(int rule, Py_ssize_t j, double g, double[:] w, double[:, :
                       double eta, const double[:] hp, double c1, double c2,
                       double c1n) noexcept nogil
 
+@cython.locals(t=double, rule=int, eta_t=double, sd=double, key=int64_t,
+               clip_value=double, n=Py_ssize_t, sq=double, j=Py_ssize_t, gj=double,
+               f=double, c1=double, c2=double, c1n=double)
+cdef double _rule_step(double[:] w, double[:] g, double[:, :] state, const int64_t[:] ip,
+                       double[:] fp) noexcept nogil
+@cython.locals(r=double)
+cpdef double rule_step(double[:] w, double[:] g, double[:, :] state, const int64_t[:] ip,
+                       double[:] fp)
+
 @cython.locals(d=Py_ssize_t, batch_size=Py_ssize_t, n_batches=Py_ssize_t, bb=Py_ssize_t,
                u=double, scale=double, loss_sum=double, j=Py_ssize_t)
 cdef double _optimizer_epoch(

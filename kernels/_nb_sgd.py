@@ -24,10 +24,13 @@ except ImportError:  # the Numba backend runs without Cython (a build requiremen
 import numpy as np
 
 if not cython.compiled:  # Numba; the Cython build has these in the same module
-    from fastgd._rules import FP_T, FP_U, IP_BATCH_SIZE
+    from fastgd._rules import (FP_CLIP_NORM, FP_CLIP_VALUE, FP_T, FP_U, IP_BATCH_SIZE,
+                               IP_NOISE_SEED, IP_RULE, IP_SCHEDULE)
     from fastgd.kernels._nb_common import (MAX_DLOSS, _apply_rule, _col,  # noqa: F401
-                                           _loss_dloss, _loss_value, _opt_run,
-                                           _plain_run, _row, _step_size, njit)
+                                           _corrections, _loss_dloss, _loss_value,
+                                           _noise_key, _noise_sd, _norm_factor, _opt_run,
+                                           _plain_run, _row, _step_size, _tooled_one,
+                                           njit)
 
 _jit = njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 _inline = njit(cache=True, nogil=True, inline="always", error_model="numpy",
@@ -135,6 +138,43 @@ def apply_rule(rule, j, g, w, state, eta, hp, c1, c2, c1n):
     c1 = 1 - beta1^t, c2 = 1 - beta2^t, c1n = 1 - beta1^(t+1).
     """
     _apply_rule(rule, j, g, w, state, eta, hp, c1, c2, c1n)
+
+
+@_jit
+def _rule_step(w, g, state, ip, fp):
+    """See rule_step (the Cython build: the nogil body of that entry)."""
+    t = fp[FP_T]
+    rule = ip[IP_RULE]
+    eta_t = _step_size(ip[IP_SCHEDULE], fp, t)
+    sd = _noise_sd(fp, t)
+    key = _noise_key(ip[IP_NOISE_SEED], t)
+    clip_value = fp[FP_CLIP_VALUE]
+    n = w.shape[0]
+    sq = 0.0
+    for j in range(n):
+        gj = _tooled_one(g[j], sd, key, j, clip_value)
+        g[j] = gj
+        sq += gj * gj
+    f = _norm_factor(sq, fp[FP_CLIP_NORM])
+    c1, c2, c1n = _corrections(fp, t)
+    for j in range(n):
+        if f < 1.0:
+            g[j] *= f
+        _apply_rule(rule, j, g[j], w, state, eta_t, fp, c1, c2, c1n)
+    fp[FP_T] = t + 1.0
+    return eta_t
+
+
+@_entry
+def rule_step(w, g, state, ip, fp):
+    """One step t = fp[FP_T] (then advanced) of SPEC sections 2 and 7 on every
+    coordinate of ``w``, from the objective's gradient ``g`` at w (nag: at its look-ahead
+    point w - gamma state[0]): noise, clipping, then ``ip``'s rule with its state
+    (n_slots, len(w)) and its schedule's eta_t, which it returns. ``g`` is overwritten
+    with the gradient the rule used. What ``fastgd.optimize.minimize`` steps with."""
+    with cython.nogil:
+        r = _rule_step(w, g, state, ip, fp)
+    return r
 
 
 @_jit
