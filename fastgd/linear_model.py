@@ -466,6 +466,16 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
     rows: mostly sequential reads of a memory-mapped X larger than the page cache, at a
     statistical price on ordered files (see that module).
 
+    The toolkit of SPEC section 7 (``solver='sgd'``, any optimizer): ``clip_value=c``
+    clips each component of the step's gradient g (penalty term included) to [-c, c];
+    ``clip_norm=c`` then rescales g to norm <= c over the coordinates the step updates
+    and the intercept; ``gradient_noise=eta_n`` adds N(0, eta_n / (1 + t)^noise_decay)
+    to each of them first (Neelakantan et al. 2015), from a counter-based generator
+    keyed by ``random_state``, the step and the coordinate (the same on both backends,
+    for any n_jobs). Any of them leaves scikit-learn's plain path for the generic
+    kernel, and rule 'sgd' on CSR then follows ``lazy`` as the other rules do (lazy:
+    only the batch's support is updated, clipped and noised).
+
     Added attributes: ``loss_curve_`` (per epoch, the objective the stopping rule
     compares: mean loss over the epoch's steps plus the penalty; empty for the plain
     ``optimizer='sgd'`` path when nothing uses it, i.e. ``tol=None`` or

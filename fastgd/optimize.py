@@ -175,6 +175,22 @@ def minimize(fun, x0, jac=None, optimizer="adam", learning_rate=0.001, max_iter=
         return g
 
     path = [x.copy()] if return_path else None
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is the status
+        g, status, message, nit = _run(x, gradient, step, state, ip, fp, gamma, nag, tol,
+                                       max_iter, callback, path)
+        counts["nfev"] += 1
+        f = float(fun(x))
+    if not np.isfinite(f) and status != 2:
+        status, message = 2, "Diverged: fun(x) is not finite."
+    result = OptimizeResult(x=x, fun=f, jac=g, nit=nit, status=status,
+                            success=status == 0, message=message, **counts)
+    if path is not None:
+        result.path = np.array(path)
+    return result
+
+
+def _run(x, gradient, step, state, ip, fp, gamma, nag, tol, max_iter, callback, path):
+    """The steps of minimize, in place on x; returns (g, status, message, nit)."""
     status, message = 1, "Maximum number of iterations reached."
     nit = 0
     g = gradient(x)
@@ -202,12 +218,4 @@ def minimize(fun, x0, jac=None, optimizer="adam", learning_rate=0.001, max_iter=
             g = gradient(x)
             break
         g = gradient(x)
-    counts["nfev"] += 1
-    f = float(fun(x))
-    if not np.isfinite(f) and status != 2:
-        status, message = 2, "Diverged: fun(x) is not finite."
-    result = OptimizeResult(x=x, fun=f, jac=g, nit=nit, status=status,
-                            success=status == 0, message=message, **counts)
-    if path is not None:
-        result.path = np.array(path)
-    return result
+    return g, status, message, nit

@@ -158,9 +158,52 @@ def new_state(rule, d):
                            q=np.zeros(d), u=0.0, t=1)
 
 
+# ------------------------------------------------------- SPEC section 7: the tools
+_M32 = 0xFFFFFFFF
+
+
+def _mix32(x):
+    """The 32-bit xorshift-multiply hash of the kernels, on uint64 arrays."""
+    x = np.asarray(x, dtype=np.uint64) & np.uint64(_M32)
+    x ^= x >> np.uint64(16)
+    x = (x * np.uint64(0x7FEB352D)) & np.uint64(_M32)
+    x ^= x >> np.uint64(15)
+    x = (x * np.uint64(0x2C1B3C6D)) & np.uint64(_M32)
+    x ^= x >> np.uint64(16)
+    return x
+
+
+def gaussian_noise(seed, t, n):
+    """N(0, 1) deviates of coordinates 0..n-1 at step t under ``seed``: the counter-based
+    generator of SPEC section 7 (hash of (seed, t, j), then Box-Muller)."""
+    t = np.uint64(int(t))
+    key = _mix32(np.uint64(seed) ^ _mix32((t & np.uint64(_M32)) ^ _mix32(t >> np.uint64(32))))
+    z = _mix32(key ^ _mix32(np.arange(n, dtype=np.uint64)))
+    u1 = (_mix32(z ^ np.uint64(0x68E31DA4)).astype(np.float64) + 0.5) * 2.0 ** -32
+    u2 = _mix32(z ^ np.uint64(0x1B56C4E9)).astype(np.float64) * 2.0 ** -32
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+
+
+def tooled(g, update, t, *, clip_value=None, clip_norm=None, noise=0.0, noise_decay=0.55,
+           seed=0):
+    """SPEC section 7 on the step's gradient g (coordinates ``update`` only): noise
+    N(0, noise / (1 + t)^noise_decay), then each component clipped to +-clip_value, then
+    g rescaled to norm <= clip_norm (the norm over ``update``)."""
+    g = g.copy()
+    if noise > 0.0:
+        g += np.sqrt(noise / (1.0 + t) ** noise_decay) * gaussian_noise(seed, t, g.size)
+    if clip_value:
+        g = np.clip(g, -clip_value, clip_value)
+    if clip_norm:
+        nrm = np.linalg.norm(g[update])
+        if nrm > clip_norm:
+            g *= clip_norm / nrm
+    return np.where(update, g, 0.0)
+
+
 def fit(X, y, s, *, rule, loss, alpha, l1_ratio=0.0, eta, batch_size, epochs,
         stored=None, lazy=True, fit_intercept=True, intercept_decay=1.0, hp=None,
-        power_t=None, state=None):
+        power_t=None, state=None, tools=None):
     """Run ``epochs`` passes over samples 0..n-1 (in order) and return the result.
 
     X: (n, d) dense float array (the values the estimator reads); y: targets (+-1 for
@@ -169,6 +212,8 @@ def fit(X, y, s, *, rule, loss, alpha, l1_ratio=0.0, eta, batch_size, epochs,
     entries. ``state`` (from a previous result) continues a fit. The step size is the
     constant ``eta``, or ``eta / t**power_t`` (learning_rate='invscaling') when
     ``power_t`` is given, or ``eta(t)`` when ``eta`` is a callable (a schedule).
+    ``tools``: the keywords of ``tooled`` (clipping, noise); rule 'sgd' on CSR then
+    follows ``lazy`` as the other rules do.
     Returns a namespace with coef, intercept, t, loss_curve and state.
     """
     X = np.asarray(X, dtype=np.float64)
@@ -203,7 +248,7 @@ def fit(X, y, s, *, rule, loss, alpha, l1_ratio=0.0, eta, batch_size, epochs,
                 update, truncate = everything, everything
             else:
                 support = stored[B].any(axis=0)
-                if rule == "sgd":
+                if rule == "sgd" and not tools:
                     update, truncate = everything, support
                 elif lazy:
                     update, truncate = support, support
@@ -227,6 +272,8 @@ def fit(X, y, s, *, rule, loss, alpha, l1_ratio=0.0, eta, batch_size, epochs,
             else:
                 g[:d] += a2 * point[:d]
 
+            if tools:
+                g = tooled(g, update, st.t, **tools)
             w_new, S_new = rule_update(rule, w, g, st.S, eta_t, st.t, hp)
             w = np.where(update, w_new, w)
             st.S = {k: np.where(update, S_new[k], st.S[k]) for k in st.S}
