@@ -198,10 +198,14 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
                 raise ValueError(
                     f"solver={self.solver!r} takes its own constant step (eta0); the "
                     "fastgd.schedules schedules are for solver='sgd'.")
+            if self.solver == "lbfgs" and self.penalty in ("l1", "elasticnet"):
+                raise ValueError(
+                    f"solver='lbfgs' supports penalty='l2' or None (L-BFGS needs a smooth "
+                    f"objective); got penalty={self.penalty!r}. Use solver='saga' for L1.")
             if self.optimizer != "sgd":
                 raise ValueError(
                     f"solver={self.solver!r}: variance-reduced solvers (sag, saga, svrg) "
-                    "use their own plain step; optimizer must be 'sgd', got "
+                    "and lbfgs use their own plain step; optimizer must be 'sgd', got "
                     f"optimizer={self.optimizer!r}.")
             if not LOSSES[self._loss_name()].lipschitz:
                 raise ValueError(
@@ -368,6 +372,11 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
                else contextlib.nullcontext())
         with bar:
             callback = bar if self.progress else None
+            if cfg.solver == "lbfgs":
+                from fastgd._lbfgs import fit_lbfgs
+
+                return fit_lbfgs(rows, y, sw, coef, intercept, cfg, t=float(t),
+                                 train_idx=train_idx, stop=stop, callback=callback)
             if cfg.solver != "sgd":
                 from fastgd._vr import fit_vr
 

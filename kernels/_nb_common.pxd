@@ -81,6 +81,9 @@ cdef double _PI
 cdef inline double _log1pexp(double x) noexcept nogil
 cdef double _loss_value(int loss, double y, double p, double param) noexcept nogil
 cdef double _loss_dloss(int loss, double y, double p, double param) noexcept nogil
+@cython.locals(y01=double, e=double)
+cdef inline (double, double) _loss_and_dloss(int loss, double y, double p,
+                                             double param) noexcept nogil
 cdef inline double _clip_dloss(double d) noexcept nogil
 cdef inline double _soft(double x, double th) noexcept nogil
 
@@ -177,6 +180,16 @@ cdef inline void _update(int rule, Py_ssize_t lo, Py_ssize_t hi, bint use_list,
                          uint8_t[:] mark, double[:] w, double[:, :] state, double[:] q,
                          const double[:] hp, double a1, double a2, double u, double eta,
                          double c1, double c2, double c1n, double scale) noexcept nogil
+
+@cython.locals(dense_d=Py_ssize_t, loss=int, param=double, d=Py_ssize_t, b=double,
+               loss_sum=double, g_int=double, ii=Py_ssize_t, i=Py_ssize_t,
+               start=Py_ssize_t, end=Py_ssize_t, p=double, c=double, li=double,
+               di=double)
+cdef double _gradient_pass(const floating[:] data, const int32_t[:] indices,
+                           const int64_t[:] indptr, const double[:] y, const double[:] sw,
+                           const int64_t[:] order, Py_ssize_t lo, Py_ssize_t hi,
+                           const double[:] w, const int64_t[:] ip, const double[:] fp,
+                           double[:] gbuf) noexcept nogil
 
 # ------------------------------------------ gradient noise and clipping (SPEC 7)
 cdef int64_t _M32

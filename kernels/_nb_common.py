@@ -206,6 +206,20 @@ def _loss_dloss(loss, y, p, param):
 
 
 @_inline
+def _loss_and_dloss(loss, y, p, param):
+    """(L(y, p), dL/dp) at once: log_loss shares one exp between them (equal to
+    _loss_value and _loss_dloss to round-off); the other losses call those two."""
+    if loss == LOSS_LOG_LOSS:
+        y01 = 0.5 * (y + 1.0)
+        if p >= 0.0:
+            e = exp(-p)
+            return p + log1p(e) - y01 * p, 1.0 / (1.0 + e) - y01
+        e = exp(p)
+        return log1p(e) - y01 * p, e / (1.0 + e) - y01
+    return _loss_value(loss, y, p, param), _loss_dloss(loss, y, p, param)
+
+
+@_inline
 def _clip_dloss(d):
     if d < -MAX_DLOSS:
         return -MAX_DLOSS
@@ -678,6 +692,33 @@ def _update(rule, lo, hi, use_list, scaled, klist, gbuf, mark, w, state, q, hp, 
     else:
         _sweep(rule, lo, hi, use_list, klist, gbuf, mark, w, state, q, hp, a1, a2, u, eta,
                c1, c2, c1n)
+
+
+@_jit
+def _gradient_pass(data, indices, indptr, y, sw, order, lo, hi, w, ip, fp, gbuf):
+    """One fused pass over the rows order[lo:hi] at p_i = x_i . w[:d] + w[d]: returns
+    sum_i s_i L(y_i, p_i) and adds sum_i s_i L'_i x_i to gbuf[:d], sum_i s_i L'_i to
+    gbuf[d] (L' clipped as in SPEC section 1), every sum in row order."""
+    dense_d = ip[IP_DENSE_D]
+    loss = ip[IP_LOSS]
+    param = fp[FP_PARAM]
+    d = w.shape[0] - 1
+    b = w[d]
+    loss_sum = 0.0
+    g_int = 0.0
+    for ii in range(lo, hi):
+        _prefetch_row(data, indices, indptr, dense_d, order, ii, w)
+        i = order[ii]
+        start, end = _row(indptr, dense_d, i)
+        p = _row_dot(data, indices, dense_d, start, end, w) + b
+        li, di = _loss_and_dloss(loss, y[i], p, param)
+        loss_sum += sw[i] * li
+        c = sw[i] * _clip_dloss(di)
+        g_int += c
+        if c != 0.0:
+            _row_axpy(data, indices, dense_d, start, end, c, gbuf)
+    gbuf[d] += g_int
+    return loss_sum
 
 
 # ----------------------------------------- gradient noise and clipping (SPEC section 7)

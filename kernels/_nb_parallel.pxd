@@ -71,3 +71,17 @@ cpdef sync_optimizer_epoch(const floating[:] data, const int32_t[:] indices,
                            double[:] q, const int64_t[:] ip, double[:] fp,
                            double[:, :] gbuf, uint8_t[:, :] mark, int64_t[:, :] klist,
                            double[:, :] tstate)
+
+@cython.locals(K=Py_ssize_t, n=Py_ssize_t, d1=Py_ssize_t, k=Py_ssize_t, j=Py_ssize_t,
+               loss_sum=double, c=Py_ssize_t)
+cdef double _sync_loss_gradient(
+    const floating[:] data, const int32_t[:] indices, const int64_t[:] indptr,
+    const double[:] y, const double[:] sw, const int64_t[:] order, const double[:] w,
+    const int64_t[:] ip, const double[:] fp, double[:, :] gbuf,
+    double[:, :] tstate) noexcept nogil
+
+@cython.locals(K=Py_ssize_t, team=Py_ssize_t, r=double)
+cpdef sync_loss_gradient(const floating[:] data, const int32_t[:] indices,
+                         const int64_t[:] indptr, const double[:] y, const double[:] sw,
+                         const int64_t[:] order, const double[:] w, const int64_t[:] ip,
+                         const double[:] fp, double[:, :] gbuf, double[:, :] tstate)

@@ -93,7 +93,8 @@ if not cython.compiled:  # Numba; the Cython build has these in the same module
     from fastgd.kernels._nb_common import (PAD, ROUND_STEPS, SHRINK_KEEP,  # noqa: F401
                                            SYNC_MIN_BATCH, _ROUND_STEPS, _WSCALE_MIN,
                                            _batch_gradient, _busy, _coord_index,
-                                           _coordinate, _corrections, _noise_key,
+                                           _coordinate, _corrections, _gradient_pass,
+                                           _noise_key,
                                            _noise_sd, _norm_factor, _opt_run, _plain_run,
                                            _reduced, _rescale, _set_team, _shrunk,
                                            _step_size, _to_index, _tooled, _tooled_one,
@@ -533,5 +534,42 @@ def sync_optimizer_epoch(data, indices, indptr, y, sw, order, w, state, q, ip, f
         team = _set_team(K)
         r = _sync_optimizer_epoch(data, indices, indptr, y, sw, order, w, state, q, ip, fp,
                                   gbuf, mark, klist, tstate)
+        _set_team(team)
+    return r
+
+
+# ---------------------------------------------- the full gradient (solver='lbfgs')
+@_pjit
+def _sync_loss_gradient(data, indices, indptr, y, sw, order, w, ip, fp, gbuf, tstate):
+    """See sync_loss_gradient (the Cython build: the nogil body of that entry)."""
+    K = max(ip[IP_N_THREADS], 1)
+    n = order.shape[0]
+    d1 = w.shape[0]
+    for k in prange(K):
+        for j in range(d1):
+            gbuf[k, j] = 0.0
+        tstate[k, 0] = _gradient_pass(data, indices, indptr, y, sw, order, k * n // K,
+                                      (k + 1) * n // K, w, ip, fp, gbuf[k])
+    loss_sum = tstate[0, 0]
+    for k in range(1, K):
+        loss_sum += tstate[k, 0]
+    for c in prange(K):  # the threads' sums into row 0, in thread order
+        for j in range(c * d1 // K, (c + 1) * d1 // K):
+            gbuf[0, j] = _reduced(gbuf, K, j)
+    return loss_sum
+
+
+@_entry
+def sync_loss_gradient(data, indices, indptr, y, sw, order, w, ip, fp, gbuf, tstate):
+    """``loss_gradient`` with the rows split between ``ip``'s n_threads threads: the
+    gradient sums in gbuf[0] (gbuf ``(n_threads, n_features + 1 + PAD)``, tstate
+    ``(n_threads, PAD)``). Deterministic: pieces and reduction order are fixed."""
+    K = max(ip[IP_N_THREADS], 1)
+    _need("gbuf", gbuf, K, w.shape[0])
+    _need("tstate", tstate, K, 1)
+    with cython.nogil:
+        team = _set_team(K)
+        r = _sync_loss_gradient(data, indices, indptr, y, sw, order, w, ip, fp, gbuf,
+                                tstate)
         _set_team(team)
     return r

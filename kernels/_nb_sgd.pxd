@@ -56,6 +56,17 @@ cpdef optimizer_epoch(const floating[:] data, const int32_t[:] indices,
                       const int64_t[:] ip, double[:] fp, double[:] gbuf, uint8_t[:] mark,
                       int64_t[:] klist)
 
+@cython.locals(j=Py_ssize_t)
+cdef double _loss_gradient(const floating[:] data, const int32_t[:] indices,
+                           const int64_t[:] indptr, const double[:] y, const double[:] sw,
+                           const int64_t[:] order, const double[:] w, const int64_t[:] ip,
+                           const double[:] fp, double[:] gbuf) noexcept nogil
+@cython.locals(r=double)
+cpdef loss_gradient(const floating[:] data, const int32_t[:] indices,
+                    const int64_t[:] indptr, const double[:] y, const double[:] sw,
+                    const int64_t[:] order, const double[:] w, const int64_t[:] ip,
+                    const double[:] fp, double[:] gbuf)
+
 @cython.locals(i=Py_ssize_t)
 cdef void _step_sizes(int schedule, const double[:] fp, const double[:] t,
                       double[:] out) noexcept nogil

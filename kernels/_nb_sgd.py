@@ -27,7 +27,8 @@ if not cython.compiled:  # Numba; the Cython build has these in the same module
     from fastgd._rules import (FP_CLIP_NORM, FP_CLIP_VALUE, FP_T, FP_U, IP_BATCH_SIZE,
                                IP_NOISE_SEED, IP_RULE, IP_SCHEDULE)
     from fastgd.kernels._nb_common import (MAX_DLOSS, _apply_rule, _col,  # noqa: F401
-                                           _corrections, _loss_dloss, _loss_value,
+                                           _corrections, _gradient_pass, _loss_dloss,
+                                           _loss_value,
                                            _noise_key, _noise_sd, _norm_factor, _opt_run,
                                            _plain_run, _row, _step_size, _tooled_one,
                                            njit)
@@ -217,6 +218,25 @@ def optimizer_epoch(data, indices, indptr, y, sw, order, w, state, q, ip, fp, gb
     with cython.nogil:
         r = _optimizer_epoch(data, indices, indptr, y, sw, order, w, state, q, ip, fp,
                              gbuf, mark, klist)
+    return r
+
+
+@_jit
+def _loss_gradient(data, indices, indptr, y, sw, order, w, ip, fp, gbuf):
+    """See loss_gradient (the Cython build: the nogil body of that entry)."""
+    for j in range(gbuf.shape[0]):
+        gbuf[j] = 0.0
+    return _gradient_pass(data, indices, indptr, y, sw, order, 0, order.shape[0], w, ip,
+                          fp, gbuf)
+
+
+@_entry
+def loss_gradient(data, indices, indptr, y, sw, order, w, ip, fp, gbuf):
+    """Sum_i s_i L(y_i, p_i) over the rows ``order`` at (w[:-1], w[-1]), and in gbuf
+    (n_features + 1, overwritten) the sums of s_i L'_i x_i and of s_i L'_i: one pass
+    (``ip``: dense_d, loss; ``fp``: param). What solver='lbfgs' evaluates."""
+    with cython.nogil:
+        r = _loss_gradient(data, indices, indptr, y, sw, order, w, ip, fp, gbuf)
     return r
 
 
