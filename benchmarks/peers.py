@@ -170,6 +170,10 @@ def _try_import(name, hint):
 class FastGD(Method):
     library = "fastgd"
 
+    def __init__(self, name, dtype=None, **kw):
+        super().__init__(name, dtype=dtype, **kw)
+        self.unit = "iteration" if kw.get("solver") == "lbfgs" else "epoch"
+
     def available(self):
         import fastgd
 
@@ -426,6 +430,8 @@ def all_methods():
         FastGD("fastgd-svrg", solver="svrg"),
         FastGD("fastgd-saga-2jobs", solver="saga", n_jobs=2),
         FastGD("fastgd-svrg-2jobs", solver="svrg", n_jobs=2),
+        FastGD("fastgd-lbfgs", solver="lbfgs"),
+        FastGD("fastgd-lbfgs-2jobs", solver="lbfgs", n_jobs=2),
         SklearnSGD("sklearn-sgd"),
         FastGD("fastgd-sgd-f32", dtype=np.float32),
         SklearnSGD("sklearn-sgd-f32", dtype=np.float32),

@@ -117,7 +117,7 @@ def test_partial_fit_needs_classes():
 # --------------------------------------------------------------- parameters
 @pytest.mark.parametrize("param, value, msg", [
     ("optimizer", "adamm", "'optimizer' parameter .* must be a str among"),
-    ("solver", "lbfgs", "'solver' parameter .* must be a str among"),
+    ("solver", "newton-cg", "'solver' parameter .* must be a str among"),
     ("learning_rate", "cosine", "'learning_rate' parameter .* must be a str among"),
     ("backend", "cuda", "'backend' parameter .* must be a str among"),
     ("alpha", -0.1, "'alpha' parameter .* must be a float in the range \\[0.0, inf\\)"),
