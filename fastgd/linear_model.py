@@ -1295,8 +1295,6 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
                            intercept[0], cfg, t=1.0, rng=rng, train_idx=train_idx,
                            state=state)
             coef, intercept = r.coef[None, :], np.array([r.intercept])
-        elif not hasattr(_vr, "fit_multinomial"):
-            raise ValueError("multinomial LogisticRegression: not yet in this build")
         else:
             r = _vr.fit_multinomial(rows, y_enc, sw, coef, intercept, cfg, rng=rng,
                                     train_idx=train_idx, state=state)
