@@ -992,11 +992,20 @@ class _ExactRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         n_iter, curves = [], []
         from fastgd._vr import fit_vr
 
+        solver_intercept = self.fit_intercept and not dense_center
+        # all of X's rows 0 (one sample, centred) and no intercept to fit: w = 0 exactly
+        # (the solvers' step 1/L would be 1/alpha there, a step that zeroes the scale)
+        nothing = not solver_intercept and not np.any(rows.data)
         for k in range(n_targets):
             cfg = _vr_config(loss="squared_error", alpha=alphas[k] / total, l1_ratio=0.0,
-                             fit_intercept=self.fit_intercept and not dense_center,
-                             solver=solver, max_iter=max_iter, tol=self.tol,
-                             verbose=self.verbose, n_jobs=self.n_jobs)
+                             fit_intercept=solver_intercept, solver=solver,
+                             max_iter=max_iter, tol=self.tol, verbose=self.verbose,
+                             n_jobs=self.n_jobs)
+            if nothing:
+                intercept[k] = y_mean[k]
+                n_iter.append(1)
+                curves.append([])
+                continue
             r = fit_vr(rows, y2[:, k] - y_mean[k], sw_n, coef[k], 0.0, cfg, t=1.0, rng=rng,
                        train_idx=train_idx)
             coef[k] = r.coef

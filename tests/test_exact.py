@@ -13,6 +13,9 @@ from sklearn import linear_model as sk
 from sklearn.datasets import load_digits, make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.multiclass import OneVsRestClassifier
+from sklearn.utils.estimator_checks import (check_sample_weight_equivalence_on_dense_data,
+                                            check_sample_weight_equivalence_on_sparse_data,
+                                            parametrize_with_checks)
 
 import fastgd
 
@@ -283,3 +286,40 @@ def test_multinomial_string_labels_and_accuracy():
     ref = sk.LogisticRegression().fit(X, labels)
     assert list(ours.classes_) == ["a", "b", "c", "d"]
     assert abs(ours.score(X, labels) - ref.score(X, labels)) <= 0.01
+
+
+# ----------------------------------------------------------------- check_estimator
+_SW_EQUIVALENCE = ("check_sample_weight_equivalence_on_dense_data",
+                   "check_sample_weight_equivalence_on_sparse_data")
+
+
+def _expected_failed_checks(estimator):
+    """LogisticRegression: what scikit-learn marks for its own LogisticRegression (its
+    PER_ESTIMATOR_XFAIL_CHECKS). Ridge and LinearRegression: scikit-learn's pass the
+    sample-weight checks (at rtol 1e-7 on predictions) because its default solvers
+    are direct (cholesky, lstsq); a stochastic solver stopped at the default tol (1e-4,
+    1e-6) is that far from the optimum on the check's 15 x 30 problem, so the default
+    instances fail them -- test_sample_weight_equivalence_at_a_tight_tol shows that
+    the objective is the right one (they pass once tol is tight)."""
+    if isinstance(estimator, fastgd.LogisticRegression):
+        reason = "sample_weight is not equivalent to removing/repeating samples."
+    else:
+        reason = ("solved to tol (max|dw|/max|w| <= 1e-4 or 1e-6) by a stochastic "
+                  "solver, not to the check's rtol 1e-7; passes at tol=1e-10")
+    return dict.fromkeys(_SW_EQUIVALENCE, reason)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@parametrize_with_checks([fastgd.LogisticRegression(), fastgd.Ridge(),
+                          fastgd.LinearRegression()],
+                         expected_failed_checks=_expected_failed_checks)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("check", [check_sample_weight_equivalence_on_dense_data,
+                                   check_sample_weight_equivalence_on_sparse_data])
+def test_sample_weight_equivalence_at_a_tight_tol(check):
+    check("Ridge", fastgd.Ridge(tol=1e-10, max_iter=100000))
+    if check is check_sample_weight_equivalence_on_dense_data:
+        check("LinearRegression", fastgd.LinearRegression(tol=1e-10, max_iter=100000))
