@@ -1165,7 +1165,7 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "random_state": ["random_state"],
         "solver": [StrOptions(set(_VR_SOLVERS) | _SKLEARN_ONLY_SOLVERS)],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "n_jobs": [None, Integral],
@@ -1299,7 +1299,14 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         from fastgd import _vr
 
-        if K == 2:
+        if self.max_iter == 0:  # the start, as scikit-learn (to inspect it)
+            r = _engine.Result(coef, intercept, 0, 1.0, [], state=state)
+        elif not self.fit_intercept and not np.any(rows.data):
+            # X = 0 and no intercept: the minimiser is w = 0 (scikit-learn's sag raises
+            # ZeroDivisionError there; the solvers' step 1/L = 1/alpha would zero the scale)
+            coef[:] = 0.0
+            r = _engine.Result(coef, 0.0, 1, 1.0, [], state=None)
+        elif K == 2:
             r = _vr.fit_vr(rows, np.where(y_enc == 1, 1.0, -1.0), sw, coef[0],
                            intercept[0], cfg, t=1.0, rng=rng, train_idx=train_idx,
                            state=state)

@@ -323,3 +323,16 @@ def test_sample_weight_equivalence_at_a_tight_tol(check):
     check("Ridge", fastgd.Ridge(tol=1e-10, max_iter=100000))
     if check is check_sample_weight_equivalence_on_dense_data:
         check("LinearRegression", fastgd.LinearRegression(tol=1e-10, max_iter=100000))
+
+
+def test_zero_X_without_intercept_is_w_zero():
+    """The minimiser is w = 0 (scikit-learn's sag raises ZeroDivisionError there)."""
+    X = np.zeros((4, 3))
+    y = np.array([0, 1, 0, 1])
+    est = fastgd.LogisticRegression(fit_intercept=False).fit(X, y)
+    assert np.array_equal(est.coef_, np.zeros((1, 3)))
+    for Est in (fastgd.Ridge, fastgd.LinearRegression):
+        reg = Est(fit_intercept=False).fit(X, y.astype(float))
+        assert np.array_equal(reg.coef_, np.zeros(3)) and reg.intercept_ == 0.0
+    one = fastgd.Ridge().fit(np.ones((1, 3)), [2.0])  # one sample: centred X is 0
+    assert np.array_equal(one.coef_, np.zeros(3)) and one.intercept_ == 2.0
