@@ -1,8 +1,8 @@
 """fastgd: gradient descent for linear models, compiled with Numba.
 
 Estimators: ``SGDClassifier``, ``SGDRegressor`` (drop-in for scikit-learn's),
-``LogisticRegression``, ``LinearRegression``. Model files: ``save_model``, ``load_model``
-(``fastgd.model_io``). See SPEC.md for what every kernel computes.
+``LogisticRegression``, ``Ridge``, ``LinearRegression`` (scikit-learn's, solved exactly by
+SAG/SAGA/SVRG). Model files: ``save_model``, ``load_model`` (``fastgd.model_io``). See SPEC.md for what every kernel computes.
 
 The public names are imported on first use (PEP 562), so ``import fastgd`` does not pay
 for importing scikit-learn and SciPy until an estimator is touched.
@@ -26,6 +26,7 @@ _LAZY = {
     "SGDRegressor": "fastgd.linear_model",
     "LogisticRegression": "fastgd.linear_model",
     "LinearRegression": "fastgd.linear_model",
+    "Ridge": "fastgd.linear_model",
     "show_config": "fastgd._config",
     "save_model": "fastgd.model_io",
     "load_model": "fastgd.model_io",

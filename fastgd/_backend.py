@@ -70,6 +70,12 @@ class Backend:
     sgd: types.ModuleType  # solver='sgd', and the losses, margins, shuffles
     vr: types.ModuleType  # SAG, SAGA, SVRG
 
+    @property
+    def multinomial(self):
+        """Multinomial (softmax) SAG/SAGA/SVRG (``_nb_multinomial`` / ``_cy_multinomial``),
+        imported on first use."""
+        return _module("multinomial", self.name)
+
     def threaded(self, family):
         """The multi-threaded ``family`` ('parallel': Hogwild! and synchronous SGD;
         'async_vr': ASAGA, AsySVRG), imported on first use, never at package import; or
@@ -103,6 +109,12 @@ def kernels(backend="auto"):
 def vr_kernels(backend="auto"):
     """The SAG/SAGA/SVRG kernel module of a backend (``_nb_vr`` or ``_cy_vr``)."""
     return get_backend(backend).vr
+
+
+def multinomial_kernels(backend="auto"):
+    """The multinomial SAG/SAGA/SVRG kernel module of a backend (``_nb_multinomial`` or
+    ``_cy_multinomial``)."""
+    return get_backend(backend).multinomial
 
 
 def parallel_kernels(backend="auto"):

@@ -349,3 +349,149 @@ def fit_vr(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, state=None,
     else:
         run = _SerialVRRun(*args, state=state, fingerprint=fingerprint)
     return _engine.run_epochs(run, cfg, stop=stop, callback=callback)
+
+
+# ------------------------------------------------------------------------ multinomial
+# Second-derivative bound of the softmax cross-entropy in the margins: the largest
+# eigenvalue of diag(σ) - σσᵀ is at most 1/2 (scikit-learn's sag takes 1/4, the binary
+# bound, for its multinomial too; 1/2 is the safe one).
+_SOFTMAX_CURVATURE = 0.5
+
+
+class _MultinomialRun(_VRRun):
+    """SAG, SAGA, SVRG on the softmax cross-entropy (``multinomial_epoch``): W (K, d+1)
+    in ``self.w``; the sample order, stopping rule, records and result of ``_VRRun``."""
+
+    def __init__(self, rows, y, sw, w, cfg, eta, rng, train_idx, reference, state,
+                 fingerprint):
+        super().__init__(rows, y, sw, w, cfg, eta, 1.0, rng, train_idx, reference)
+        K, d, n_samples = w.shape[0], self.d, rows.n_samples
+        self.kern = rows.backend.multinomial
+        self.prev = w[:, :d].copy()
+        self.fingerprint = fingerprint
+        self.D = np.zeros((K, d + 1))
+        self.gmem = np.zeros((n_samples, K))
+        self.buf = np.zeros((2, K))
+        self.last = np.zeros(d, np.int64)
+        if self.solver == "svrg":
+            self.seen = np.zeros(0, np.uint8)
+            steps = 2 * self.n
+        else:
+            self.seen = np.zeros(n_samples, np.uint8)
+            if (state is not None and state.get("solver") in ("sag", "saga")
+                    and state.get("fingerprint") == fingerprint
+                    and state["D"].shape == self.D.shape):
+                self.D[:] = state["D"]
+                self.gmem[:] = state["gmem"]
+                self.seen[:] = state["seen"]
+                self.ip[IP_M_SEEN] = int(state["m_seen"])
+            steps = self.n
+        self.work = np.zeros((4, steps + 1))
+
+    def model(self):
+        """(W with its intercept column, 0.0): ``run_epochs`` checks that they are finite
+        and hands them to the callback; the intercepts are W[:, d]."""
+        return self.w, 0.0
+
+    def objective(self, loss_total):
+        """F = loss_total / n + alpha R(W[:, :d]) (R summed over the K rows)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return loss_total / self.n + _engine.penalty_value(
+                self.cfg, self.w[:, :self.d].ravel())
+
+    def loss_sum(self):
+        r = self.rows
+        return self.kern.multinomial_loss_sum(r.data, r.indices, r.indptr, r.dense_d,
+                                              self.y, self.sw, self.train_idx, self.w,
+                                              self.buf)
+
+    def converged(self, objective):
+        return _converged(self.cfg, self.prev, self.w[:, :self.d])
+
+    def epoch(self, epoch, record):
+        r = self.rows
+        order = _order(self.solver, self.cfg, self.rng, self.train_idx)
+        if self.solver == "svrg":
+            total = self.kern.multinomial_snapshot(
+                r.data, r.indices, r.indptr, r.dense_d, self.y, self.sw, self.train_idx,
+                self.w, self.D, self.gmem, self.buf)
+            if epoch > 1:
+                record(epoch - 1, self.objective(total))
+        self.kern.multinomial_epoch(*self.args, order, self.w, self.D, self.gmem,
+                                    self.seen, self.ip, self.fp, self.last, self.work,
+                                    self.buf)
+        if self.solver != "svrg" and np.isfinite(self.w).all():
+            record(epoch, self.objective(self.loss_sum()))
+
+    def finish(self, epoch, record, loss_curve):
+        if self.solver == "svrg":
+            record(epoch, self.objective(self.loss_sum()))
+        _engine.check_objective(epoch, loss_curve[-1], self.reference)
+        state = {"solver": self.solver, "eta": self.eta}
+        if self.solver != "svrg":
+            state.update(D=self.D, gmem=self.gmem, seen=self.seen,
+                         m_seen=int(self.ip[IP_M_SEEN]), fingerprint=self.fingerprint)
+        return _engine.Result(self.w[:, :self.d].copy(), self.w[:, self.d].copy(), epoch,
+                              self.fp[FP_T], loss_curve, state=state)
+
+
+def multinomial_step(rows, sw, train_idx, cfg, solver=None):
+    """The default step of ``solver`` on the softmax loss: ``auto_step``'s rules with
+    L = (max_i ||x_i||² + fit_intercept) · 1/2 · max_i s_i + α (1 - l1_ratio)."""
+    solver = cfg.solver if solver is None else solver
+    max_sq = rows.backend.vr.max_row_sq_norm(rows.data, rows.indptr, rows.dense_d,
+                                             train_idx)
+    max_sw = float(np.max(sw[train_idx]))
+    lam2 = cfg.alpha * (1.0 - cfg.l1_ratio)
+    L = (max_sq + int(cfg.fit_intercept)) * _SOFTMAX_CURVATURE * max_sw + lam2
+    if L == 0.0:
+        return 1.0
+    if solver == "sag":
+        return 1.0 / L
+    if solver == "saga":
+        return 1.0 / (2.0 * L + min(2.0 * train_idx.shape[0] * lam2, L))
+    return 1.0 / (4.0 * L)
+
+
+def fit_multinomial(rows, y, sw, coef, intercept, cfg, *, rng, train_idx, state=None,
+                    callback=None, stop=None):
+    """Fit the K-class softmax problem with cfg.solver in {'sag', 'saga', 'svrg'}.
+
+    SPEC section 1 with the cross-entropy L_i = log Σ_c exp(p_ic) - p_{i,y_i} (``y``:
+    int64 class indices 0..K-1) and ``alpha R(W)`` summed over the K rows of W; ``coef``
+    (K, d) and ``intercept`` (K,) the start (left untouched); ``state`` a previous
+    result's (SAG/SAGA memory reused on the very same data, as ``fit_vr``). Serial
+    (``n_jobs`` is not used). Returns an ``_engine.Result`` with ``coef`` (K, d) and
+    ``intercept`` (K,); the intercepts are centred (mean 0: the softmax does not change,
+    and they are defined only up to a common shift, the intercept being unpenalised).
+    """
+    solver = cfg.solver
+    if solver not in ("sag", "saga", "svrg"):
+        raise ValueError(f"fit_multinomial handles solver in ('sag', 'saga', 'svrg'); "
+                         f"got {solver!r}.")
+    if solver == "sag" and cfg.alpha * cfg.l1_ratio > 0.0:
+        raise ValueError("solver='sag' does not support an L1 penalty; use 'saga' or "
+                         "'svrg'.")
+    train_idx = np.asarray(train_idx, dtype=np.int64)
+    if train_idx.shape[0] == 0:
+        raise ValueError("No training samples.")
+    coef = np.asarray(coef, dtype=np.float64)
+    K, d = coef.shape
+    y = np.ascontiguousarray(y, dtype=np.int64)
+    sw = np.ascontiguousarray(sw, dtype=np.float64)
+    eta = multinomial_step(rows, sw, train_idx, cfg) if cfg.eta0_auto else float(cfg.eta0)
+    if eta * cfg.alpha * (1.0 - cfg.l1_ratio) >= 1.0:
+        raise ValueError(f"eta0 * alpha * (1 - l1_ratio) must be < 1 for solver="
+                         f"{solver!r}; use a smaller eta0 (or eta0='auto').")
+    w = np.empty((K, d + 1))
+    w[:, :d] = coef
+    w[:, d] = intercept
+    fingerprint = (_fingerprint(rows, y.astype(np.float64), sw, train_idx)
+                   if solver != "svrg" else None)
+    reference = float(sw[train_idx].sum()) * math.log(K) / train_idx.shape[0]
+    run = _MultinomialRun(rows, y, sw, w, cfg, eta, rng, train_idx, reference, state,
+                          fingerprint)
+    result = _engine.run_epochs(run, cfg, stop=stop, callback=callback)
+    if cfg.fit_intercept:
+        result.intercept -= result.intercept.mean()
+    return result

@@ -9,7 +9,9 @@ otherwise (Adam: constant 1e-3). ``learning_rate`` also takes any schedule of
 ``fastgd.schedules`` (solver='sgd', every rule): it then sets every step's rate.
 ``curriculum_epochs`` with ``fit(..., difficulty=...)`` orders the first epochs from the
 easiest sample to the hardest (curriculum learning).
-``LinearRegression`` and ``LogisticRegression`` are the same engine with the loss fixed.
+``LogisticRegression``, ``Ridge`` and ``LinearRegression`` are scikit-learn's classes of
+those names, solved exactly (to ``tol``) by the variance-reduced solvers of
+``fastgd._vr``: SAG, SAGA, SVRG; multinomial (softmax) for more than two classes.
 """
 
 import contextlib
@@ -22,14 +24,15 @@ from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import LinearClassifierMixin, SparseCoefMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils import check_random_state, compute_class_weight
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
+from sklearn.utils.extmath import safe_sparse_dot, softmax
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
@@ -918,53 +921,480 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         return self._decision_function(X)
 
 
-def _drop_loss(params):
-    return {k: v for k, v in params.items() if k not in ("loss", "epsilon")}
+
+# ------------------------------------------------------------------------------------
+# The exact estimators: scikit-learn's LogisticRegression, Ridge and LinearRegression,
+# solved to ``tol`` by the variance-reduced solvers (SAG, SAGA, SVRG; fastgd/_vr.py).
+# ------------------------------------------------------------------------------------
+
+#: scikit-learn's solver names that these estimators do not have (a clear error)
+_SKLEARN_ONLY_SOLVERS = {"lbfgs", "liblinear", "newton-cg", "newton-cholesky", "svd",
+                         "cholesky", "lsqr", "sparse_cg"}
+_VR_SOLVERS = ("auto", "sag", "saga", "svrg")
 
 
-class LogisticRegression(SGDClassifier):
-    """Logistic regression (``loss='log_loss'``) on fastgd's engine; see SGDClassifier."""
-
-    _parameter_constraints = _drop_loss(SGDClassifier._parameter_constraints)
-
-    def __init__(self, *, penalty="l2", alpha=0.0001, l1_ratio=0.15, fit_intercept=True,
-                 max_iter=1000, tol=1e-3, shuffle=True, verbose=0, n_jobs=None,
-                 random_state=None, learning_rate="auto", eta0="auto", power_t=0.5,
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=5,
-                 class_weight=None, warm_start=False, average=False, optimizer="sgd",
-                 solver="sgd", batch_size=1, lazy=True, backend="auto", momentum="auto",
-                 rho="auto", beta_1="auto", beta_2="auto", eps="auto", shuffle_block=None,
-                 progress=False, curriculum_epochs=0, clip_norm=None,
-                 clip_value=None, gradient_noise=0.0, noise_decay=0.55):
-        params = dict(locals())
-        params.pop("self")
-        params.pop("__class__", None)
-        for k, v in params.items():
-            setattr(self, k, v)
-
-    loss = "log_loss"
-    epsilon = 0.1
+def _vr_config(*, loss, alpha, l1_ratio, fit_intercept, solver, max_iter, tol, verbose,
+               n_jobs):
+    """The engine's Config of one exact fit: SPEC section 1's objective with ``alpha`` and
+    ``l1_ratio``, the solver's own step (eta0='auto'), the sag stopping rule at ``tol``."""
+    if alpha == 0.0:
+        penalty, l1_ratio = Penalty.NONE, 0.0
+    elif l1_ratio == 0.0:
+        penalty = Penalty.L2
+    elif l1_ratio == 1.0:
+        penalty = Penalty.L1
+    else:
+        penalty = Penalty.ELASTICNET
+    return _engine.Config(
+        rule=int(RULES["sgd"].id), loss=int(LOSSES[loss].id), param=loss_param(loss, 0.1),
+        penalty=int(penalty), alpha=float(alpha), l1_ratio=float(l1_ratio),
+        fit_intercept=bool(fit_intercept), schedule=int(Schedule.CONSTANT), eta0=0.0,
+        power_t=0.5, hp=np.zeros(len(HP_NAMES)), batch_size=1, lazy=True, average=0,
+        max_iter=int(max_iter), tol=float(tol), n_iter_no_change=1, early_stopping=False,
+        shuffle=True, verbose=int(verbose), solver=solver, eta0_auto=True,
+        n_jobs=_engine.effective_n_jobs(n_jobs))
 
 
-class LinearRegression(SGDRegressor):
-    """Least squares (``loss='squared_error'``) on fastgd's engine; see SGDRegressor."""
+def _check_vr_solver(solver, owner):
+    if solver in _SKLEARN_ONLY_SOLVERS:
+        raise ValueError(
+            f"solver={solver!r} is one of scikit-learn's solvers; fastgd.{owner} solves "
+            f"with its variance-reduced solvers {_VR_SOLVERS} ('auto' picks). Use "
+            f"sklearn.linear_model.{owner} for solver={solver!r}.")
 
-    _parameter_constraints = _drop_loss(SGDRegressor._parameter_constraints)
 
-    def __init__(self, *, penalty="l2", alpha=0.0001, l1_ratio=0.15, fit_intercept=True,
-                 max_iter=1000, tol=1e-3, shuffle=True, verbose=0, random_state=None,
-                 learning_rate="auto", eta0="auto", power_t=0.25, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=5, warm_start=False,
-                 average=False, n_jobs=None, optimizer="sgd", solver="sgd", batch_size=1,
-                 lazy=True, backend="auto", momentum="auto", rho="auto", beta_1="auto",
-                 beta_2="auto", eps="auto", shuffle_block=None, progress=False,
-                 curriculum_epochs=0, clip_norm=None, clip_value=None,
-                 gradient_noise=0.0, noise_decay=0.55):
-        params = dict(locals())
-        params.pop("self")
-        params.pop("__class__", None)
-        for k, v in params.items():
-            setattr(self, k, v)
+def _warn_not_converged(n_iter, max_iter):
+    if np.max(n_iter) >= max_iter:
+        warnings.warn("The max_iter was reached which means the coef_ did not converge",
+                      ConvergenceWarning)  # scikit-learn's sag words
 
-    loss = "squared_error"
-    epsilon = 0.1
+
+class _ExactRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
+    """Least squares with an optional L2 penalty, solved by SAG/SAGA/SVRG (see Ridge)."""
+
+    _parameter_constraints: dict = {
+        "fit_intercept": ["boolean"],
+        "copy_X": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), None],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "solver": [StrOptions(set(_VR_SOLVERS) | _SKLEARN_ONLY_SOLVERS | {"lbfgs"})],
+        "positive": ["boolean"],
+        "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
+        "backend": [StrOptions({"auto", "numba", "cython"})],
+        "verbose": ["verbose"],
+    }
+
+    def _alphas(self, n_targets):
+        return np.zeros(n_targets)
+
+    def _solver(self):
+        """'auto' is SAG (the fastest of the three here on smooth L2 problems)."""
+        return "sag" if self.solver == "auto" else self.solver
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @_rollback_on_error
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to ``tol`` (see the class docstring for the objective)."""
+        owner = type(self).__name__
+        _check_vr_solver(self.solver, owner)
+        if self.positive:
+            raise ValueError(
+                f"positive=True (non-negative coefficients) is not supported by "
+                f"fastgd.{owner}; use sklearn.linear_model.{owner}(positive=True).")
+        resolve_backend(self.backend)
+        check_sparse_structure(X)
+        X, y = validate_data(self, X, y, accept_sparse="csr",
+                             dtype=[np.float64, np.float32], order="C",
+                             accept_large_sparse=True, multi_output=True, y_numeric=True)
+        X = without_duplicates(X)
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                  ensure_non_negative=True)
+        if not np.isfinite(sw).all():
+            raise ValueError("sample_weight contains NaN or infinity.")
+        total = float(sw.sum())
+        if total <= 0.0:
+            raise ValueError("The sample weights sum to zero: nothing to fit.")
+        y2 = np.asarray(y, dtype=np.float64)
+        single = y2.ndim == 1
+        y2 = y2.reshape(y2.shape[0], -1)
+        n_targets = y2.shape[1]
+        alphas = self._alphas(n_targets)
+        train_idx = np.flatnonzero(sw > 0).astype(np.int64)
+        # F = (1/n_train) Σ s'_i (p_i - y_i)²/2 + α'/2 ||w||² with s' = s n_train / Σs and
+        # α' = alpha / Σs is scikit-learn's Σ s_i (y_i - p_i)² + alpha ||w||² divided by
+        # 2 Σs: the same minimiser
+        sw_n = sw * (train_idx.shape[0] / total)
+        dense_center = self.fit_intercept and not sp.issparse(X)
+        if dense_center:  # the intercept of the centred problem is 0 (exact, as sklearn)
+            x_mean = (sw @ X) / total
+            y_mean = (sw @ y2) / total
+            Xfit = X - x_mean.astype(X.dtype)
+        else:
+            x_mean, y_mean = np.zeros(X.shape[1]), np.zeros(n_targets)
+            Xfit = X
+        rows = _engine.Rows.of(Xfit, self.backend)
+        rng = check_random_state(self.random_state)
+        solver = self._solver()
+        max_iter = 1000 if self.max_iter is None else self.max_iter
+        coef = np.zeros((n_targets, X.shape[1]))
+        intercept = np.zeros(n_targets)
+        n_iter, curves = [], []
+        from fastgd._vr import fit_vr
+
+        solver_intercept = self.fit_intercept and not dense_center
+        # all of X's rows 0 (one sample, centred) and no intercept to fit: w = 0 exactly
+        # (the solvers' step 1/L would be 1/alpha there, a step that zeroes the scale)
+        nothing = not solver_intercept and not np.any(rows.data)
+        for k in range(n_targets):
+            cfg = _vr_config(loss="squared_error", alpha=alphas[k] / total, l1_ratio=0.0,
+                             fit_intercept=solver_intercept, solver=solver,
+                             max_iter=max_iter, tol=self.tol, verbose=self.verbose,
+                             n_jobs=self.n_jobs)
+            if nothing:
+                intercept[k] = y_mean[k]
+                n_iter.append(1)
+                curves.append([])
+                continue
+            r = fit_vr(rows, y2[:, k] - y_mean[k], sw_n, coef[k], 0.0, cfg, t=1.0, rng=rng,
+                       train_idx=train_idx)
+            coef[k] = r.coef
+            intercept[k] = (y_mean[k] - x_mean @ r.coef) if dense_center else r.intercept
+            n_iter.append(r.n_iter)
+            curves.append(r.loss_curve)
+        _warn_not_converged(n_iter, max_iter)
+        dtype = X.dtype
+        self.coef_ = (coef[0] if single else coef).astype(dtype)
+        self.intercept_ = (float(intercept[0]) if single else intercept.astype(dtype))
+        if not self.fit_intercept:
+            self.intercept_ = 0.0 if single else np.zeros(n_targets, dtype)
+        self.n_iter_ = np.asarray(n_iter, dtype=np.int32)
+        self.solver_ = solver
+        self.loss_curve_ = curves[0] if single else curves
+        return self
+
+    def predict(self, X):
+        """Predicted targets ``X @ coef_.T + intercept_``."""
+        check_is_fitted(self)
+        check_sparse_structure(X)
+        X = validate_data(self, X, accept_sparse="csr", reset=False)
+        return safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class Ridge(_ExactRegressor):
+    """scikit-learn's ``Ridge``, solved by fastgd's variance-reduced solvers.
+
+    Minimises scikit-learn's objective ``Σ_i s_i (y_i - x_i·w - b)² + alpha ||w||²``
+    (intercept not penalised; ``s`` = ``sample_weight``, 1 by default) for each target of
+    ``y`` (one column of a 2-D ``y`` per problem; ``alpha`` a float or one per target).
+    In SPEC section 1's form this is the squared_error loss ``(p - y)²/2`` with the
+    weights normalised to mean 1 over the samples of non-zero weight (``s' = s n' / Σs``)
+    and ``alpha_fastgd = alpha / Σs`` (``alpha / n_samples`` without weights): the
+    scikit-learn objective divided by ``2 Σs``, the same minimiser.
+
+    Dense ``X`` with ``fit_intercept`` is centred first (weighted means, as
+    scikit-learn does; the intercept is then ``ȳ - x̄·w``), sparse ``X`` is not copied and
+    its intercept is fitted by the solver itself (scikit-learn's ``solver='sag'`` on
+    sparse X silently runs sparse_cg instead, ``'saga'`` refuses). ``solver``: ``'auto'``
+    (SAG), ``'sag'``, ``'saga'``, ``'svrg'``; scikit-learn's other solver names are a
+    ValueError that says so, as is ``positive=True``. ``tol``: scikit-learn's sag
+    stopping rule, max|Δw| / max|w| <= tol after an epoch; ``max_iter=None`` means 1000
+    epochs. ``coef_`` has X's dtype, as scikit-learn's. Added: ``n_jobs`` (threads of
+    ASAGA/AsySVRG for solver 'saga'/'svrg'), ``backend``, ``verbose``; attributes
+    ``n_iter_`` (epochs per target), ``solver_`` and ``loss_curve_`` (SPEC F per epoch).
+    """
+
+    _parameter_constraints = {
+        **_ExactRegressor._parameter_constraints,
+        "alpha": [Interval(Real, 0, None, closed="left"), "array-like"],
+    }
+
+    def __init__(self, alpha=1.0, *, fit_intercept=True, copy_X=True, max_iter=None,
+                 tol=1e-4, solver="auto", positive=False, random_state=None, n_jobs=None,
+                 backend="auto", verbose=0):
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.copy_X = copy_X
+        self.max_iter = max_iter
+        self.tol = tol
+        self.solver = solver
+        self.positive = positive
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.backend = backend
+        self.verbose = verbose
+
+    def _alphas(self, n_targets):
+        alpha = np.asarray(self.alpha, dtype=np.float64).ravel()
+        if alpha.size == 1:
+            alpha = np.full(n_targets, float(alpha[0]))
+        if alpha.shape[0] != n_targets:
+            raise ValueError(f"Number of targets and number of penalties do not "
+                             f"correspond: {n_targets} != {alpha.shape[0]}")
+        if not (np.isfinite(alpha).all() and (alpha >= 0).all()):
+            raise ValueError(f"alpha must be finite and non-negative; got {self.alpha!r}.")
+        return alpha
+
+
+class LinearRegression(_ExactRegressor):
+    """scikit-learn's ``LinearRegression`` (ordinary least squares), solved by fastgd's
+    variance-reduced solvers: ``Ridge`` with ``alpha = 0`` (see there for the objective,
+    the centring of dense X, the solvers and ``tol``).
+
+    scikit-learn's constructor (``fit_intercept``, ``copy_X``, ``tol``, ``n_jobs``,
+    ``positive``; ``positive=True`` is a ValueError) plus ``solver``, ``max_iter`` (1000
+    epochs by default), ``random_state``, ``backend``, ``verbose``. On a rank-deficient
+    problem the solvers, started at 0, converge to the minimum-norm solution, as
+    scikit-learn's ``lstsq``; without a penalty convergence is only as fast as X's
+    conditioning allows (``tol`` is the sag rule's).
+    """
+
+    def __init__(self, *, fit_intercept=True, copy_X=True, tol=1e-6, n_jobs=None,
+                 positive=False, solver="auto", max_iter=None, random_state=None,
+                 backend="auto", verbose=0):
+        self.fit_intercept = fit_intercept
+        self.copy_X = copy_X
+        self.tol = tol
+        self.n_jobs = n_jobs
+        self.positive = positive
+        self.solver = solver
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.backend = backend
+        self.verbose = verbose
+
+
+class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
+    """scikit-learn's ``LogisticRegression``, solved by fastgd's variance-reduced solvers.
+
+    Minimises scikit-learn's objective ``C Σ_i s_i c_i L_i + r(w)`` with
+    ``r = (1 - l1_ratio)/2 ||w||² + l1_ratio ||w||₁`` (intercept not penalised; ``s``
+    sample weights, ``c`` class weights; ``penalty=None`` or ``C=inf``: no penalty), with
+    ``L`` the logistic loss for two classes and the multinomial (softmax) cross-entropy
+    for more, as scikit-learn (``coef_`` then has one row per class). In SPEC section 1's
+    form: the mean loss over the n samples of non-zero weight plus ``alpha R(w)`` with
+    ``alpha = 1 / (C n)``, the same minimiser. One-vs-rest is
+    ``sklearn.multiclass.OneVsRestClassifier(fastgd.LogisticRegression())``, as in
+    scikit-learn >= 1.8, which has no ``multi_class`` parameter any more.
+
+    The constructor is scikit-learn's (this is written against its 1.8+ API:
+    ``penalty`` is deprecated there in favour of ``l1_ratio`` and ``C``; setting it gives
+    scikit-learn's FutureWarning, and it still works): ``C``, ``penalty``, ``l1_ratio``,
+    ``dual`` (False only), ``tol``, ``fit_intercept``, ``intercept_scaling`` (ignored, a
+    liblinear option), ``class_weight``, ``random_state``, ``solver``, ``max_iter``,
+    ``verbose``, ``warm_start``, ``n_jobs``; plus ``backend``.
+
+    - ``solver``: ``'auto'`` (SAG for L2 / no penalty, SAGA with an L1 part),
+      ``'sag'`` (L2 only, scikit-learn's message otherwise), ``'saga'`` and ``'svrg'``
+      (any penalty, by their proximal step). scikit-learn's other solver names are a
+      ValueError that says so.
+    - ``tol``: scikit-learn's sag stopping rule, max|Δw| / max|w| <= tol after an epoch
+      (an epoch is n steps; SVRG: one outer iteration); ``max_iter``: epochs.
+    - ``n_jobs``: threads of the lock-free ASAGA / AsySVRG for a binary problem with
+      solver 'saga' or 'svrg' (SPEC section 5; not bit-reproducible); the multinomial
+      solvers are serial.
+    - ``warm_start``: start from the previous ``coef_``/``intercept_`` (and reuse SAG's
+      gradient memory when the data is the very same).
+    - ``coef_`` and ``intercept_`` have X's dtype, as scikit-learn's.
+    """
+
+    _parameter_constraints: dict = {
+        "penalty": [StrOptions({"l1", "l2", "elasticnet"}), None,
+                    Hidden(StrOptions({"deprecated"}))],
+        "C": [Interval(Real, 0, None, closed="right")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
+        "dual": ["boolean"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "fit_intercept": ["boolean"],
+        "intercept_scaling": [Interval(Real, 0, None, closed="neither")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "random_state": ["random_state"],
+        "solver": [StrOptions(set(_VR_SOLVERS) | _SKLEARN_ONLY_SOLVERS)],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "n_jobs": [None, Integral],
+        "backend": [StrOptions({"auto", "numba", "cython"})],
+    }
+
+    def __init__(self, penalty="deprecated", *, C=1.0, l1_ratio=0.0, dual=False,
+                 tol=1e-4, fit_intercept=True, intercept_scaling=1, class_weight=None,
+                 random_state=None, solver="auto", max_iter=100, verbose=0,
+                 warm_start=False, n_jobs=None, backend="auto"):
+        self.penalty = penalty
+        self.C = C
+        self.l1_ratio = l1_ratio
+        self.dual = dual
+        self.tol = tol
+        self.fit_intercept = fit_intercept
+        self.intercept_scaling = intercept_scaling
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.solver = solver
+        self.max_iter = max_iter
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.n_jobs = n_jobs
+        self.backend = backend
+
+    def _regularisation(self):
+        """(penalty name, l1_ratio, C) as scikit-learn resolves them, with its warnings."""
+        l1_ratio = self.l1_ratio
+        if self.penalty == "deprecated":
+            if l1_ratio is None or l1_ratio == 0:
+                penalty = "l2"
+                if l1_ratio is None:
+                    warnings.warn("'l1_ratio=None' was deprecated in version 1.8 and will "
+                                  "trigger an error in 1.10. Use 0<=l1_ratio<=1 instead.",
+                                  FutureWarning)
+            elif l1_ratio == 1:
+                penalty = "l1"
+            else:
+                penalty = "elasticnet"
+            if self.C == np.inf:
+                penalty = None
+        else:
+            penalty = self.penalty
+            warnings.warn(
+                "'penalty' was deprecated in version 1.8 and will be removed in 1.10. To "
+                "avoid this warning, leave 'penalty' set to its default value and use "
+                "'l1_ratio' or 'C' instead. Use l1_ratio=0 instead of penalty='l2', "
+                "l1_ratio=1 instead of penalty='l1', l1_ratio set to a float between 0 "
+                "and 1 instead of penalty='elasticnet', and C=np.inf instead of "
+                "penalty=None.", FutureWarning)
+        if penalty == "elasticnet" and l1_ratio is None:
+            raise ValueError("l1_ratio must be specified when penalty is elasticnet.")
+        if penalty != "elasticnet" and l1_ratio is not None and 0 < l1_ratio < 1:
+            warnings.warn("l1_ratio parameter is only used when penalty is 'elasticnet'. "
+                          f"Got (penalty={penalty})")
+        C = self.C
+        if self.penalty is None:
+            if self.C != 1.0:
+                warnings.warn("Setting penalty=None will ignore the C and l1_ratio "
+                              "parameters")
+            C = np.inf
+        rho = {"l2": 0.0, "l1": 1.0, None: 0.0}.get(penalty)
+        if rho is None:
+            rho = float(l1_ratio)
+        return penalty, rho, C
+
+    def _solver_for(self, penalty):
+        _check_vr_solver(self.solver, "LogisticRegression")
+        if self.dual:
+            raise ValueError(f"Solver {self.solver} supports only dual=False, got "
+                             f"dual={self.dual}")
+        solver = self.solver
+        if solver == "auto":
+            solver = "saga" if penalty in ("l1", "elasticnet") else "sag"
+        if solver == "sag" and penalty not in ("l2", None):
+            raise ValueError(f"Solver sag supports only 'l2' or None penalties, got "
+                             f"{penalty} penalty.")
+        return solver
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @_rollback_on_error
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to ``tol`` (see the class docstring for the objective)."""
+        penalty, l1_ratio, C = self._regularisation()
+        solver = self._solver_for(penalty)
+        resolve_backend(self.backend)
+        check_sparse_structure(X)
+        X, y = validate_data(self, X, y, accept_sparse="csr",
+                             dtype=[np.float64, np.float32], order="C",
+                             accept_large_sparse=True)
+        X = without_duplicates(X)
+        check_classification_targets(y)
+        classes = np.unique(y)
+        if classes.shape[0] < 2:
+            raise ValueError("This solver needs samples of at least 2 classes in the "
+                             f"data, but the data contains only one class: {classes[0]!r}")
+        y_enc = np.searchsorted(classes, y)
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                  ensure_non_negative=True)
+        if not np.isfinite(sw).all():
+            raise ValueError("sample_weight contains NaN or infinity.")
+        cw = compute_class_weight(self.class_weight, classes=classes, y=y,
+                                  sample_weight=sample_weight)
+        if not (np.isfinite(cw).all() and (cw >= 0).all()):
+            raise ValueError(f"class_weight must be finite and non-negative; got "
+                             f"{self.class_weight!r}.")
+        sw = sw * cw[y_enc]
+        train_idx = np.flatnonzero(sw > 0).astype(np.int64)
+        if train_idx.shape[0] == 0:
+            raise ValueError("The sample weights sum to zero: nothing to fit.")
+        alpha = 0.0 if not np.isfinite(C) else 1.0 / (C * train_idx.shape[0])
+        K = classes.shape[0]
+        n_problems = 1 if K == 2 else K
+        n_features = X.shape[1]
+        coef = np.zeros((n_problems, n_features))
+        intercept = np.zeros(n_problems)
+        state = None
+        if self.warm_start and hasattr(self, "coef_"):
+            if self.coef_.shape != coef.shape:
+                raise ValueError(f"Initialization coef is of shape {self.coef_.shape}, "
+                                 f"expected shape {coef.shape}")
+            coef[:] = self.coef_
+            intercept[:] = self.intercept_
+            state = getattr(self, "_vr_state", None)
+        cfg = _vr_config(loss="log_loss", alpha=alpha, l1_ratio=l1_ratio,
+                         fit_intercept=self.fit_intercept, solver=solver,
+                         max_iter=self.max_iter, tol=self.tol, verbose=self.verbose,
+                         n_jobs=self.n_jobs)
+        rows = _engine.Rows.of(X, self.backend)
+        rng = check_random_state(self.random_state)
+        from fastgd import _vr
+
+        if self.max_iter == 0:  # the start, as scikit-learn (to inspect it)
+            r = _engine.Result(coef, intercept, 0, 1.0, [], state=state)
+        elif not self.fit_intercept and not np.any(rows.data):
+            # X = 0 and no intercept: the minimiser is w = 0 (scikit-learn's sag raises
+            # ZeroDivisionError there; the solvers' step 1/L = 1/alpha would zero the scale)
+            coef[:] = 0.0
+            r = _engine.Result(coef, 0.0, 1, 1.0, [], state=None)
+        elif K == 2:
+            r = _vr.fit_vr(rows, np.where(y_enc == 1, 1.0, -1.0), sw, coef[0],
+                           intercept[0], cfg, t=1.0, rng=rng, train_idx=train_idx,
+                           state=state)
+            coef, intercept = r.coef[None, :], np.array([r.intercept])
+        else:
+            r = _vr.fit_multinomial(rows, y_enc, sw, coef, intercept, cfg, rng=rng,
+                                    train_idx=train_idx, state=state)
+            coef, intercept = r.coef, r.intercept
+        if not self.fit_intercept:
+            intercept = np.zeros(n_problems)
+        _warn_not_converged(r.n_iter, self.max_iter)
+        self.classes_ = classes
+        self.coef_ = coef.astype(X.dtype)
+        self.intercept_ = intercept.astype(X.dtype)
+        self.n_iter_ = np.array([r.n_iter], dtype=np.int32)
+        self.solver_ = solver
+        self.loss_curve_ = r.loss_curve
+        self._vr_state = r.state
+        return self
+
+    def decision_function(self, X):
+        """Confidence scores ``X @ coef_.T + intercept_`` (scikit-learn's)."""
+        check_sparse_structure(X)
+        return super().decision_function(X)
+
+    def predict_proba(self, X):
+        """Class probabilities: the logistic function of the score for two classes, the
+        softmax of the scores for more (scikit-learn's multinomial)."""
+        check_is_fitted(self)
+        if self.classes_.shape[0] == 2:
+            return self._predict_proba_lr(X)
+        return softmax(self.decision_function(X), copy=False)
+
+    def predict_log_proba(self, X):
+        """Log of ``predict_proba``."""
+        return np.log(self.predict_proba(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

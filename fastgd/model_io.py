@@ -34,7 +34,8 @@ from fastgd import schedules
 
 FORMAT = "fastgd-model"
 FORMAT_VERSION = 1
-_ESTIMATORS = ("SGDClassifier", "SGDRegressor", "LogisticRegression", "LinearRegression")
+_ESTIMATORS = ("SGDClassifier", "SGDRegressor", "LogisticRegression", "LinearRegression",
+               "Ridge")
 _PRIVATE_ARRAYS = ("_standard_coef", "_standard_intercept", "_average_coef",
                    "_average_intercept")
 

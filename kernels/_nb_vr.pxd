@@ -3,6 +3,9 @@
 # array is float64. The work arrays A, B, cp, invs of vr_epoch are C-contiguous.
 
 
+cdef inline (Py_ssize_t, int, bint, Py_ssize_t, double, double,
+             double) _vr_records(const int64_t[:] ip, const double[:] fp) noexcept nogil
+
 cdef inline double _lag_prox(double x, double dj, Py_ssize_t k0, Py_ssize_t k1,
                              const double[::1] A, const double[::1] B,
                              const double[::1] cp, const double[::1] invs, double eta,

@@ -52,7 +52,17 @@ if not cython.compiled:  # Numba; the Cython build has these in the same module
 
 # C division semantics, as _nb_common (Numba: error_model="numpy"; Cython: cdivision)
 _jit = njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
+_inline = njit(cache=True, nogil=True, inline="always", error_model="numpy",
+               _nrt=False)
 _entry = njit(entry=True)  # Cython: releases the GIL around _<name>; Numba: _<name>
+
+
+@_inline
+def _vr_records(ip, fp):
+    """What every VR epoch reads of its records: (dense_d, solver, fit_intercept, m_seen,
+    eta, lam2, lam1)."""
+    return (ip[IP_DENSE_D], ip[IP_SOLVER], ip[IP_FIT_INTERCEPT] != 0, ip[IP_M_SEEN],
+            fp[SCHED_ETA], fp[FP_LAM2], fp[FP_LAM1])
 
 
 @_jit
@@ -104,15 +114,9 @@ def _flush(v, d, k, last, D, A, B, cp, invs, eta, tau, lam1, s):
 @_jit
 def _vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, seen, ip, fp, last, work):
     """See vr_epoch. ``w[:d]`` holds v (w = s v inside the call)."""
-    dense_d = ip[IP_DENSE_D]
-    solver = ip[IP_SOLVER]
+    dense_d, solver, fit_intercept, m_seen, eta, lam2, lam1 = _vr_records(ip, fp)
     loss = ip[IP_LOSS]
-    fit_intercept = ip[IP_FIT_INTERCEPT] != 0
-    m_seen = ip[IP_M_SEEN]
     param = fp[FP_PARAM]
-    eta = fp[SCHED_ETA]
-    lam2 = fp[FP_LAM2]
-    lam1 = fp[FP_LAM1]
     A = work[0]
     B = work[1]
     cp = work[2]

@@ -197,3 +197,77 @@ def async_vr(X, y, sw, orders, eta, alpha, l1_ratio, loss, saga, fit_intercept=T
             D, Db = mean_gradient(False)
         out.append((w.copy(), b, D.copy(), Db, gmem.copy()))
     return out
+
+
+def softmax_dloss(p, yi):
+    """dL/dp of the multinomial cross-entropy log Σ exp(p) - p_yi: softmax(p) - e_yi."""
+    e = np.exp(p - p.max())
+    g = e / e.sum()
+    g[yi] -= 1.0
+    return g
+
+
+def multinomial_objective(X, y, sw, W, b, alpha, l1_ratio):
+    """SPEC section 1 with the cross-entropy: mean s_i L_i + alpha R(W) (R over all of W)."""
+    P = X @ W.T + b
+    lse = np.logaddexp.reduce(P, axis=1)
+    loss = lse - P[np.arange(X.shape[0]), y]
+    return (np.mean(sw * loss) + alpha * ((1 - l1_ratio) / 2 * np.sum(W * W)
+                                          + l1_ratio * np.abs(W).sum()))
+
+
+def multinomial_sag_saga(X, y, sw, orders, eta, alpha, l1_ratio, saga, n_classes,
+                         fit_intercept=True, W0=None, b0=None):
+    """Multinomial SAG (saga=False) / SAGA: K memory scalars per sample, every coordinate
+    of W (K, d) updated at every step; returns (W, b) after each epoch."""
+    n, d = X.shape
+    lam1, lam2 = alpha * l1_ratio, alpha * (1 - l1_ratio)
+    W = np.zeros((n_classes, d)) if W0 is None else np.array(W0, float)
+    b = np.zeros(n_classes) if b0 is None else np.array(b0, float)
+    gmem = np.zeros((n, n_classes))
+    seen = np.zeros(n, bool)
+    S = np.zeros((n_classes, d))
+    Sb = np.zeros(n_classes)
+    out = []
+    for order in orders:
+        for i in order:
+            seen[i] = True
+            m = seen.sum()
+            g = sw[i] * softmax_dloss(W @ X[i] + b, y[i])
+            corr = g - gmem[i]
+            gmem[i] = g
+            if saga:
+                step = np.outer(corr, X[i]) + S / m + lam2 * W
+                stepb = corr + Sb / m
+                S += np.outer(corr, X[i])
+                Sb += corr
+                W = soft(W - eta * step, eta * lam1)
+            else:
+                S += np.outer(corr, X[i])
+                Sb += corr
+                W = W - eta * (S / m + lam2 * W)
+                stepb = Sb / m
+            if fit_intercept:
+                b = b - eta * stepb
+        out.append((W.copy(), b.copy()))
+    return out
+
+
+def multinomial_svrg(X, y, sw, orders, eta, alpha, l1_ratio, n_classes,
+                     fit_intercept=True, W0=None, b0=None):
+    """Multinomial Prox-SVRG, option I; each order is one inner loop after a snapshot."""
+    n, d = X.shape
+    lam1, lam2 = alpha * l1_ratio, alpha * (1 - l1_ratio)
+    W = np.zeros((n_classes, d)) if W0 is None else np.array(W0, float)
+    b = np.zeros(n_classes) if b0 is None else np.array(b0, float)
+    out = []
+    for order in orders:
+        G = np.array([sw[i] * softmax_dloss(W @ X[i] + b, y[i]) for i in range(n)])
+        mu, mub = G.T @ X / n, G.mean(axis=0)
+        for i in order:
+            corr = sw[i] * softmax_dloss(W @ X[i] + b, y[i]) - G[i]
+            W = soft(W - eta * (np.outer(corr, X[i]) + mu + lam2 * W), eta * lam1)
+            if fit_intercept:
+                b = b - eta * (corr + mub)
+        out.append((W.copy(), b.copy()))
+    return out

@@ -11,15 +11,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fastgd import LinearRegression, LogisticRegression, SGDClassifier, SGDRegressor
+from fastgd import SGDClassifier, SGDRegressor
 from fastgd import _engine
 from fastgd._rules import RULES
 
 ESTIMATORS = [
     SGDClassifier(),
     SGDRegressor(),
-    LogisticRegression(),
-    LinearRegression(),
     SGDClassifier(optimizer="adam", batch_size=8),
     SGDRegressor(optimizer="adam", batch_size=8),
 ]
@@ -76,7 +74,7 @@ def _reg_problem():
 
 # ------------------------------------------------------------- meta-estimators
 @pytest.mark.parametrize("est", [SGDClassifier(random_state=0),
-                                 LogisticRegression(random_state=0),
+                                 SGDClassifier(loss="log_loss", random_state=0),
                                  SGDClassifier(optimizer="adam", batch_size=8,
                                                random_state=0)])
 def test_pipeline_classifier(separable, est):
@@ -86,7 +84,7 @@ def test_pipeline_classifier(separable, est):
 
 
 @pytest.mark.parametrize("est", [SGDRegressor(random_state=0),
-                                 LinearRegression(random_state=0),
+                                 SGDRegressor(random_state=0, alpha=0.0),
                                  SGDRegressor(optimizer="adam", batch_size=8,
                                               eta0=0.05, random_state=0)])
 def test_pipeline_regressor(est):
@@ -108,7 +106,7 @@ def test_grid_search(separable):
 
 
 @pytest.mark.parametrize("est", [SGDClassifier(optimizer="rmsprop", alpha=1e-3, eta0=0.02),
-                                 LogisticRegression(batch_size=4), LinearRegression(),
+                                 SGDClassifier(loss="log_loss", batch_size=4),
                                  SGDRegressor(loss="huber", epsilon=0.3)])
 def test_clone(est):
     cloned = clone(est)
@@ -119,9 +117,9 @@ def test_clone(est):
 @pytest.mark.parametrize("make", [
     lambda: SGDClassifier(random_state=0, loss="log_loss"),
     lambda: SGDClassifier(random_state=0, optimizer="adam", batch_size=4),
-    lambda: LogisticRegression(random_state=0, average=True),
+    lambda: SGDClassifier(loss="log_loss", random_state=0, average=True),
     lambda: SGDRegressor(random_state=0),
-    lambda: LinearRegression(random_state=0, optimizer="nag", batch_size=4)])
+    lambda: SGDRegressor(random_state=0, optimizer="nag", batch_size=4)])
 def test_pickle_round_trip(separable, make):
     est = make()
     X, y, X3, y3 = separable
@@ -205,7 +203,7 @@ def test_predict_proba(separable, loss, n_classes):
 
 def test_predict_proba_log_loss_is_logistic(separable):
     X, y, _, _ = separable
-    est = LogisticRegression(random_state=0).fit(X, y)
+    est = SGDClassifier(loss="log_loss", random_state=0).fit(X, y)
     p1 = 1.0 / (1.0 + np.exp(-est.decision_function(X)))
     np.testing.assert_allclose(est.predict_proba(X)[:, 1], p1, rtol=1e-12)
 
@@ -234,8 +232,8 @@ def test_decision_function_shapes(separable, n_classes):
     lambda: SGDClassifier(random_state=0),
     lambda: SGDClassifier(random_state=0, optimizer="adam", batch_size=4),
     lambda: SGDRegressor(random_state=0),
-    lambda: LinearRegression(random_state=0, optimizer="rmsprop", batch_size="full",
-                             max_iter=20)])
+    lambda: SGDRegressor(random_state=0, optimizer="rmsprop", batch_size="full",
+                         max_iter=20)])
 def test_loss_curve_length(separable, make):
     est = make()
     X, y, _, _ = separable
@@ -282,7 +280,7 @@ def test_auto_defaults_resolve():
                         eta0=0.1)._resolved()[:2] == ("invscaling", 0.1)
 
 
-@pytest.mark.parametrize("Est", [SGDRegressor, LinearRegression])
+@pytest.mark.parametrize("Est", [SGDRegressor])
 def test_adam_first_step_is_eta0_default(Est):
     """Adam's first step moves every coordinate with a nonzero gradient by ~eta = 1e-3."""
     X = np.array([[1.0, -2.0, 0.5]])
@@ -292,15 +290,6 @@ def test_adam_first_step_is_eta0_default(Est):
     # first Adam step: m_hat = g, v_hat = g^2 -> step eta * sign(g) (up to eps)
     np.testing.assert_allclose(est.coef_, 1e-3 * np.sign(X[0] * 3.0), rtol=1e-6)
     np.testing.assert_allclose(est.intercept_, [1e-3], rtol=1e-6)
-
-
-def test_fixed_loss_estimators_have_no_loss_param():
-    for Est in (LogisticRegression, LinearRegression):
-        params = Est().get_params()
-        assert "loss" not in params and "epsilon" not in params
-        assert "optimizer" in params and "solver" in params
-    assert LogisticRegression().loss == "log_loss"
-    assert LinearRegression().loss == "squared_error"
 
 
 # ----------------------------------------------------------- no copy of float32

@@ -23,8 +23,6 @@ CASES = {
     "averaged": (lambda: fastgd.SGDClassifier(average=10, **KW), Y),
     "adam": (lambda: fastgd.SGDClassifier(optimizer="adam", batch_size=16, **KW), Y),
     "regressor": (lambda: fastgd.SGDRegressor(solver="saga", **KW), Y),
-    "logistic": (lambda: fastgd.LogisticRegression(**KW), Y3),
-    "linear": (lambda: fastgd.LinearRegression(**KW), Y),
     "scheduled": (lambda: fastgd.SGDClassifier(
         optimizer="adam", batch_size=32, learning_rate=LinearWarmup(
             100, after=CosineAnnealing(0.01, T_max=1000)), **KW), Y),
@@ -54,6 +52,32 @@ def test_round_trip(tmp_path, fitted, name):
     back.partial_fit(X[:100], CASES[name][1][:100])  # a loaded model keeps learning
     assert pickle.loads(pickle.dumps(est)).score(X, CASES[name][1]) == \
         est.score(X, CASES[name][1])  # pickling still works
+
+
+# the exact estimators (no partial_fit, no t_): fitted to tol, then saved and loaded
+EXACT = {
+    "logistic": (lambda: fastgd.LogisticRegression(C=0.5, tol=1e-3, random_state=0), Y),
+    "multinomial": (lambda: fastgd.LogisticRegression(tol=1e-3, random_state=0), Y3),
+    "ridge": (lambda: fastgd.Ridge(alpha=[1.0, 3.0], tol=1e-3, random_state=0),
+              np.c_[Y, 1.0 - Y]),
+    "linear": (lambda: fastgd.LinearRegression(tol=1e-3, random_state=0), Y),
+}
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("name", list(EXACT))
+def test_round_trip_exact(tmp_path, name):
+    make, y = EXACT[name]
+    est = make().fit(X, y)
+    fastgd.save_model(est, tmp_path / "m.npz")
+    back = fastgd.load_model(tmp_path / "m.npz")
+    assert type(back) is type(est)
+    assert back.get_params().keys() == est.get_params().keys()
+    assert np.array_equal(back.predict(X), est.predict(X))
+    assert np.array_equal(back.n_iter_, est.n_iter_)
+    if hasattr(est, "classes_"):
+        assert np.array_equal(back.predict_proba(X), est.predict_proba(X))
+    assert back.fit(X, y).score(X, y) == est.score(X, y)  # refits to the same model
 
 
 def test_random_state_instance_is_stored_as_none(tmp_path):
