@@ -131,7 +131,7 @@ def plot_trajectories(name_or_fun, x0, optimizers, max_iter=200, learning_rates=
     Contour levels are log-spaced when the function is positive on the window (Beale,
     Rosenbrock, the ellipse), linear otherwise (the saddle); ``levels`` overrides.
     ``xlim``, ``ylim``: the window (default: around x0, the minimum and the paths).
-    The start is a black dot, the minimum (when known) a star. ``legend_kw``: keyword
+    The start is a black dot, each path's last point a dot of its colour, the minimum (when known) a star. ``legend_kw``: keyword
     arguments of ``ax.legend`` (placement, font size). Returns the Figure; the
     results of ``minimize`` are in ``fig.fastgd_results`` (a dict name -> result).
     """
@@ -178,7 +178,8 @@ def plot_trajectories(name_or_fun, x0, optimizers, max_iter=200, learning_rates=
         rate = f"η={lr:g}" if isinstance(lr, (int, float)) else repr(lr)
         text = f"{name} ({rate}, {results[name].nit} steps)"
         ax.plot(path[:, 0], path[:, 1], ls=styles[k % len(styles)], lw=1.8,
-                color=colors[k % len(colors)], label=text, zorder=3 + len(optimizers) - k)
+                color=colors[k % len(colors)], label=text, zorder=3 + len(optimizers) - k,
+                marker="o", ms=5, markevery=[len(path) - 1])  # a dot where it ends
     ax.scatter([x0[0]], [x0[1]], c="k", s=25, zorder=5)
     if x_min is not None:
         ax.scatter([x_min[0]], [x_min[1]], marker="*", s=160, c="gold", edgecolors="k",
