@@ -517,31 +517,29 @@ def markdown(results, meta, command):
 
 
 def plot(name, d, out, command):
+    """plot_<name>.png: relative suboptimality against the wall time of each fresh fit,
+    fastgd solid, peers dashed (``fastgd.plot.plot_convergence``)."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+
+        from fastgd.plot import plot_convergence
     except ImportError:
         return None
-    fig, ax = plt.subplots(figsize=(8, 5.5))
+    curves = {}
     for r in d["methods"]:
         pts = [p for p in r.get("points", []) if np.isfinite(p["objective"])]
-        if not pts:
-            continue
-        ax.plot([p["seconds"] for p in pts], [max(p["rel_subopt"], 1e-16) for p in pts],
-                marker="o", ms=3, label=r["method"],
-                ls="-" if r["library"] == "fastgd" else "--")
-    for eps in TARGETS:
-        ax.axhline(eps, color="grey", lw=0.5)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("wall time of a fresh fit (s)")
-    ax.set_ylabel("(F - F*) / |F*|")
-    ax.set_title(f"{name}: {d['n_samples']:,} x {d['n_features']:,}, nnz {d['nnz']:,}",
-                 fontsize=10)
+        if pts:
+            curves[r["method"]] = dict(
+                seconds=[p["seconds"] for p in pts], subopt=[p["rel_subopt"] for p in pts],
+                style={"ls": "-" if r["library"] == "fastgd" else "--"})
+    fig = plot_convergence(
+        curves, x="seconds", targets=TARGETS, floor=1e-16,
+        xlabel="wall time of a fresh fit (s)",
+        title=f"{name}: {d['n_samples']:,} x {d['n_features']:,}, nnz {d['nnz']:,}")
     fig.text(0.01, 0.005, command, fontsize=6, family="monospace")
-    ax.legend(fontsize=7, ncol=2)
     path = os.path.join(out, f"plot_{name}.png")
     fig.savefig(path, dpi=110)
     plt.close(fig)
