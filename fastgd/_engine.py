@@ -13,7 +13,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastgd._backend import get_backend
-from fastgd._rules import (FP_T, FP_U, HP_NAMES, MAX_SLOTS, PAD, SCHED_ETA,
+from fastgd._rules import (FP_T, FP_U, HEAD_MAX_BYTES, HEAD_MAX_COLUMNS, HEAD_MIN_FREQ,
+                           HP_NAMES, MAX_SLOTS, PAD, SCHED_ETA,
                            SYNC_MIN_BATCH, Penalty, Rule, Schedule, records)
 
 
@@ -155,6 +156,43 @@ def _parallel_kernels(rows, n_jobs):
     if n_jobs <= 1:
         return None
     return rows.backend.threaded("parallel")
+
+
+def hogwild_head(rows, n_threads):
+    """(rep, hm, hlist) for ``hogwild_plain_epoch``: the columns every thread writes, which
+    get per-thread replicas merged at each round's end (DimmWitted's PerCore replication,
+    Zhang & Re 2014, for the head only; the sparse tail stays shared and lock-free).
+
+    Dense X: every column. CSR: the most frequent columns, measured: those in at least
+    ``HEAD_MIN_FREQ`` of the rows (written by every thread every other step), at most
+    ``HEAD_MAX_COLUMNS`` of them (the copies and the merge are per round and column,
+    scattered); none when the replicas would pass ``HEAD_MAX_BYTES``.
+    """
+    if n_threads <= 1 or rows.n_features * n_threads * 16 > HEAD_MAX_BYTES:
+        return head_arrays(np.zeros(0, np.int64), rows.n_features, n_threads)
+    d = rows.n_features
+    if not rows.is_sparse:
+        return head_arrays(np.arange(d, dtype=np.int64), d, n_threads, dense=True)
+    counts = np.bincount(rows.indices, minlength=d)
+    top = np.argsort(-counts, kind="stable")[:HEAD_MAX_COLUMNS]
+    return head_arrays(np.sort(top[counts[top] >= HEAD_MIN_FREQ * rows.n_samples]), d,
+                       n_threads)
+
+
+def head_arrays(hlist, d, n_threads, dense=False):
+    """(rep, hm, hlist) of the replicated columns ``hlist``: rep float64
+    (n_threads, 2, d), hm their bitset (bit j & 63 of int64 word j >> 6; empty for dense
+    X, whose replicas stand in for all of w)."""
+    hlist = np.asarray(hlist, dtype=np.int64)
+    if hlist.shape[0] == 0:
+        return np.zeros((1, 2, 1)), np.zeros(0, np.int64), hlist
+    rep = np.zeros((n_threads, 2, d))
+    if dense:
+        return rep, np.zeros(0, np.int64), hlist
+    hm = np.zeros((d + 63) // 64, np.uint64)
+    np.bitwise_or.at(hm, hlist >> 6, np.left_shift(np.uint64(1),
+                                                   (hlist & 63).astype(np.uint64)))
+    return rep, hm.view(np.int64), hlist
 
 
 def optimal_init(cfg, kern, alpha):
@@ -374,6 +412,7 @@ class _PlainRun(_SGDRun):
         self.par = par
         if par is not None:
             self.tstate = np.zeros((n_threads, 11 + PAD))
+            self.head = hogwild_head(rows, n_threads)
 
     def model(self):
         return self.w, self.st[6]  # raw weights, as scikit-learn scores them
@@ -384,7 +423,7 @@ class _PlainRun(_SGDRun):
                 self.aw, self.q, self.st, self.ip, self.fp)
         if self.par is not None:
             with self.par.guard():
-                obj_sum = self.par.hogwild_plain_epoch(*args, self.tstate)
+                obj_sum = self.par.hogwild_plain_epoch(*args, self.tstate, *self.head)
         else:
             obj_sum = r.kern.plain_sgd_epoch(*args)
         if not self.track:

@@ -140,6 +140,9 @@ ROUND_STEPS = 1024  # n_jobs > 1: batches per thread between two merges
 SHRINK_KEEP = 0.99  # a Hogwild! thread ends its round once its scale falls below 0.99 S
 SYNC_MIN_BATCH = 256  # batches at least this large use the synchronous kernel
 PAD = 16  # float64 slots between per-thread rows (128 bytes: no shared cache line)
+HEAD_MIN_FREQ = 0.5  # Hogwild! replicates the CSR columns in this share of rows or more,
+HEAD_MAX_COLUMNS = 64  # ... at most this many of them (the most frequent)
+HEAD_MAX_BYTES = 1 << 28  # ... while the replicas (n_threads x 2 x d float64) fit in this
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,16 @@ shared coefficients (and the rule's per-coordinate state, and L1's ``q``) withou
     The rescale below 1e-9 (scikit-learn's ``wscale`` floor) happens on the merged scale
     in the serial part. With one thread there is one round and the scale is the
     serial one.
+  * Head replicas (plain SGD, ``hogwild_plain_epoch``): the columns every thread
+    writes at almost every step (all of them on dense X; on CSR the most frequent ones,
+    chosen by measured column frequency, ``fastgd._engine.hogwild_head``) would bounce
+    their cache lines between the cores. Each thread gets its own replica of them (and
+    of L1's ``q``), copied from the shared values at the round's start; at the round's
+    end the shared value becomes the mean of the working threads' replicas (DimmWitted's
+    PerCore model averaging, Zhang & Re, VLDB 2014; the sum of the deltas, as for the
+    intercept, overshoots: every thread takes the full step on a frequent coordinate).
+    The sparse tail stays shared and lock-free. With every touched column replicated no
+    thread writes shared memory in a round, and the epoch is deterministic.
   * ``average`` (ASGD) keeps shared scalars (``average_a``, ``average_b``) updated by
     every step, which has no sound lock-free form here: ``n_jobs > 1`` with ``average``
     on a binary problem is a ValueError raised by the engine (one-vs-rest problems fit
@@ -182,11 +192,13 @@ def _need(name, arr, *shape):
 # --------------------------------------------------------- Hogwild!: plain SGD
 @_pjit
 def _hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, fp,
-                         tstate):
+                         tstate, rep, hm, hlist):
     """See hogwild_plain_epoch (the Cython build: the nogil body of that entry)."""
     n = order.shape[0]
     K = min(ip[IP_N_THREADS], max(n, 1))
     multi = K > 1
+    n_head = hlist.shape[0] if multi else 0
+    whole = n_head > 0 and ip[IP_DENSE_D] > 0  # dense: every column in the replicas
     t = fp[FP_T]
     for k in range(K):
         tstate[k, _PLAIN_POS] = k * n // K
@@ -208,18 +220,45 @@ def _hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, 
     S = st[0]
     while _busy(tstate, K, _PLAIN_POS, _PLAIN_HI):
         b_shared = st[6]
+        active = 0
         for k in range(K):
             tstate[k, 0] = S
             tstate[k, 6] = b_shared
+            if tstate[k, _PLAIN_POS] < tstate[k, _PLAIN_HI]:
+                active += 1
         for k in prange(K):
+            for r in range(n_head):  # every thread, so that an idle one adds nothing
+                j = hlist[r]
+                rep[k, 0, j] = w[j]
+                rep[k, 1, j] = q[j]
             pos = _to_index(tstate[k, _PLAIN_POS])
             hi = _to_index(tstate[k, _PLAIN_HI])
             if pos < hi:
                 stop = min(hi, pos + _ROUND_STEPS) if multi else hi
-                tstate[k, _PLAIN_POS] = _plain_run(data, indices, indptr, y, sw, order,
-                                                   pos, stop, w, aw, q, ip, fp, multi, S,
-                                                   tstate[k])
+                if whole:
+                    tstate[k, _PLAIN_POS] = _plain_run(
+                        data, indices, indptr, y, sw, order, pos, stop, rep[k, 0], aw,
+                        rep[k, 1], ip, fp, multi, S, tstate[k], w, q, hm[:0])
+                elif n_head > 0:
+                    tstate[k, _PLAIN_POS] = _plain_run(
+                        data, indices, indptr, y, sw, order, pos, stop, w, aw, q, ip, fp,
+                        multi, S, tstate[k], rep[k, 0], rep[k, 1], hm)
+                else:
+                    tstate[k, _PLAIN_POS] = _plain_run(
+                        data, indices, indptr, y, sw, order, pos, stop, w, aw, q, ip, fp,
+                        multi, S, tstate[k], w, q, hm[:0])
         if multi:
+            for r in range(n_head):  # the replicas' mean (DimmWitted's model averaging)
+                j = hlist[r]
+                wj = w[j]
+                qj = q[j]
+                dw = 0.0
+                dq = 0.0
+                for k in range(K):
+                    dw += rep[k, 0, j] - wj
+                    dq += rep[k, 1, j] - qj
+                w[j] = wj + dw / active
+                q[j] = qj + dq / active
             s_new = S
             b_new = b_shared
             for k in range(K):
@@ -252,22 +291,33 @@ def _hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, 
 
 @_entry
 def hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, fp,
-                        tstate):
+                        tstate, rep, hm, hlist):
     """Hogwild! version of ``plain_sgd_epoch`` (same arguments, same ``st``, same
     return) with ``ip``'s n_threads threads.
 
     ``tstate`` is per-thread scratch, float64 ``(n_threads, >= 11 + PAD)``. With more
     than one thread ``average`` must be 0 (the engine checks it). See the module
-    docstring for the per-thread scale and the intercept merge.
+    docstring for the per-thread scale, the intercept merge and the head replicas:
+    ``hlist`` (int64) the replicated columns (empty: none; dense X: all of them),
+    ``hm`` their bitset (int64 words, bit j & 63 of word j >> 6; CSR), ``rep`` float64
+    ``(n_threads, 2, d)`` the replicas of w and q.
     """
     if ip[IP_N_THREADS] < 1:
         raise ValueError(f"n_threads must be >= 1; got {ip[IP_N_THREADS]}")
     K = min(ip[IP_N_THREADS], max(order.shape[0], 1))
     _need("tstate", tstate, K, _PLAIN_HI + 1)
+    if hlist.shape[0] > 0:
+        d = w.shape[0]
+        _need("rep", rep, K, 2, d)
+        if ip[IP_DENSE_D] == 0:
+            _need("hm", hm, (d + 63) // 64)
+        for c in range(hlist.shape[0]):
+            if hlist[c] < 0 or hlist[c] >= d:
+                raise ValueError("hlist holds a column out of range")
     with cython.nogil:
         team = _set_team(K)
         r = _hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, fp,
-                                 tstate)
+                                 tstate, rep, hm, hlist)
         _set_team(team)
     return r
 

@@ -61,7 +61,7 @@ def _plain_sgd_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, fp):
     """See plain_sgd_epoch (the Cython build: the nogil body of that entry)."""
     st[8] = 0.0
     _plain_run(data, indices, indptr, y, sw, order, 0, order.shape[0], w, aw, q, ip, fp,
-               False, 1.0, st)
+               False, 1.0, st, w, q, order[:0])
     fp[FP_T] += order.shape[0]
     return st[8]
 

@@ -35,8 +35,9 @@ nb_par = pytest.importorskip("fastgd.kernels._nb_parallel", reason="numba is not
 from fastgd import SGDClassifier, SGDRegressor  # noqa: E402
 from fastgd import _engine  # noqa: E402
 from fastgd._backend import parallel_kernels  # noqa: E402
-from fastgd._engine import Rows, new_state  # noqa: E402
-from fastgd._rules import (FP_T, FP_U, HP_NAMES, RULES, Loss, Penalty,  # noqa: E402
+from fastgd._engine import Rows, head_arrays, hogwild_head, new_state  # noqa: E402
+from fastgd._rules import (FP_T, FP_U, HEAD_MAX_COLUMNS, HEAD_MIN_FREQ,  # noqa: E402
+                           HP_NAMES, ROUND_STEPS, RULES, Loss, Penalty,
                            Schedule, records)
 from fastgd.kernels import _cy_sgd as cy  # noqa: E402
 from fastgd.objective import objective  # noqa: E402
@@ -180,7 +181,8 @@ def test_sync_kernel_many_threads_identical(rule, layout, lazy, n_threads):
         _assert_identical(b, c, "cython not deterministic")
 
 
-def _run_plain(mod, rows, y, sw, penalty, l1_ratio, average, parallel, n_threads=1):
+def _run_plain(mod, rows, y, sw, penalty, l1_ratio, average, parallel, n_threads=1,
+               head=None):
     d, n = rows.n_features, rows.n_samples
     w, aw, q = np.zeros(d), np.zeros(d), np.zeros(d)
     st = np.array([1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
@@ -194,7 +196,8 @@ def _run_plain(mod, rows, y, sw, penalty, l1_ratio, average, parallel, n_threads
                          t0=10.0, t=t, average=average, track=1, n_threads=n_threads)
         args = (rows.data, rows.indices, rows.indptr, y, sw, order, w, aw, q, st, ip, fp)
         if parallel:
-            obj = mod.hogwild_plain_epoch(*args, np.zeros((n_threads, 11 + PAD)))
+            obj = mod.hogwild_plain_epoch(*args, np.zeros((n_threads, 11 + PAD)),
+                                          *(head or hogwild_head(rows, n_threads)))
         else:
             obj = mod.plain_sgd_epoch(*args)
         t = fp[FP_T]
@@ -246,7 +249,111 @@ def test_bad_scratch_is_a_clear_error():
         cy_par.hogwild_plain_epoch(rows.data, rows.indices, rows.indptr, y, sw, order,
                                    np.zeros(d), np.zeros(d), np.zeros(d),
                                    np.array([1.0, 0, 1, 0, 0, 0, 0, 0, 0]), ip, fp,
-                                   np.zeros((1, 9 + PAD)))
+                                   np.zeros((1, 9 + PAD)), *hogwild_head(rows, 1))
+    for bad, match in ((head_arrays(np.array([d]), d + 1, 2), "out of range"),
+                       (head_arrays(np.arange(d), d, 1), "rep"),
+                       (head_arrays(np.arange(d), 64 * d, 2)[:1] + (
+                           np.zeros(0, np.int64), np.arange(d)), "hm")):
+        ip, fp = records(dense_d=0, loss=int(Loss.HINGE), param=1.0, alpha=1e-3, eta=0.01,
+                         eta0=0.01, t=1.0, n_threads=2)
+        with pytest.raises(ValueError, match=match):
+            cy_par.hogwild_plain_epoch(rows.data, rows.indices, rows.indptr, y, sw, order,
+                                       np.zeros(d), np.zeros(d), np.zeros(d),
+                                       np.array([1.0, 0, 1, 0, 0, 0, 0, 0, 0]), ip, fp,
+                                       np.zeros((2, 11 + PAD)), *bad)
+
+
+def _simulated_rounds(rows, y, sw, orders, n_threads, eta):
+    """Hogwild! with every column replicated, by the serial kernel: each round, every
+    thread runs ``plain_sgd_epoch`` on its next ROUND_STEPS samples from the shared model,
+    then w moves by the mean of the working threads' deltas, the intercept by their sum."""
+    d = rows.n_features
+    w = np.zeros(d)
+    b, t = 0.0, 1.0
+    for order in orders:
+        n = order.shape[0]
+        pos = [k * n // n_threads for k in range(n_threads)]
+        his = [(k + 1) * n // n_threads for k in range(n_threads)]
+        while any(p < h for p, h in zip(pos, his)):
+            ws, bs = [], []
+            active = sum(p < h for p, h in zip(pos, his))
+            for k in range(n_threads):
+                wk, stk = w.copy(), np.array([1.0, 0, 1, 0, 0, 0, b, 0, 0])
+                stop = min(his[k], pos[k] + ROUND_STEPS)
+                if pos[k] < stop:
+                    ip, fp = records(dense_d=rows.dense_d, loss=int(Loss.HINGE), param=1.0,
+                                     penalty=int(Penalty.NONE), fit_intercept=1,
+                                     intercept_decay=1.0, schedule=int(Schedule.CONSTANT),
+                                     eta=eta, eta0=eta, t=t + pos[k], track=1)
+                    cy.plain_sgd_epoch(rows.data, rows.indices, rows.indptr, y, sw,
+                                       order[pos[k]:stop], wk, np.zeros(d), np.zeros(d),
+                                       stk, ip, fp)
+                    pos[k] = stop
+                ws.append(wk)
+                bs.append(stk[6])
+            w0, b0 = w.copy(), b
+            dw = np.zeros(d)
+            for k in range(n_threads):
+                dw += ws[k] - w0
+                b += bs[k] - b0
+            w = w0 + dw / active
+        t += n
+    return w, b
+
+
+@needs_openmp
+@pytest.mark.parametrize("kind", ["dense", "csr"])
+@pytest.mark.parametrize("n_threads", [2, 3])
+def test_head_replicas_are_the_sum_of_the_threads_deltas(kind, n_threads):
+    """With every column replicated no thread writes shared memory during a round: the
+    Hogwild! epoch is deterministic, identical on both backends, and equal to the rounds
+    simulated with the serial kernel (the mean of the threads' deltas at each round's
+    end)."""
+    rows, y, sw = _problem(kind, n=2 * ROUND_STEPS * n_threads + 77, d=9, seed=3)
+    d, n = rows.n_features, rows.n_samples
+    orders = _orders(n, 2)
+    eta = 0.01
+    head = head_arrays(np.arange(d), d, n_threads, dense=kind == "dense")
+    results = []
+    for mod in (nb_par, cy_par, cy_par):
+        w, st, t = np.zeros(d), np.array([1.0, 0, 1, 0, 0, 0, 0, 0, 0]), 1.0
+        for order in orders:
+            ip, fp = records(dense_d=rows.dense_d, loss=int(Loss.HINGE), param=1.0,
+                             penalty=int(Penalty.NONE), fit_intercept=1,
+                             intercept_decay=1.0, schedule=int(Schedule.CONSTANT), eta=eta,
+                             eta0=eta, t=t, track=1, n_threads=n_threads)
+            mod.hogwild_plain_epoch(rows.data, rows.indices, rows.indptr, y, sw, order, w,
+                                    np.zeros(d), np.zeros(d), st, ip, fp,
+                                    np.zeros((n_threads, 11 + PAD)), *head)
+            t = fp[FP_T]
+        results.append((w, st[6]))
+    expected_w, expected_b = _simulated_rounds(rows, y, sw, orders, n_threads, eta)
+    for w, b in results:
+        np.testing.assert_allclose(w, expected_w, rtol=1e-12, atol=1e-14)
+        assert b == pytest.approx(expected_b, rel=1e-12, abs=1e-14)
+    assert np.array_equal(results[1][0], results[2][0])  # run to run
+    assert np.array_equal(results[0][0], results[1][0])  # numba == cython
+
+
+def test_head_is_chosen_by_column_frequency():
+    rng = np.random.RandomState(0)
+    n, d = 20000, 5000
+    cols = np.minimum(rng.zipf(1.3, size=n * 8) - 1, d - 1)  # a power-law column usage
+    X = sp.csr_matrix((np.ones(cols.shape[0]), cols, np.arange(0, n * 8 + 1, 8)),
+                      shape=(n, d))
+    X.sum_duplicates()
+    rows = Rows.of(X, "cython")
+    rep, hm, hlist = hogwild_head(rows, 2)
+    counts = np.bincount(rows.indices, minlength=d)
+    assert 0 < hlist.shape[0] < d and rep.shape == (2, 2, d)
+    assert counts[hlist].min() >= HEAD_MIN_FREQ * n  # the head is the frequent part
+    assert hlist.shape[0] <= HEAD_MAX_COLUMNS
+    assert np.all(counts[hlist].min() >= np.delete(counts, hlist))
+    in_head = (hm[np.arange(d) >> 6] >> (np.arange(d) & 63)) & 1
+    assert np.array_equal(np.flatnonzero(in_head), hlist)
+    assert hogwild_head(rows, 1)[2].shape == (0,)
+    dense = hogwild_head(Rows.of(X.toarray()[:50], "cython"), 2)
+    assert np.array_equal(dense[2], np.arange(d)) and dense[1].shape == (0,)
 
 
 # ------------------------------------------------------------------ estimators

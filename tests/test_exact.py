@@ -187,8 +187,10 @@ def test_logistic_penalty_parameter_as_sklearn():
     assert_allclose(a.coef_, b.coef_)
     with pytest.raises(ValueError, match="Solver sag supports only 'l2' or None"):
         fastgd.LogisticRegression(l1_ratio=1.0, solver="sag").fit(X, y)
-    with pytest.raises(ValueError, match="solver='lbfgs' is one of scikit-learn's"):
-        fastgd.LogisticRegression(solver="lbfgs").fit(X, y)
+    with pytest.raises(ValueError, match="solver='liblinear' is one of scikit-learn's"):
+        fastgd.LogisticRegression(solver="liblinear").fit(X, y)
+    with pytest.raises(ValueError, match="Solver lbfgs supports only 'l2' or None"):
+        fastgd.LogisticRegression(l1_ratio=1.0, solver="lbfgs").fit(X, y)
     with pytest.raises(ValueError, match="supports only dual=False"):
         fastgd.LogisticRegression(dual=True).fit(X, y)
     with pytest.warns(UserWarning, match="penalty=None will ignore the C"):

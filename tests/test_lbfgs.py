@@ -176,3 +176,58 @@ def test_lbfgs_refuses_what_it_cannot_solve(params, message):
         warnings.simplefilter("ignore", ConvergenceWarning)
         with pytest.raises(ValueError, match=message):
             SGDClassifier(**kw).fit(X, y)
+
+
+# ------------------------------------------------- LogisticRegression(solver='lbfgs')
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("C", [0.3, np.inf], ids=["C0.3", "noC"])
+def test_logistic_lbfgs_matches_sklearn(backend, layout, n_classes, C):
+    import fastgd
+
+    X, y_reg, y_clf = _problem(n=300, d=8, seed=n_classes)
+    y = (np.digitize(y_reg, np.quantile(y_reg, [1 / 3, 2 / 3])) if n_classes == 3
+         else y_clf)
+    sw = np.random.RandomState(1).uniform(0.2, 2.0, X.shape[0])
+    Xf = sp.csr_matrix(X) if layout == "csr" else X
+    ours = fastgd.LogisticRegression(C=C, solver="lbfgs", tol=1e-10, max_iter=2000,
+                                     class_weight="balanced", backend=backend).fit(
+        Xf, y, sample_weight=sw)
+    theirs = LogisticRegression(C=C, solver="newton-cholesky", tol=1e-12, max_iter=1000,
+                                class_weight="balanced").fit(X, y, sample_weight=sw)
+    b = theirs.intercept_ - (theirs.intercept_.mean() if n_classes == 3 else 0.0)
+    scale = np.abs(theirs.coef_).max()
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=1e-6 * scale)
+    np.testing.assert_allclose(ours.intercept_, b, atol=1e-6 * max(scale, 1.0))
+    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X),
+                               atol=1e-7 if np.isfinite(C) else 1e-5)  # no C: large w
+    assert ours.solver_ == "lbfgs" and ours.coef_.shape == theirs.coef_.shape
+    assert ours.n_iter_[0] == len(ours.loss_curve_) < 2000
+    assert np.all(np.diff(ours.loss_curve_) <= 1e-12)  # L-BFGS-B descends
+
+
+def test_logistic_auto_picks_by_sag_condition():
+    """'auto': SAGA while kappa = L_max / (alpha n) is small, L-BFGS once one long row (or
+    no penalty) would make the safe step 1/L_max tiny; SAGA with an L1 part."""
+    import fastgd
+    from fastgd.linear_model import AUTO_LBFGS_KAPPA
+
+    X, _, y = _problem(n=2000, d=10, seed=3)
+    X /= np.linalg.norm(X, axis=1, keepdims=True) + 1e-12  # ||x_i|| <= 1
+    n = X.shape[0]
+    # kappa = 0.25 (1 + 1) C: C below 2 AUTO_LBFGS_KAPPA is SAGA's, above it L-BFGS's
+    C_sag, C_lbfgs = AUTO_LBFGS_KAPPA, 4 * AUTO_LBFGS_KAPPA
+    assert fastgd.LogisticRegression(C=C_sag, tol=1e-6).fit(X, y).solver_ == "saga"
+    assert fastgd.LogisticRegression(C=C_lbfgs, tol=1e-6).fit(X, y).solver_ == "lbfgs"
+    assert fastgd.LogisticRegression(C=np.inf, tol=1e-6).fit(X, y).solver_ == "lbfgs"
+    long_row = X.copy()
+    long_row[0] *= np.sqrt(100 * n)  # one row of norm² 100 n: SAG's step 1/L_max crawls
+    assert fastgd.LogisticRegression(C=C_sag, tol=1e-6).fit(long_row, y).solver_ == "lbfgs"
+    assert fastgd.LogisticRegression(C=C_sag, l1_ratio=1.0, tol=1e-6).fit(
+        X, y).solver_ == "saga"
+    # whichever it picks, the answer is the optimum
+    for Xf, C in ((X, C_sag), (X, C_lbfgs), (long_row, C_sag)):
+        auto = fastgd.LogisticRegression(C=C, tol=1e-10, max_iter=5000).fit(Xf, y)
+        exact = LogisticRegression(C=C, solver="newton-cholesky", tol=1e-12).fit(Xf, y)
+        np.testing.assert_allclose(auto.coef_, exact.coef_, rtol=1e-5, atol=1e-7)

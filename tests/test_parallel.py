@@ -22,7 +22,7 @@ from sklearn.preprocessing import MaxAbsScaler
 
 import fastgd
 from fastgd import SGDClassifier, SGDRegressor
-from fastgd._engine import Rows, new_state
+from fastgd._engine import Rows, hogwild_head, new_state
 from fastgd._rules import FP_T, FP_U, HP_NAMES, RULES, Loss, Schedule, records
 from fastgd.kernels import _nb_parallel as par
 from fastgd.kernels import _nb_sgd as nb
@@ -130,7 +130,8 @@ def test_plain_kernel_one_thread_equal_serial(kind, penalty, l1_ratio, average):
             args = (rows.data, rows.indices, rows.indptr, y, sw, order, w, aw, q, st, ip,
                     fp)
             if parallel:
-                obj = par.hogwild_plain_epoch(*args, np.zeros((1, 11 + par.PAD)))
+                obj = par.hogwild_plain_epoch(*args, np.zeros((1, 11 + par.PAD)),
+                                              *hogwild_head(rows, 1))
             else:
                 obj = nb.plain_sgd_epoch(*args)
             t = fp[FP_T]

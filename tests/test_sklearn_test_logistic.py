@@ -1,10 +1,10 @@
-"""The sag/saga-parametrised tests of scikit-learn's own
+"""The sag/saga/lbfgs-parametrised tests of scikit-learn's own
 ``linear_model/tests/test_logistic.py``, pointed at fastgd: its ``LogisticRegression``
 is fastgd's (tests/sklearn_runner.py).
 
-Kept: every test with a parametrisation that takes the value 'sag' or 'saga'; of those,
-the cases whose ``solver`` is another of scikit-learn's solvers are skipped (fastgd has
-only sag, saga, svrg). Skipped by name: tests of scikit-learn's private code. Expected
+Kept: every test with a parametrisation that takes the value 'sag', 'saga' or 'lbfgs';
+of those, the cases whose ``solver`` is another of scikit-learn's solvers are skipped
+(fastgd has sag, saga, svrg and lbfgs). Skipped by name: tests of scikit-learn's private code. Expected
 failures: listed with why.
 """
 
@@ -13,7 +13,7 @@ import pytest
 from sklearn_runner import global_random_seed as _seed  # tests/ (conftest.py)
 from sklearn_runner import load, mark
 
-SAG = ("sag", "saga")
+SAG = ("sag", "saga", "lbfgs")
 
 # none of the kept tests reaches scikit-learn's private code with fastgd's class
 PRIVATE = {}
@@ -47,7 +47,7 @@ if _module is not None:
 
 @pytest.fixture(autouse=True)
 def _sag_cases_only(request):
-    """Skip the cases of another of scikit-learn's solvers (lbfgs, newton-cg...)."""
+    """Skip the cases of another of scikit-learn's solvers (liblinear, newton-cg...)."""
     callspec = getattr(request.node, "callspec", None)
     solver = callspec.params.get("solver") if callspec is not None else None
     if isinstance(solver, str) and solver not in SAG:

@@ -1,0 +1,164 @@
+"""Time to a target: LogisticRegression (binary, L2, alpha = 1e-4) by fastgd's solvers
+('auto', 'lbfgs', 'sag', 'saga', 'svrg') and scikit-learn's ('lbfgs', 'sag', 'saga').
+
+Both sides fit the same objective, scikit-learn's ``LogisticRegression`` with
+``C = 1 / (alpha n)``: F(w, b) = (1/n) Σ log(1 + exp(-y_i (x_i·w + b))) + alpha/2 ||w||².
+F* comes from ``peers.optimum`` (SciPy L-BFGS-B to ||∇F||_inf <= 1e-11, cached in
+``optimum.json`` beside compare.py's). Each point is a fresh fit with ``max_iter = k``
+(k = 1, 2, 4, ...) and ``tol = 0``, timed whole (validation included) after one warm-up
+fit; the time to relative suboptimality eps is the first such fit whose
+(F - F*) / F* <= eps. A method stops at eps = 1e-6 or after ``--max-seconds``.
+
+The datasets are compare.py's binary sets (train part), plus ``debian-size`` turned
+binary (target above its median: 63k x 48k tf-idf + indicators, rows of very uneven
+norms).
+
+    python benchmarks/bench_target.py --out benchmarks/results [--only a9a w8a]
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import compare  # noqa: E402
+import peers  # noqa: E402
+
+DATASETS = ("a9a", "w8a", "mushrooms", "reuters", "ijcnn1", "covtype", "debian-size")
+TARGETS = (1e-2, 1e-4, 1e-6)
+FASTGD = ("auto", "lbfgs", "sag", "saga", "svrg")
+SKLEARN = ("lbfgs", "sag", "saga")
+
+
+def load(name, data_dir, cache_dir):
+    """(X, y) of the training part, y in {-1, +1}."""
+    ds = compare.load_dataset(name, data_dir, cache_dir)
+    X, y = ds["X"], ds["y"]
+    if ds["task"] == "reg":  # debian-size: above the median is the positive class
+        y = np.where(y > np.median(y), 1.0, -1.0)
+    return X, y
+
+
+def estimator(library, solver, alpha, n, max_iter):
+    import sklearn.linear_model
+
+    import fastgd
+
+    cls = fastgd.LogisticRegression if library == "fastgd" else \
+        sklearn.linear_model.LogisticRegression
+    return cls(C=1.0 / (alpha * n), solver=solver, tol=0.0, max_iter=max_iter)
+
+
+def run(library, solver, X, y, alpha, fstar, max_seconds):
+    """The points (max_iter, seconds, rel_subopt, solver_) of one method, fastest first."""
+    points = []
+    k = 1
+    total = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        estimator(library, solver, alpha, X.shape[0], 1).fit(X, y)  # warm-up (JIT, caches)
+        while True:
+            est = estimator(library, solver, alpha, X.shape[0], k)
+            t = time.perf_counter()
+            est.fit(X, y)
+            seconds = time.perf_counter() - t
+            total += seconds
+            f = peers.objective(X, y, est.coef_.ravel(), float(est.intercept_[0]), "clf",
+                                alpha)
+            rel = (f - fstar) / abs(fstar)
+            points.append(dict(max_iter=k, seconds=seconds, rel_subopt=rel,
+                               solver_=getattr(est, "solver_", solver)))
+            if rel <= TARGETS[-1] or total > max_seconds or k >= 4096:
+                return points
+            k *= 2
+
+
+def time_to(points, eps):
+    hit = [p["seconds"] for p in points if p["rel_subopt"] <= eps]
+    return min(hit) if hit else None
+
+
+def row_norm_spread(X):
+    """max ||x_i||² / mean ||x_i||²: how much shorter SAG's safe step 1/L_max is than a
+    mean row would allow."""
+    sq = np.asarray(X.multiply(X).sum(axis=1)).ravel() + 1.0
+    return float(sq.max() / sq.mean())
+
+
+def markdown(results, meta):
+    lines = [f"# Time to target, LogisticRegression (alpha = {meta['alpha']})", "",
+             f"{meta['date']}, {meta['machine']}. Command: `{meta['command']}`", "",
+             "Seconds of the fastest fresh fit (max_iter doubled from 1, tol = 0) whose "
+             "relative suboptimality is at or below the target; '—' not reached within "
+             "the budget. `auto` names the solver it picked.", ""]
+    for name, d in results.items():
+        lines += [f"## {name}: {d['shape'][0]:,} x {d['shape'][1]:,}, nnz {d['nnz']:,}, "
+                  f"row-norm spread {d['spread']:.3g}", "",
+                  "| method | " + " | ".join(f"t→{e:g}" for e in TARGETS) +
+                  " | final subopt |", "|---|" + "---:|" * (len(TARGETS) + 1)]
+        for method, pts in d["methods"].items():
+            label = method
+            if method == "fastgd-auto":
+                label += f" ({pts[-1]['solver_']})"
+            cells = [time_to(pts, e) for e in TARGETS]
+            lines.append(f"| {label} | " + " | ".join(
+                "—" if c is None else f"{c:.3g}" for c in cells) +
+                f" | {pts[-1]['rel_subopt']:.1e} |")
+        best_sk = [time_to(p, 1e-4) for m, p in d["methods"].items()
+                   if m.startswith("sklearn")]
+        best_sk = min([b for b in best_sk if b is not None], default=None)
+        auto = time_to(d["methods"].get("fastgd-auto", []), 1e-4)
+        if best_sk and auto:
+            lines += ["", f"fastgd auto → 1e-4 / best scikit-learn → 1e-4: "
+                      f"**{auto / best_sk:.2f}×** (goal ≤ 0.5×)"]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=os.path.join(HERE, "..", "..", "shared",
+                                                           "data"))
+    parser.add_argument("--out", default=os.path.join(HERE, "results"))
+    parser.add_argument("--only", nargs="*", default=None)
+    parser.add_argument("--alpha", type=float, default=1e-4)
+    parser.add_argument("--max-seconds", type=float, default=30.0)
+    parser.add_argument("--fastgd", nargs="*", default=FASTGD)
+    parser.add_argument("--sklearn", nargs="*", default=SKLEARN)
+    args = parser.parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    cache_dir = os.path.join(args.out, "cache")
+    results = {}
+    for name in args.only or DATASETS:
+        X, y = load(name, args.data_dir, cache_dir)
+        ds = dict(X=X, y=y, task="clf")
+        fstar = compare.get_optimum(args.out, name + "-binary", ds, args.alpha)["fstar"]
+        d = results[name] = dict(shape=X.shape, nnz=int(X.nnz), spread=row_norm_spread(X),
+                                 methods={})
+        for library, solvers in (("fastgd", args.fastgd), ("sklearn", args.sklearn)):
+            for solver in solvers:
+                pts = run(library, solver, X, y, args.alpha, fstar, args.max_seconds)
+                d["methods"][f"{library}-{solver}"] = pts
+                print(f"{name:12s} {library}-{solver:6s} → 1e-4: {time_to(pts, 1e-4)}  "
+                      f"final {pts[-1]['rel_subopt']:.1e}", flush=True)
+    meta = dict(alpha=args.alpha, date=time.strftime("%Y-%m-%d"),
+                machine=compare.machine_info().get("cpu", ""),
+                command="python benchmarks/bench_target.py " + " ".join(
+                    argv if argv is not None else sys.argv[1:]))
+    stem = os.path.join(args.out, "bench_target")
+    with open(stem + ".json", "w") as f:
+        json.dump(dict(meta=meta, results=results), f, indent=1, default=str)
+    with open(stem + ".md", "w") as f:
+        f.write(markdown(results, meta))
+    print(markdown(results, meta))
+
+
+if __name__ == "__main__":
+    main()
