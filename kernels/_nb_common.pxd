@@ -64,6 +64,11 @@ cdef inline void prefetch(const _prefetched[:] a, Py_ssize_t i) noexcept nogil:
     FASTGD_PREFETCH(&a[i])
 
 
+cdef inline size_t _u(Py_ssize_t i) noexcept nogil:
+    """The Cython side of _nb_shim._u (wraparound is off here anyway)."""
+    return <size_t>i
+
+
 cdef inline Py_ssize_t _to_index(double x) noexcept nogil:
     """The Cython side of _nb_shim._to_index: a count kept in a float64 scratch slot."""
     return <Py_ssize_t>x

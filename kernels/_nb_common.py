@@ -72,7 +72,7 @@ if not cython.compiled:  # Numba (or plain Python); the Cython build gets these 
                                SCHEDULE_CYCLIC, SCHEDULE_EXPONENTIAL_DECAY,
                                SCHEDULE_INVSCALING, SCHEDULE_OPTIMAL,
                                SCHEDULE_STEP_DECAY, SCHEDULE_WARM_RESTARTS)
-    from fastgd.kernels._nb_shim import _set_team, _to_index  # noqa: F401
+    from fastgd.kernels._nb_shim import _set_team, _to_index, _u  # noqa: F401
     from fastgd.kernels._nb_shim import njit, prefetch
 else:  # Cython: compiled ahead of time, the decorators do nothing
     from contextlib import contextmanager
@@ -260,10 +260,10 @@ def _row_dot(data, indices, dense_d, start, end, w):
     p = 0.0
     if dense_d > 0:
         for k in range(start, end):
-            p += w[k - start] * data[k]
+            p += w[_u(k - start)] * data[_u(k)]
     else:
         for k in range(start, end):
-            p += w[indices[k]] * data[k]
+            p += w[_u(indices[_u(k)])] * data[_u(k)]
     return p
 
 
@@ -272,10 +272,10 @@ def _row_axpy(data, indices, dense_d, start, end, c, v):
     """v += c x_i over the stored entries of row i."""
     if dense_d > 0:
         for k in range(start, end):
-            v[k - start] += c * data[k]
+            v[_u(k - start)] += c * data[_u(k)]
     else:
         for k in range(start, end):
-            v[indices[k]] += c * data[k]
+            v[_u(indices[_u(k)])] += c * data[_u(k)]
 
 
 @_inline
@@ -285,14 +285,14 @@ def _row_add_norms(data, indices, dense_d, start, end, cw, w):
     l1acc = 0.0
     if dense_d > 0:
         for k in range(start, end):
-            j = k - start
-            w[j] += data[k] * cw
+            j = _u(k - start)
+            w[j] += data[_u(k)] * cw
             l2acc += w[j] * w[j]
             l1acc += abs(w[j])
     else:
         for k in range(start, end):
-            j = indices[k]
-            w[j] += data[k] * cw
+            j = _u(indices[_u(k)])
+            w[j] += data[_u(k)] * cw
             l2acc += w[j] * w[j]
             l1acc += abs(w[j])
     return l2acc, l1acc

@@ -47,6 +47,7 @@ import os
 import types as _pytypes
 
 import numba
+import numpy as np
 from llvmlite import ir
 from numba import config, prange, types  # noqa: F401  (prange: re-exported)
 from numba.core import cgutils
@@ -56,12 +57,19 @@ cython = _pytypes.SimpleNamespace(compiled=False, nogil=contextlib.nullcontext()
 
 
 def _drop_stale_cache():
-    """Empty the kernels' Numba cache when ``fastgd/_rules.py``'s table changed."""
+    """Empty the kernels' Numba cache when ``fastgd/_rules.py``'s table or any kernel
+    source changed: Numba checks only the timestamp of a function's own file, so a
+    kernel that inlines a changed helper of ``_nb_common.py`` would load stale code."""
     from fastgd import _rules
 
     table = sorted((k, v) for k, v in vars(_rules).items()
                    if k.isupper() and isinstance(v, (int, float)))
-    digest = hashlib.blake2b(repr(table).encode(), digest_size=16).hexdigest()
+    h = hashlib.blake2b(repr(table).encode(), digest_size=16)
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in sorted(glob.glob(os.path.join(here, "_nb_*.py"))):
+        with open(path, "rb") as f:
+            h.update(f.read())
+    digest = h.hexdigest()
     cache = (os.path.join(config.CACHE_DIR, "") if config.CACHE_DIR else
              os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__"))
     stamp = os.path.join(cache, "fastgd-table.digest")
@@ -112,6 +120,14 @@ def njit(entry=None, **options):
 @numba.njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _to_index(x):
     return int(x)
+
+
+@numba.njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _u(i):
+    """An index known to be >= 0, as uint64: Numba then drops its negative-index
+    wraparound (measured: a CSR dot product or axpy about 30 % faster). Only for
+    indexing, never arithmetic (uint64 with int64 gives float64 in Numba)."""
+    return np.uint64(i)
 
 
 def _set_team(k):
