@@ -960,7 +960,7 @@ def _vr_config(*, loss, alpha, l1_ratio, fit_intercept, solver, max_iter, tol, v
 AUTO_LBFGS_KAPPA = 4.0
 
 
-def _smooth_solver(X, sw, train_idx, alpha, fit_intercept, curvature):
+def _smooth_solver(rows, sw, train_idx, alpha, fit_intercept, curvature):
     """'saga' or 'lbfgs' for an L2 (or unpenalised) logistic problem: what gets to a
     target first (benchmarks/bench_target.py measures all of them).
 
@@ -971,14 +971,12 @@ def _smooth_solver(X, sw, train_idx, alpha, fit_intercept, curvature):
     small alpha makes them crawl, where L-BFGS, led by the curvature of the whole sum,
     does not care. kappa > AUTO_LBFGS_KAPPA (or no penalty) picks 'lbfgs', else 'saga'
     (faster than 'sag' here on most of the shared sets at small kappa)."""
-    n = train_idx.shape[0]
     if alpha <= 0.0:
         return "lbfgs"
-    Xs = X[train_idx]
-    sq = (np.asarray(Xs.multiply(Xs).sum(axis=1)).ravel() if sp.issparse(Xs)
-          else np.einsum("ij,ij->i", Xs, Xs))
-    L_max = curvature * (float(sq.max()) + int(fit_intercept)) * float(sw[train_idx].max())
-    return "lbfgs" if L_max / (alpha * n) > AUTO_LBFGS_KAPPA else "saga"
+    max_sq = rows.backend.vr.max_row_sq_norm(rows.data, rows.indptr, rows.dense_d,
+                                             train_idx)  # one pass, no copy of X
+    L_max = curvature * (max_sq + int(fit_intercept)) * float(sw[train_idx].max())
+    return "lbfgs" if L_max / (alpha * train_idx.shape[0]) > AUTO_LBFGS_KAPPA else "saga"
 
 
 def _check_vr_solver(solver, owner, own=_VR_SOLVERS):
@@ -1215,15 +1213,18 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
     liblinear option), ``class_weight``, ``random_state``, ``solver``, ``max_iter``,
     ``verbose``, ``warm_start``, ``n_jobs``; plus ``backend``.
 
-    - ``solver``: ``'auto'`` (SAG for L2 / no penalty, SAGA with an L1 part),
-      ``'sag'`` (L2 only, scikit-learn's message otherwise), ``'saga'`` and ``'svrg'``
-      (any penalty, by their proximal step). scikit-learn's other solver names are a
-      ValueError that says so.
+    - ``solver``: ``'auto'`` (SAGA with an L1 part; for L2 or no penalty L-BFGS or
+      SAGA, by ``_smooth_solver``), ``'sag'`` and ``'lbfgs'`` (L2 or none,
+      scikit-learn's message otherwise), ``'saga'`` and ``'svrg'`` (any penalty, by
+      their proximal step). scikit-learn's other solver names are a ValueError that says
+      so. With ``'lbfgs'``, ``tol`` and ``max_iter`` are its gtol and iterations, as in
+      scikit-learn (fastgd/_lbfgs.py).
     - ``tol``: scikit-learn's sag stopping rule, max|Δw| / max|w| <= tol after an epoch
       (an epoch is n steps; SVRG: one outer iteration); ``max_iter``: epochs.
     - ``n_jobs``: threads of the lock-free ASAGA / AsySVRG for a binary problem with
-      solver 'saga' or 'svrg' (SPEC section 5; not bit-reproducible); the multinomial
-      solvers are serial.
+      solver 'saga' or 'svrg' (SPEC section 5; not bit-reproducible), and of the
+      L-BFGS loss-and-gradient pass of a binary problem (deterministic); the
+      multinomial solvers are serial.
     - ``warm_start``: start from the previous ``coef_``/``intercept_`` (and reuse SAG's
       gradient memory when the data is the very same).
     - ``coef_`` and ``intercept_`` have X's dtype, as scikit-learn's.
@@ -1357,10 +1358,10 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
             raise ValueError("The sample weights sum to zero: nothing to fit.")
         alpha = 0.0 if not np.isfinite(C) else 1.0 / (C * train_idx.shape[0])
         K = classes.shape[0]
-        if solver == "auto":
-            solver = _smooth_solver(X, sw, train_idx, alpha, self.fit_intercept,
-                                    0.25 if K == 2 else 0.5)
         rows = _engine.Rows.of(X, self.backend)
+        if solver == "auto":
+            solver = _smooth_solver(rows, sw, train_idx, alpha, self.fit_intercept,
+                                    0.25 if K == 2 else 0.5)
         n_problems = 1 if K == 2 else K
         n_features = X.shape[1]
         coef = np.zeros((n_problems, n_features))
