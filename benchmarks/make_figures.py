@@ -256,7 +256,9 @@ def load_a9a(data):
         return None
     with lzma.open(path, "rb") as f:
         X, y = load_svmlight_file(f, n_features=123)
-    return X.tocsr(), np.where(y > 0, 1.0, -1.0)
+    X = X.tocsr()
+    X.indices, X.indptr = X.indices.astype(np.int32), X.indptr.astype(np.int32)  # sklearn's SGD
+    return X, np.where(y > 0, 1.0, -1.0)
 
 
 def tight_optimum(X, y, alpha):
