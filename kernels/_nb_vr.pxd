@@ -21,7 +21,8 @@ cdef void _flush(double[:] v, Py_ssize_t d, Py_ssize_t k, int64_t[:] last,
                m_seen=Py_ssize_t, param=double, eta=double, lam2=double, lam1=double,
                A=double[::1], B=double[::1], cp=double[::1], invs=double[::1],
                d=Py_ssize_t, k=Py_ssize_t, ii=Py_ssize_t, i=Py_ssize_t, j=Py_ssize_t,
-               kk=Py_ssize_t, k0=Py_ssize_t, start=Py_ssize_t, end=Py_ssize_t)
+               kk=Py_ssize_t, k0=Py_ssize_t, start=Py_ssize_t, end=Py_ssize_t,
+               ju=size_t)
 cdef void _vr_epoch(const floating[:] data, const int32_t[:] indices,
                     const int64_t[:] indptr, const double[:] y, const double[:] sw,
                     const int64_t[:] order, double[:] w, double[:] D, double[:] gmem,

@@ -48,7 +48,7 @@ if not cython.compiled:  # Numba; the Cython build has these in the same module
                                IP_FIT_INTERCEPT, IP_LOSS, IP_M_SEEN, IP_SOLVER, SCHED_ETA,
                                SOLVER_SAGA, SOLVER_SVRG)
     from fastgd.kernels._nb_common import (_WSCALE_MIN, _clip_dloss, _col, _loss_dloss,
-                                           _loss_value, _row, _soft, njit)
+                                           _loss_value, _row, _soft, _u, njit)
 
 # C division semantics, as _nb_common (Numba: error_model="numpy"; Cython: cdivision)
 _jit = njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
@@ -136,14 +136,14 @@ def _vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, seen, ip, fp, las
         start, end = _row(indptr, dense_d, i)
         p = 0.0
         for kk in range(start, end):
-            j = _col(indices, dense_d, start, kk)
-            k0 = last[j]  # just-in-time update (written out: faster than a call)
+            ju = _u(_col(indices, dense_d, start, kk))  # unsigned: see _nb_shim._u
+            k0 = last[ju]  # just-in-time update (written out: faster than a call)
             if k0 < k:
                 if lam1 > 0.0:
-                    w[j] = _lag_prox(w[j], D[j], k0, k, A, B, cp, invs, eta, tau, lam1)
+                    w[ju] = _lag_prox(w[ju], D[ju], k0, k, A, B, cp, invs, eta, tau, lam1)
                 else:
-                    w[j] -= (A[k] - A[k0]) * D[j]
-            p += w[j] * data[kk]
+                    w[ju] -= (A[k] - A[k0]) * D[ju]
+            p += w[ju] * data[_u(kk)]
         p = s * p + b
         g = _clip_dloss(_loss_dloss(loss, y[i], p, param)) * sw[i]
         corr = g - gmem[i]
@@ -159,7 +159,7 @@ def _vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, seen, ip, fp, las
             e = eta * (1.0 - c) * corr if solver == SOLVER_SAGA else 0.0
             if corr != 0.0:
                 for kk in range(start, end):
-                    D[_col(indices, dense_d, start, kk)] += corr * data[kk]
+                    D[_u(_col(indices, dense_d, start, kk))] += corr * data[_u(kk)]
                 D[d] += corr
         s *= a
         inv = 1.0 / s
@@ -171,12 +171,12 @@ def _vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, seen, ip, fp, las
         es = e * inv
         th = tau * inv
         for kk in range(start, end):
-            j = _col(indices, dense_d, start, kk)
-            x = w[j] - delta * D[j] - es * data[kk]
+            ju = _u(_col(indices, dense_d, start, kk))
+            x = w[ju] - delta * D[ju] - es * data[_u(kk)]
             if lam1 > 0.0:
                 x = _soft(x, th)
-            w[j] = x
-            last[j] = k + 1
+            w[ju] = x
+            last[ju] = k + 1
         if fit_intercept:
             b -= eta * c * D[d] + e
         k += 1
