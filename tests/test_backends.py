@@ -452,6 +452,42 @@ def test_runs_without_numba(tmp_path):
     assert "REFUSED" in _run(code, {}, tmp_path)
 
 
+_HANDOFF = """
+import os
+import sys
+import numpy as np
+import scipy.sparse as sp
+from fastgd import SGDClassifier, _backend
+
+rng = np.random.RandomState(0)
+X = rng.randn(300, 6)
+y = (X[:, 0] + 0.3 * rng.randn(300) > 0).astype(int)
+first = SGDClassifier(random_state=0, max_iter=5, tol=None).fit(X, y)
+started = len(_backend._LOADER)
+if os.fork() == 0:  # fork waits for the loader: the child can fit at once
+    SGDClassifier(random_state=0, max_iter=5, tol=None).fit(sp.csr_matrix(X), y)
+    os._exit(0)
+_, status = os.wait()
+loaded = _backend.wait_for_numba(timeout=120)
+later = SGDClassifier(random_state=0, max_iter=5, tol=None).fit(X, y)
+cy = SGDClassifier(random_state=0, max_iter=5, tol=None, backend="cython").fit(X, y)
+nb = SGDClassifier(random_state=0, max_iter=5, tol=None, backend="numba").fit(X, y)
+two = SGDClassifier(random_state=0, max_iter=2, tol=None, n_jobs=2).fit(X, y)
+same = all(np.array_equal(first.coef_, m.coef_) for m in (later, cy, nb))
+print("STARTED", started, "CHILD", status, "LOADED", loaded, "AUTO",
+      _backend.resolve_backend("auto"), "SAME", same, "THREADS", np.isfinite(two.coef_).all())
+"""
+
+
+def test_auto_hands_off_to_numba_after_a_first_fit_on_cython(tmp_path):
+    """A fresh process's first 'auto' fit runs on the compiled Cython kernels while a
+    thread loads Numba's; then 'auto' is Numba; every result is the same bits."""
+    out = _run(_HANDOFF, {}, tmp_path)
+    assert "STARTED 1 CHILD 0 LOADED True AUTO numba SAME True THREADS True" in out, out
+    out = _run(_HANDOFF, {"FASTGD_BACKEND": "numba"}, tmp_path)
+    assert "STARTED 0 CHILD 0 LOADED True AUTO numba SAME True" in out, out  # no thread
+
+
 def test_fastgd_backend_env_selects_cython(tmp_path):
     """FASTGD_BACKEND=cython with Numba installed: fits on Cython, never imports Numba."""
     out = _run(_FIT, {"FASTGD_BACKEND": "cython"}, tmp_path)
