@@ -208,7 +208,10 @@ def test_memmapped_fit_allocates_far_less_than_the_data(tmp_path):
 
         X, y = load_mmap({str(tmp_path / "d")!r})
         kw = dict(loss="log_loss", max_iter=2, tol=None, random_state=0)
-        fastgd.SGDClassifier(**kw).fit(_head(X, 500), y[:500])  # kernels compiled/loaded
+        from fastgd._backend import wait_for_numba
+        fastgd.SGDClassifier(**kw).fit(_head(X, 500), y[:500])  # on Cython (hand-off)
+        wait_for_numba()  # the hand-off's loader thread: not the fit's memory
+        fastgd.SGDClassifier(**kw).fit(_head(X, 500), y[:500])  # Numba's kernels loaded
         base, peak, done = rss_anon(), [0], threading.Event()
 
         def sample():
