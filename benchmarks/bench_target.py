@@ -82,8 +82,25 @@ def run(library, solver, X, y, alpha, fstar, max_seconds, n_jobs=None):
 
 
 def time_to(points, eps):
-    hit = [p["seconds"] for p in points if p["rel_subopt"] <= eps]
+    """Seconds of the fastest point at or below ``eps`` (None: not reached)."""
+    hit = [p["seconds"] for p in points if p.get("rel_subopt") is not None
+           and p["rel_subopt"] <= eps]
     return min(hit) if hit else None
+
+
+def write_report(out, stem, argv, results, markdown, **meta):
+    """``<stem>.json`` and ``<stem>.md`` under ``out`` (meta: the date, the machine and
+    the command, plus ``meta``); prints and returns the markdown."""
+    meta.update(date=time.strftime("%Y-%m-%d"), machine=compare.machine_info().get("cpu", ""),
+                command=f"python benchmarks/{stem}.py " + " ".join(
+                    argv if argv is not None else sys.argv[1:]))
+    with open(os.path.join(out, stem + ".json"), "w") as f:
+        json.dump(dict(meta=meta, results=results), f, indent=1, default=str)
+    text = markdown(results, meta)
+    with open(os.path.join(out, stem + ".md"), "w") as f:
+        f.write(text)
+    print(text)
+    return text
 
 
 def row_norm_spread(X):
@@ -154,16 +171,7 @@ def main(argv=None):
             d["methods"][label] = pts
             print(f"{name:12s} {label:18s} → 1e-4: {time_to(pts, 1e-4)}  "
                   f"final {pts[-1]['rel_subopt']:.1e}", flush=True)
-    meta = dict(alpha=args.alpha, date=time.strftime("%Y-%m-%d"),
-                machine=compare.machine_info().get("cpu", ""),
-                command="python benchmarks/bench_target.py " + " ".join(
-                    argv if argv is not None else sys.argv[1:]))
-    stem = os.path.join(args.out, "bench_target")
-    with open(stem + ".json", "w") as f:
-        json.dump(dict(meta=meta, results=results), f, indent=1, default=str)
-    with open(stem + ".md", "w") as f:
-        f.write(markdown(results, meta))
-    print(markdown(results, meta))
+    write_report(args.out, "bench_target", argv, results, markdown, alpha=args.alpha)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """fastgd: gradient descent for linear models, compiled with Numba.
 
 Estimators: ``SGDClassifier``, ``SGDRegressor`` (drop-in for scikit-learn's),
-``LogisticRegression``, ``Ridge``, ``LinearRegression`` (scikit-learn's, solved exactly by
-SAG/SAGA/SVRG). Model files: ``save_model``, ``load_model`` (``fastgd.model_io``). See SPEC.md for what every kernel computes.
+``LogisticRegression``, ``Ridge``, ``LinearRegression``, ``Lasso``, ``ElasticNet``
+(scikit-learn's, solved to tol by L-BFGS or SAG/SAGA/SVRG). Model files: ``save_model``, ``load_model`` (``fastgd.model_io``). See SPEC.md for what every kernel computes.
 
 The public names are imported on first use (PEP 562), so ``import fastgd`` does not pay
 for importing scikit-learn and SciPy until an estimator is touched.
@@ -27,6 +27,8 @@ _LAZY = {
     "LogisticRegression": "fastgd.linear_model",
     "LinearRegression": "fastgd.linear_model",
     "Ridge": "fastgd.linear_model",
+    "Lasso": "fastgd.linear_model",
+    "ElasticNet": "fastgd.linear_model",
     "show_config": "fastgd._config",
     "save_model": "fastgd.model_io",
     "load_model": "fastgd.model_io",

@@ -38,7 +38,8 @@ solver inside one-vs-rest fits (the classes run in parallel threads instead). Th
 backend runs ``_cy_async_vr`` (OpenMP), the same source. ``n_jobs=1`` runs the serial kernels.
 
 Stopping: after ``max_iter`` epochs, or as scikit-learn's sag, when
-max_j |w_new - w_old| / max_j |w_new| <= tol after an epoch (intercept not included).
+max_j |w_new - w_old| / max_j |w_new| <= tol after an epoch (intercept not included;
+while every weight is 0, as under a strong L1 penalty, the intercept alone is tested).
 """
 
 import hashlib
@@ -142,7 +143,7 @@ class _VRRun:
             lam2=cfg.alpha * (1.0 - cfg.l1_ratio), lam1=cfg.alpha * cfg.l1_ratio,
             n_train=self.n)
         self.args = (rows.data, rows.indices, rows.indptr, y, sw)
-        self.prev = w[:self.d].copy()
+        self.prev = w.copy()
 
     def model(self):
         return self.w[:self.d], self.w[self.d]
@@ -166,7 +167,7 @@ class _VRRun:
     threads = ""
 
     def converged(self, objective):
-        return _converged(self.cfg, self.prev, self.w[:self.d])
+        return _converged(self.cfg, self.prev, self.w, self.d)
 
     def finish(self, epoch, record, loss_curve):
         if self.solver == "svrg":  # F at the last iterate (the next snapshot's)
@@ -291,11 +292,16 @@ class _AsyncVRRun(_VRRun):
                 "fingerprint": self.fingerprint}
 
 
-def _converged(cfg, prev, cur):
-    """scikit-learn's sag rule: max|cur - prev| / max|cur| <= tol (prev becomes cur)."""
-    d = cur.shape[0]
-    max_w = float(np.max(np.abs(cur))) if d else 0.0
-    max_c = float(np.max(np.abs(cur - prev))) if d else 0.0
+def _converged(cfg, prev, cur, d):
+    """scikit-learn's sag rule on the weights ``cur[..., :d]``: max|cur - prev| / max|cur|
+    <= tol; while every weight is 0 (an L1 penalty can hold them there), the same test on
+    the intercepts ``cur[..., d]``, so that such a model still fits its intercept.
+    ``prev`` becomes ``cur``."""
+    new, old = cur[..., :d], prev[..., :d]
+    if not (np.any(new) or np.any(old)):
+        new, old = cur[..., d:], prev[..., d:]
+    max_w = float(np.max(np.abs(new))) if new.size else 0.0
+    max_c = float(np.max(np.abs(new - old))) if new.size else 0.0
     prev[:] = cur
     return cfg.tol > -np.inf and ((max_w != 0.0 and max_c / max_w <= cfg.tol)
                                   or (max_w == 0.0 and max_c == 0.0))
@@ -367,7 +373,7 @@ class _MultinomialRun(_VRRun):
         super().__init__(rows, y, sw, w, cfg, eta, 1.0, rng, train_idx, reference)
         K, d, n_samples = w.shape[0], self.d, rows.n_samples
         self.kern = rows.backend.multinomial
-        self.prev = w[:, :d].copy()
+        self.prev = w.copy()
         self.fingerprint = fingerprint
         self.D = np.zeros((K, d + 1))
         self.gmem = np.zeros((n_samples, K))
@@ -406,7 +412,7 @@ class _MultinomialRun(_VRRun):
                                               self.buf)
 
     def converged(self, objective):
-        return _converged(self.cfg, self.prev, self.w[:, :self.d])
+        return _converged(self.cfg, self.prev, self.w, self.d)
 
     def epoch(self, epoch, record):
         r = self.rows

@@ -9,9 +9,10 @@ otherwise (Adam: constant 1e-3). ``learning_rate`` also takes any schedule of
 ``fastgd.schedules`` (solver='sgd', every rule): it then sets every step's rate.
 ``curriculum_epochs`` with ``fit(..., difficulty=...)`` orders the first epochs from the
 easiest sample to the hardest (curriculum learning).
-``LogisticRegression``, ``Ridge`` and ``LinearRegression`` are scikit-learn's classes of
-those names, solved exactly (to ``tol``) by the variance-reduced solvers of
-``fastgd._vr``: SAG, SAGA, SVRG; multinomial (softmax) for more than two classes.
+``LogisticRegression``, ``Ridge``, ``LinearRegression``, ``Lasso`` and ``ElasticNet`` are
+scikit-learn's classes of those names, solved exactly (to ``tol``) by L-BFGS on fastgd's
+compiled gradient (``fastgd._lbfgs``) or the variance-reduced solvers of ``fastgd._vr``
+(SAG, SAGA, SVRG); multinomial (softmax) for more than two classes.
 """
 
 import contextlib
@@ -407,8 +408,17 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             return t + n_iter * n_samples
         return max(r.t for r in results)
 
-    def _commit(self, fitted):
+    #: the weights, stored in X's dtype (scikit-learn's float32 fits keep float32 coef_;
+    #: its intercept_ dtype varies with the case, fastgd's stays float64)
+    _MODEL_ARRAYS = ("coef_", "_standard_coef", "_average_coef")
+
+    def _commit(self, fitted, dtype):
+        """Set the fitted attributes; the weights in ``dtype`` (X's): float32 X gives a
+        float32 ``coef_``, as scikit-learn's (the kernels compute in float64 from it, so
+        a float32 fit is not bit-identical to scikit-learn's float32 one)."""
         for key, value in fitted.items():
+            if key in self._MODEL_ARRAYS:
+                value = np.asarray(value).astype(dtype, copy=False)
             setattr(self, key, value)
 
     @property
@@ -492,7 +502,9 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
     compares: mean loss over the epoch's steps plus the penalty; empty for the plain
     ``optimizer='sgd'`` path when nothing uses it, i.e. ``tol=None`` or
     ``early_stopping=True``, and ``verbose=0``, as scikit-learn then skips it too) and
-    ``validation_scores_`` (with ``early_stopping``). ``coef_`` is float64.
+    ``validation_scores_`` (with ``early_stopping``). ``coef_`` has X's dtype, as
+    scikit-learn's (float32 X: float32 weights; each fit computes in float64);
+    ``intercept_`` is float64.
     """
 
     _is_classifier = True
@@ -573,7 +585,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         fitted = self._fit_classes(X, y, classes, sample_weight, coef_init, intercept_init,
                                    max_iter=self.max_iter, t=1.0, opt_state=None,
                                    difficulty=self._difficulty(difficulty, X))
-        self._commit(fitted)
+        self._commit(fitted, X.dtype)
         self._after_fit(True)
         return self
 
@@ -617,7 +629,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
                 opt_state=getattr(self, "_opt_state", None),
                 avg=(getattr(self, "_average_coef", None),
                      getattr(self, "_average_intercept", None)))
-        self._commit(fitted)
+        self._commit(fitted, X.dtype)
         return self
 
     def _standard_params(self):
@@ -845,7 +857,8 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         X, y = self._validate_X_y(X, y, reset=True)
         self._commit(self._fit_regressor(X, y, sample_weight, coef_init, intercept_init,
                                          max_iter=self.max_iter, t=1.0, opt_state=None,
-                                         avg=avg, difficulty=self._difficulty(difficulty, X)))
+                                         avg=avg, difficulty=self._difficulty(difficulty, X)),
+                     X.dtype)
         self._after_fit(True)
         return self
 
@@ -868,7 +881,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
                 opt_state=getattr(self, "_opt_state", None),
                 avg=(getattr(self, "_average_coef", None),
                      getattr(self, "_average_intercept", None)))
-        self._commit(fitted)
+        self._commit(fitted, X.dtype)
         return self
 
     def _fit_regressor(self, X, y, sample_weight, coef_init, intercept_init, *, max_iter,
@@ -928,10 +941,10 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
 # ------------------------------------------------------------------------------------
 
 #: scikit-learn's solver names that these estimators do not have (a clear error)
-_SKLEARN_ONLY_SOLVERS = {"lbfgs", "liblinear", "newton-cg", "newton-cholesky", "svd",
+_SKLEARN_ONLY_SOLVERS = {"liblinear", "newton-cg", "newton-cholesky", "svd",
                          "cholesky", "lsqr", "sparse_cg"}
-_VR_SOLVERS = ("auto", "sag", "saga", "svrg")
-_LOGISTIC_SOLVERS = _VR_SOLVERS + ("lbfgs",)
+#: the solvers of the exact estimators ('auto' picks one of the others)
+_EXACT_SOLVERS = ("auto", "sag", "saga", "svrg", "lbfgs")
 
 
 def _vr_config(*, loss, alpha, l1_ratio, fit_intercept, solver, max_iter, tol, verbose,
@@ -979,11 +992,11 @@ def _smooth_solver(rows, sw, train_idx, alpha, fit_intercept, curvature):
     return "lbfgs" if L_max / (alpha * train_idx.shape[0]) > AUTO_LBFGS_KAPPA else "saga"
 
 
-def _check_vr_solver(solver, owner, own=_VR_SOLVERS):
-    if solver not in own:
+def _check_exact_solver(solver, owner):
+    if solver not in _EXACT_SOLVERS:
         raise ValueError(
             f"solver={solver!r} is one of scikit-learn's solvers; fastgd.{owner} solves "
-            f"with {own} ('auto' picks). Use sklearn.linear_model.{owner} for "
+            f"with {_EXACT_SOLVERS} ('auto' picks). Use sklearn.linear_model.{owner} for "
             f"solver={solver!r}.")
 
 
@@ -1001,7 +1014,7 @@ class _ExactRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         "copy_X": ["boolean"],
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "solver": [StrOptions(set(_VR_SOLVERS) | _SKLEARN_ONLY_SOLVERS | {"lbfgs"})],
+        "solver": [StrOptions(set(_EXACT_SOLVERS) | _SKLEARN_ONLY_SOLVERS)],
         "positive": ["boolean"],
         "random_state": ["random_state"],
         "n_jobs": [Integral, None],
@@ -1009,19 +1022,36 @@ class _ExactRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    def _alphas(self, n_targets):
-        return np.zeros(n_targets)
+    def _penalty(self, n_targets, total):
+        """(alpha per target, l1_ratio) of SPEC section 1's penalty, for sample weights
+        summing to ``total``; no penalty here (LinearRegression)."""
+        return np.zeros(n_targets), 0.0
+
+    def _start(self, n_targets, n_features):
+        """(coef, intercept) the solvers start from: 0 (warm_start: the last fit's)."""
+        coef = np.zeros((n_targets, n_features))
+        intercept = np.zeros(n_targets)
+        if getattr(self, "warm_start", False) and hasattr(self, "coef_"):
+            last = np.asarray(self.coef_, dtype=np.float64).reshape(-1, n_features)
+            if last.shape != coef.shape:
+                raise ValueError(f"Initialization coef is of shape {last.shape}, "
+                                 f"expected shape {coef.shape}")
+            coef[:] = last
+            intercept[:] = np.ravel(self.intercept_)
+        return coef, intercept
 
     def _solver(self):
-        """'auto' is SAG (the fastest of the three here on smooth L2 problems)."""
-        return "sag" if self.solver == "auto" else self.solver
+        """'auto' is L-BFGS: on least squares it got to tol first on every shared set
+        (benchmarks/bench_exact.py), and as a deterministic full-gradient method it takes
+        the same steps on integer sample weights as on the repeated samples."""
+        return "lbfgs" if self.solver == "auto" else self.solver
 
     @_fit_context(prefer_skip_nested_validation=True)
     @_rollback_on_error
     def fit(self, X, y, sample_weight=None):
         """Fit the model to ``tol`` (see the class docstring for the objective)."""
         owner = type(self).__name__
-        _check_vr_solver(self.solver, owner)
+        _check_exact_solver(self.solver, owner)
         if self.positive:
             raise ValueError(
                 f"positive=True (non-negative coefficients) is not supported by "
@@ -1043,7 +1073,7 @@ class _ExactRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         single = y2.ndim == 1
         y2 = y2.reshape(y2.shape[0], -1)
         n_targets = y2.shape[1]
-        alphas = self._alphas(n_targets)
+        alphas, l1_ratio = self._penalty(n_targets, total)
         train_idx = np.flatnonzero(sw > 0).astype(np.int64)
         # F = (1/n_train) Σ s'_i (p_i - y_i)²/2 + α'/2 ||w||² with s' = s n_train / Σs and
         # α' = alpha / Σs is scikit-learn's Σ s_i (y_i - p_i)² + alpha ||w||² divided by
@@ -1061,9 +1091,9 @@ class _ExactRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         solver = self._solver()
         max_iter = 1000 if self.max_iter is None else self.max_iter
-        coef = np.zeros((n_targets, X.shape[1]))
-        intercept = np.zeros(n_targets)
+        coef, intercept = self._start(n_targets, X.shape[1])
         n_iter, curves = [], []
+        from fastgd._lbfgs import fit_lbfgs
         from fastgd._vr import fit_vr
 
         solver_intercept = self.fit_intercept and not dense_center
@@ -1071,7 +1101,7 @@ class _ExactRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         # (the solvers' step 1/L would be 1/alpha there, a step that zeroes the scale)
         nothing = not solver_intercept and not np.any(rows.data)
         for k in range(n_targets):
-            cfg = _vr_config(loss="squared_error", alpha=alphas[k] / total, l1_ratio=0.0,
+            cfg = _vr_config(loss="squared_error", alpha=alphas[k], l1_ratio=l1_ratio,
                              fit_intercept=solver_intercept, solver=solver,
                              max_iter=max_iter, tol=self.tol, verbose=self.verbose,
                              n_jobs=self.n_jobs)
@@ -1080,10 +1110,20 @@ class _ExactRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
                 n_iter.append(1)
                 curves.append([])
                 continue
-            r = fit_vr(rows, y2[:, k] - y_mean[k], sw_n, coef[k], 0.0, cfg, t=1.0, rng=rng,
-                       train_idx=train_idx)
+            y_k = y2[:, k] - y_mean[k]
+            start_b = float(intercept[k]) if solver_intercept else 0.0
+            if solver == "lbfgs":
+                r = fit_lbfgs(rows, y_k, sw_n, coef[k], start_b, cfg, t=1.0,
+                              train_idx=train_idx)
+            else:
+                r = fit_vr(rows, y_k, sw_n, coef[k], start_b, cfg, t=1.0, rng=rng,
+                           train_idx=train_idx)
             coef[k] = r.coef
-            intercept[k] = (y_mean[k] - x_mean @ r.coef) if dense_center else r.intercept
+            if dense_center:
+                intercept[k] = y_mean[k] - x_mean @ r.coef
+            elif solver_intercept:  # the exact minimiser over b given w: one pass, F falls
+                residual = y_k - safe_sparse_dot(X, r.coef, dense_output=True)
+                intercept[k] = float(sw @ residual) / total
             n_iter.append(r.n_iter)
             curves.append(r.loss_curve)
         _warn_not_converged(n_iter, max_iter)
@@ -1153,6 +1193,9 @@ class Ridge(_ExactRegressor):
         self.backend = backend
         self.verbose = verbose
 
+    def _penalty(self, n_targets, total):
+        return self._alphas(n_targets) / total, 0.0
+
     def _alphas(self, n_targets):
         alpha = np.asarray(self.alpha, dtype=np.float64).ravel()
         if alpha.size == 1:
@@ -1191,6 +1234,108 @@ class LinearRegression(_ExactRegressor):
         self.random_state = random_state
         self.backend = backend
         self.verbose = verbose
+
+
+class ElasticNet(_ExactRegressor):
+    """scikit-learn's ``ElasticNet``, solved by SAGA's proximal step (or SVRG's).
+
+    Minimises scikit-learn's objective
+    ``1/(2 Σs) Σ_i s_i (y_i - x_i·w - b)² + alpha (l1_ratio ||w||₁ + (1 - l1_ratio)/2 ||w||²)``
+    (``s`` = ``sample_weight``), which is SPEC section 1's ``F`` with the squared_error
+    loss, ``penalty='elasticnet'``, the same ``alpha`` and ``l1_ratio``, and the weights
+    normalised to mean 1 (``s' = s n' / Σs``). Dense ``X`` with ``fit_intercept`` is
+    centred first, as in ``Ridge``; on sparse X the solver fits the intercept.
+
+    scikit-learn's constructor: ``alpha``, ``l1_ratio``, ``fit_intercept``,
+    ``precompute`` (False only: there is no Gram matrix), ``copy_X``, ``max_iter``
+    (epochs), ``tol``, ``warm_start``, ``positive`` (False only), ``random_state``,
+    ``selection`` (accepted for compatibility: it orders coordinate descent's updates,
+    and SAGA samples rows at random whatever it says). ``tol`` is scikit-learn's sag
+    rule, max|Δw| / max|w| <= tol after an epoch, not coordinate descent's duality gap.
+    Added: ``solver`` (``'auto'`` = ``'saga'``, or ``'svrg'``), ``n_jobs``, ``backend``,
+    ``verbose``; attributes ``n_iter_``, ``solver_``, ``loss_curve_``, ``sparse_coef_``.
+    """
+
+    _parameter_constraints = {
+        **_ExactRegressor._parameter_constraints,
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "precompute": ["boolean"],
+        "warm_start": ["boolean"],
+        "selection": [StrOptions({"cyclic", "random"})],
+    }
+
+    def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, precompute=False,
+                 max_iter=1000, copy_X=True, tol=1e-4, warm_start=False, positive=False,
+                 random_state=None, selection="cyclic", solver="auto", n_jobs=None,
+                 backend="auto", verbose=0):
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.precompute = precompute
+        self.max_iter = max_iter
+        self.copy_X = copy_X
+        self.tol = tol
+        self.warm_start = warm_start
+        self.positive = positive
+        self.random_state = random_state
+        self.selection = selection
+        self.solver = solver
+        self.n_jobs = n_jobs
+        self.backend = backend
+        self.verbose = verbose
+
+    def _penalty(self, n_targets, total):
+        if self.precompute:
+            raise ValueError(f"precompute={self.precompute!r}: fastgd.{type(self).__name__} "
+                             f"has no Gram matrix to precompute; use precompute=False.")
+        return np.full(n_targets, float(self.alpha)), float(self._l1_ratio())
+
+    def _l1_ratio(self):
+        return self.l1_ratio
+
+    def _solver(self):
+        """'auto' is SAGA (the proximal solver of an L1 part)."""
+        if self.solver in ("sag", "lbfgs") and self.alpha * self._l1_ratio() > 0.0:
+            raise ValueError(f"solver={self.solver!r} does not support an L1 penalty; use "
+                             f"solver='saga' or 'svrg' (or 'auto').")
+        return "saga" if self.solver == "auto" else self.solver
+
+    @property
+    def sparse_coef_(self):
+        """``coef_`` as a scipy CSR matrix (scikit-learn's)."""
+        return sp.csr_matrix(np.atleast_2d(self.coef_))
+
+
+class Lasso(ElasticNet):
+    """scikit-learn's ``Lasso``: ``ElasticNet`` with ``l1_ratio = 1``, the objective
+    ``1/(2 Σs) Σ_i s_i (y_i - x_i·w - b)² + alpha ||w||₁``, solved by SAGA's proximal step
+    (see ``ElasticNet`` for the parameters and ``tol``)."""
+
+    _parameter_constraints = {key: value for key, value in
+                              ElasticNet._parameter_constraints.items() if key != "l1_ratio"}
+
+    def __init__(self, alpha=1.0, *, fit_intercept=True, precompute=False, copy_X=True,
+                 max_iter=1000, tol=1e-4, warm_start=False, positive=False,
+                 random_state=None, selection="cyclic", solver="auto", n_jobs=None,
+                 backend="auto", verbose=0):
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.precompute = precompute
+        self.copy_X = copy_X
+        self.max_iter = max_iter
+        self.tol = tol
+        self.warm_start = warm_start
+        self.positive = positive
+        self.random_state = random_state
+        self.selection = selection
+        self.solver = solver
+        self.n_jobs = n_jobs
+        self.backend = backend
+        self.verbose = verbose
+
+    def _l1_ratio(self):
+        return 1.0
 
 
 class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
@@ -1241,7 +1386,7 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
         "intercept_scaling": [Interval(Real, 0, None, closed="neither")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "random_state": ["random_state"],
-        "solver": [StrOptions(set(_VR_SOLVERS) | _SKLEARN_ONLY_SOLVERS)],
+        "solver": [StrOptions(set(_EXACT_SOLVERS) | _SKLEARN_ONLY_SOLVERS)],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -1313,7 +1458,7 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
     def _solver_for(self, penalty):
         """The solver, with scikit-learn's errors; 'auto' is 'saga' with an L1 part and
         stays 'auto' otherwise (``_smooth_solver`` picks once the data is known)."""
-        _check_vr_solver(self.solver, "LogisticRegression", _LOGISTIC_SOLVERS)
+        _check_exact_solver(self.solver, "LogisticRegression")
         if self.dual:
             raise ValueError(f"Solver {self.solver} supports only dual=False, got "
                              f"dual={self.dual}")

@@ -35,7 +35,7 @@ from fastgd import schedules
 FORMAT = "fastgd-model"
 FORMAT_VERSION = 1
 _ESTIMATORS = ("SGDClassifier", "SGDRegressor", "LogisticRegression", "LinearRegression",
-               "Ridge")
+               "Ridge", "Lasso", "ElasticNet")
 _PRIVATE_ARRAYS = ("_standard_coef", "_standard_intercept", "_average_coef",
                    "_average_intercept")
 

@@ -61,6 +61,8 @@ EXACT = {
     "ridge": (lambda: fastgd.Ridge(alpha=[1.0, 3.0], tol=1e-3, random_state=0),
               np.c_[Y, 1.0 - Y]),
     "linear": (lambda: fastgd.LinearRegression(tol=1e-3, random_state=0), Y),
+    "lasso": (lambda: fastgd.Lasso(alpha=0.01, tol=1e-3, random_state=0), Y),
+    "elasticnet": (lambda: fastgd.ElasticNet(alpha=0.01, l1_ratio=0.3, random_state=0), Y),
 }
 
 

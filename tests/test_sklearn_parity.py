@@ -1,8 +1,8 @@
 """fastgd with optimizer='sgd', batch_size=1 is scikit-learn's plain SGD, shuffle included.
 
 SPEC section 2: the same coefficients, intercept, ``n_iter_`` and ``t_`` to round-off
-(bit-exact in practice on float64 data; fastgd keeps float64 weights for float32 input,
-scikit-learn float32 ones, hence the looser tolerance there).
+(bit-exact in practice on float64 data; on float32 input fastgd computes in float64,
+scikit-learn in float32, hence the looser tolerance there).
 """
 
 import warnings
@@ -323,7 +323,8 @@ def test_no_intercept(clf_data, reg_data, to_input, problem, penalty, kind):
 @pytest.mark.parametrize("problem", [2, 3, "reg"])
 @pytest.mark.parametrize("penalty", ["l2", "elasticnet"])
 def test_float32(clf_data, reg_data, to_input, problem, penalty, kind):
-    """float32 X: fastgd keeps float64 weights, scikit-learn float32 -> ~1e-4 agreement."""
+    """float32 X: both store float32 coef_; fastgd computes in float64, scikit-learn in
+    float32 -> ~1e-4 agreement."""
     if problem == "reg":
         (X, y), cls = reg_data, "SGDRegressor"
     else:
@@ -332,7 +333,7 @@ def test_float32(clf_data, reg_data, to_input, problem, penalty, kind):
     if pair is None:
         return
     fast, ref = pair
-    assert fast.coef_.dtype == np.float64
+    assert fast.coef_.dtype == ref.coef_.dtype == np.float32
     assert_same_fit(fast, ref, rtol=1e-4, atol=1e-5)
 
 

@@ -36,9 +36,7 @@ REFUSED = {
 }
 
 # what fastgd does not have yet
-MISSING = {
-    "test_sgd_dtype_match": "float32 weights (float32 input gives float64 coef_)",
-}
+MISSING = {}
 
 
 class _LinearModel(types.ModuleType):
