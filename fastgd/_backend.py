@@ -97,6 +97,11 @@ def _load_numba():
         _NUMBA_READY.set()
 
 
+#: what ``_load_numba`` imports besides Numba, llvmlite and Numba's kernel modules
+_LOADER_PREIMPORTS = ("contextlib", "glob", "hashlib", "inspect", "scipy.sparse",
+                      "fastgd.linear_model")
+
+
 def _handing_off():
     """True while 'auto' should run on Cython: Numba's kernels are not loaded yet (the
     first call starts the loading thread). False once they are, when Numba's kernels
@@ -109,6 +114,13 @@ def _handing_off():
             if (any(m in sys.modules for m in _NUMBA_KERNELS) or not _numba_findable()
                     or not _importable("cython")):
                 return False
+            # Python's import locks are per module: a thread that imports a package
+            # while another imports the same package from the other end (scikit-learn's
+            # linear_model and its _base, say) can deadlock, and Python then raises
+            # _DeadlockError in one of them. So every module the loader needs but
+            # Numba's own is imported here, in the caller's thread, first.
+            for name in _LOADER_PREIMPORTS:
+                importlib.import_module(name)
             thread = threading.Thread(target=_load_numba, name="fastgd-numba-loader")
             _LOADER.append(thread)
             thread.start()

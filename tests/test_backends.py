@@ -488,6 +488,28 @@ def test_auto_hands_off_to_numba_after_a_first_fit_on_cython(tmp_path):
     assert "STARTED 0 CHILD 0 LOADED True AUTO numba SAME True" in out, out  # no thread
 
 
+_HANDOFF_IMPORTS = """
+import sys
+import numpy as np
+from fastgd.objective import objective  # imports no scikit-learn estimator module
+
+X = np.eye(3)
+objective(X, np.ones(3), np.zeros(3), 0.0, "log_loss", 1e-4)  # starts the loader
+import sklearn.linear_model  # at once, while the loader runs: must not deadlock
+from fastgd import _backend
+print("STARTED", len(_backend._LOADER), "LOADED", _backend.wait_for_numba(timeout=120))
+"""
+
+
+def test_hand_off_loader_does_not_race_the_callers_imports(tmp_path):
+    """The loader thread imports only Numba's modules: what else it needs (scikit-learn
+    through fastgd.linear_model) is imported in the caller's thread before it starts,
+    so the caller importing scikit-learn meanwhile cannot deadlock with it (Python's
+    _DeadlockError; it did, in benchmarks/bench_exact.py)."""
+    for _ in range(3):
+        assert "STARTED 1 LOADED True" in _run(_HANDOFF_IMPORTS, {}, tmp_path)
+
+
 def test_fastgd_backend_env_selects_cython(tmp_path):
     """FASTGD_BACKEND=cython with Numba installed: fits on Cython, never imports Numba."""
     out = _run(_FIT, {"FASTGD_BACKEND": "cython"}, tmp_path)
