@@ -41,7 +41,7 @@ TARGETS = (1e-4, 1e-6)
 RIDGE_SETS = ("a9a", "w8a", "mushrooms", "reuters", "ijcnn1", "covtype", "debian-size",
               "abalone", "housing")
 MULTI_SETS = ("digits", "synth-5class")
-RIDGE_FASTGD = ("auto", "lbfgs", "sag", "saga", "svrg")
+RIDGE_FASTGD = ("auto", "sparse_cg", "lbfgs", "sag", "saga", "svrg")
 RIDGE_SKLEARN = ("sag", "saga", "sparse_cg", "lsqr", "cholesky")
 MULTI_FASTGD = ("auto", "lbfgs", "sag", "saga")
 MULTI_SKLEARN = ("lbfgs", "sag", "saga")

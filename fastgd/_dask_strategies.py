@@ -102,6 +102,31 @@ def adagrad_weighted_mean(Ws, Gs, n_rows):
     return np.where(seen, out, weighted_mean(Ws, n_rows))
 
 
+# ------------------------------------------------------------------ carried state
+def new_carry(n_blocks, per_block):
+    """What the local fits carry from one to the next, kept on the client: each block's
+    step counter ``t`` (from 1) and the rule state ``S`` (None on the plain SGD path and
+    until a fit returns one; with ``per_block``, one per block, (n_blocks, K, n_slots,
+    d + 1), else the average over the blocks)."""
+    return {"t": np.ones(n_blocks), "S": None, "per_block": per_block}
+
+
+def carry_of(state, b):
+    """The (t, S) that block b's next local fit starts from."""
+    S = state["S"]
+    return state["t"][b], (S[b] if S is not None and state["per_block"] else S)
+
+
+def carried(state, b, res):
+    """Keep block b's counter and rule state from its local fit's result ``res``; a block
+    that has none yet holds the zero state, which is the fresh one."""
+    state["t"][b] = res["t"]
+    if res["S"] is not None:
+        if state["S"] is None:
+            state["S"] = np.zeros((state["t"].shape[0],) + res["S"].shape)
+        state["S"][b] = res["S"]
+
+
 # ------------------------------------------------------------------ stopping rule
 def new_stopper(K, cfg):
     return {"best": np.full(K, np.inf), "no_improve": np.zeros(K, np.int64),
@@ -209,16 +234,21 @@ def fit_average(ctx, W0, n_rounds):
     by rows, w <- sum_b n_b w_b / n; with optimizer='adagrad', per coordinate by the
     blocks' Adagrad G, as Vowpal Wabbit averages adaptive models."""
     p = ctx.params
-    state = {"W": W0.copy(), "round": 0, **new_stopper(W0.shape[0], ctx.cfg)}
+    state = {"W": W0.copy(), "round": 0, **new_carry(ctx.n_blocks, per_block=False),
+             **new_stopper(W0.shape[0], ctx.cfg)}
 
     def one_round(state, r):
         futs = [ctx.submit(tasks.local_fit, b, ctx.spec, state["W"],
-                           tasks.task_seed(p.random_state, r, b), p.local_epochs,
-                           name=f"avg-r{r}") for b in range(ctx.n_blocks)]
+                           carry_of(state, b), tasks.task_seed(p.random_state, r, b),
+                           p.local_epochs, name=f"avg-r{r}") for b in range(ctx.n_blocks)]
         results = _gather(ctx, futs)
         Ws = [res["W"] for res in results]
         state["W"] = (adagrad_weighted_mean(Ws, [res["G"] for res in results], ctx.n_rows)
                       if ctx.spec["adagrad_weights"] else weighted_mean(Ws, ctx.n_rows))
+        for b, res in enumerate(results):
+            state["t"][b] = res["t"]
+        if results[0]["S"] is not None:  # the rule states, averaged as the models are
+            state["S"] = weighted_mean([res["S"] for res in results], ctx.n_rows)
         obj = _objective_of(ctx, state, state["W"], r)
         return stop_check(state, obj, ctx.cfg, p.tol, p.n_iter_no_change)
 
@@ -364,15 +394,16 @@ def fit_easgd_sync(ctx, W0, n_rounds):
     p = ctx.params
     alpha = easgd_alpha(ctx)
     state = {"W": W0.copy(), "L": np.repeat(W0[None], ctx.n_blocks, axis=0), "round": 0,
-             **new_stopper(W0.shape[0], ctx.cfg)}
+             **new_carry(ctx.n_blocks, per_block=True), **new_stopper(W0.shape[0], ctx.cfg)}
 
     def one_round(state, r):
         futs = [ctx.submit(tasks.local_fit, b, ctx.spec, state["L"][b],
-                           tasks.task_seed(p.random_state, r, b), p.tau,
+                           carry_of(state, b), tasks.task_seed(p.random_state, r, b), p.tau,
                            name=f"easgd-r{r}") for b in range(ctx.n_blocks)]
         centre = state["W"]
         moved = np.zeros_like(centre)
         for b, res in enumerate(_gather(ctx, futs)):
+            carried(state, b, res)
             state["L"][b] = res["W"]
             moved += elastic_pull(state["L"][b], centre, alpha)
         state["W"] = centre + moved
@@ -522,14 +553,17 @@ def fit_ssp(ctx, W0, n_clocks):
     frac = ctx.n_rows / float(ctx.n_rows.sum())
     done = np.zeros(ctx.n_blocks, np.int64)  # finished clocks per block
     snap = {}
+    carry = new_carry(ctx.n_blocks, per_block=True)
 
     def launch(b, c):
         snap[(b, c)] = W.copy()
         return ctx.submit(tasks.local_fit, b, ctx.spec, snap[(b, c)],
+                          carry_of(carry, b),
                           tasks.task_seed(p.random_state, c, b), p.local_epochs,
                           name=f"ssp-c{c}")
 
     def on_result(b, c, res):
+        carried(carry, b, res)
         W[...] += frac[b] * (res["W"] - snap.pop((b, c)))
         done[b] = c + 1
 
@@ -548,13 +582,16 @@ def fit_easgd_async(ctx, W0, n_rounds):
     alpha = easgd_alpha(ctx)
     W = W0.copy()
     L = np.repeat(W0[None], ctx.n_blocks, axis=0)
+    carry = new_carry(ctx.n_blocks, per_block=True)
 
     def launch(b, k):
         return ctx.submit(tasks.local_fit, b, ctx.spec, L[b].copy(),
+                          carry_of(carry, b),
                           tasks.task_seed(p.random_state, k, b), p.tau,
                           name=f"aeasgd-k{k}")
 
     def on_result(b, k, res):
+        carried(carry, b, res)
         L[b] = res["W"]
         W[...] += elastic_pull(L[b], W, alpha)
 

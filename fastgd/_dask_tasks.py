@@ -120,10 +120,14 @@ def gradient(Xb, yb, W, spec, seed, fraction, with_grad, tag):
     return out
 
 
-def local_fit(Xb, yb, spec, W, seed, epochs, tag):
+def local_fit(Xb, yb, spec, W, carry, seed, epochs, tag):
     """``epochs`` epochs of the single-machine estimator on the block from ``W``
-    (K, d + 1): ``fit(coef_init, intercept_init)`` with ``max_iter=epochs, tol=None``;
-    with ``spec['adagrad_weights']`` also Adagrad's G (K, d + 1) of the fit.
+    (K, d + 1), carried on from ``carry = (t, S)``: the step counter t of SPEC section 2
+    and the rule state S (K, n_slots, d + 1; None: fresh) that the block's previous fit
+    left, so that a decaying schedule and an adaptive rule go on where they stopped
+    (``_fit_from``; the cumulative-L1 memory starts afresh each time). ``max_iter=epochs,
+    tol=None``. Returns the tag, the new ``W``, ``t`` and ``S`` (None on the plain SGD
+    path, which has no state), and with ``spec['adagrad_weights']`` Adagrad's G (K, d+1).
 
     A block that lacks some of the fit's classes gets one all-zero row of weight 0 per
     missing class, so that its estimator knows every class (such a row adds no loss
@@ -131,6 +135,7 @@ def local_fit(Xb, yb, spec, W, seed, epochs, tag):
     """
     import fastgd
 
+    t, S = carry
     params = dict(spec["single_params"], max_iter=int(epochs), tol=None,
                   random_state=int(seed), warm_start=False)
     yb = np.asarray(yb)
@@ -149,11 +154,18 @@ def local_fit(Xb, yb, spec, W, seed, epochs, tag):
         est = fastgd.SGDRegressor(**params)
     coef = W[:, :-1] if spec["classify"] else W[0, :-1]
     intercept = W[:, -1] if spec["classify"] else W[0, -1:]
-    est.fit(Xb, yb, coef_init=coef, intercept_init=intercept, sample_weight=sw)
+    d = W.shape[1] - 1
+    opt_state = None if S is None else [
+        {"state": np.array(S[k], dtype=np.float64), "q": np.zeros(d), "u": 0.0}
+        for k in range(S.shape[0])]
+    est._fit_from(Xb, yb, coef, intercept, t=t, opt_state=opt_state, max_iter=int(epochs),
+                  sample_weight=sw)
     W_new = np.empty_like(W)
     W_new[:, :-1] = est.coef_.reshape(W.shape[0], -1)
     W_new[:, -1] = np.ravel(est.intercept_)
-    out = {"tag": tag, "W": W_new}
+    states = est.optimizer_state_
+    S_new = None if states[0] is None else np.stack([st["state"] for st in states])
+    out = {"tag": tag, "W": W_new, "t": float(est.t_), "S": S_new}
     if spec["adagrad_weights"]:
-        out["G"] = np.stack([st["state"][0] for st in est.optimizer_state_])
+        out["G"] = S_new[:, 0]
     return out

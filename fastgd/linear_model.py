@@ -408,6 +408,24 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             return t + n_iter * n_samples
         return max(r.t for r in results)
 
+    def _fit_from(self, X, y, coef, intercept, *, t, opt_state, max_iter,
+                  sample_weight=None, classes=None):
+        """``max_iter`` epochs from (coef, intercept) at the step counter ``t`` with the
+        rule state ``opt_state`` (the ``optimizer_state_`` of an earlier fit, or None:
+        fresh), where ``fit`` starts at t = 1 with a fresh state: a fit carried on, as
+        fastgd.dask's local fits run from round to round. Sets the fitted attributes."""
+        self._more_validate_params()
+        X, y = self._validate_X_y(X, y, reset=True)
+        if self._is_classifier:
+            fitted = self._fit_classes(X, y, np.unique(y) if classes is None else classes,
+                                       sample_weight, coef, intercept, max_iter=max_iter,
+                                       t=float(t), opt_state=opt_state)
+        else:
+            fitted = self._fit_regressor(X, y, sample_weight, coef, intercept,
+                                         max_iter=max_iter, t=float(t), opt_state=opt_state)
+        self._commit(fitted, X.dtype)
+        return self
+
     #: the weights, stored in X's dtype (scikit-learn's float32 fits keep float32 coef_;
     #: its intercept_ dtype varies with the case, fastgd's stays float64)
     _MODEL_ARRAYS = ("coef_", "_standard_coef", "_average_coef")
@@ -943,8 +961,10 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
 #: scikit-learn's solver names that these estimators do not have (a clear error)
 _SKLEARN_ONLY_SOLVERS = {"liblinear", "newton-cg", "newton-cholesky", "svd",
                          "cholesky", "lsqr", "sparse_cg"}
-#: the solvers of the exact estimators ('auto' picks one of the others)
+#: the solvers of the exact estimators ('auto' picks one of the others); least squares
+#: also has conjugate gradient, by scikit-learn's name for it
 _EXACT_SOLVERS = ("auto", "sag", "saga", "svrg", "lbfgs")
+_LSQ_SOLVERS = _EXACT_SOLVERS + ("sparse_cg",)
 
 
 def _vr_config(*, loss, alpha, l1_ratio, fit_intercept, solver, max_iter, tol, verbose,
@@ -992,11 +1012,11 @@ def _smooth_solver(rows, sw, train_idx, alpha, fit_intercept, curvature):
     return "lbfgs" if L_max / (alpha * train_idx.shape[0]) > AUTO_LBFGS_KAPPA else "saga"
 
 
-def _check_exact_solver(solver, owner):
-    if solver not in _EXACT_SOLVERS:
+def _check_exact_solver(solver, owner, own=_EXACT_SOLVERS):
+    if solver not in own:
         raise ValueError(
             f"solver={solver!r} is one of scikit-learn's solvers; fastgd.{owner} solves "
-            f"with {_EXACT_SOLVERS} ('auto' picks). Use sklearn.linear_model.{owner} for "
+            f"with {own} ('auto' picks). Use sklearn.linear_model.{owner} for "
             f"solver={solver!r}.")
 
 
@@ -1041,17 +1061,18 @@ class _ExactRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         return coef, intercept
 
     def _solver(self):
-        """'auto' is L-BFGS: on least squares it got to tol first on every shared set
-        (benchmarks/bench_exact.py), and as a deterministic full-gradient method it takes
-        the same steps on integer sample weights as on the repeated samples."""
-        return "lbfgs" if self.solver == "auto" else self.solver
+        """'auto' is conjugate gradient ('sparse_cg'): on a quadratic it is the optimal
+        Krylov method, got to the targets first of fastgd's solvers on every shared set
+        (benchmarks/bench_exact.py), and, deterministic, takes the same steps on integer
+        sample weights as on the repeated samples."""
+        return "sparse_cg" if self.solver == "auto" else self.solver
 
     @_fit_context(prefer_skip_nested_validation=True)
     @_rollback_on_error
     def fit(self, X, y, sample_weight=None):
         """Fit the model to ``tol`` (see the class docstring for the objective)."""
         owner = type(self).__name__
-        _check_exact_solver(self.solver, owner)
+        _check_exact_solver(self.solver, owner, _LSQ_SOLVERS)
         if self.positive:
             raise ValueError(
                 f"positive=True (non-negative coefficients) is not supported by "
@@ -1093,6 +1114,7 @@ class _ExactRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         max_iter = 1000 if self.max_iter is None else self.max_iter
         coef, intercept = self._start(n_targets, X.shape[1])
         n_iter, curves = [], []
+        from fastgd._cg import fit_cg
         from fastgd._lbfgs import fit_lbfgs
         from fastgd._vr import fit_vr
 
@@ -1115,6 +1137,9 @@ class _ExactRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             if solver == "lbfgs":
                 r = fit_lbfgs(rows, y_k, sw_n, coef[k], start_b, cfg, t=1.0,
                               train_idx=train_idx)
+            elif solver == "sparse_cg":
+                r = fit_cg(rows, y_k, sw_n, coef[k], start_b, cfg, train_idx=train_idx,
+                           max_iter=self.max_iter)
             else:
                 r = fit_vr(rows, y_k, sw_n, coef[k], start_b, cfg, t=1.0, rng=rng,
                            train_idx=train_idx)
@@ -1126,7 +1151,8 @@ class _ExactRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
                 intercept[k] = float(sw @ residual) / total
             n_iter.append(r.n_iter)
             curves.append(r.loss_curve)
-        _warn_not_converged(n_iter, max_iter)
+        if solver != "sparse_cg":  # fit_cg warns in scikit-learn's words
+            _warn_not_converged(n_iter, max_iter)
         dtype = X.dtype
         self.coef_ = (coef[0] if single else coef).astype(dtype)
         self.intercept_ = (float(intercept[0]) if single else intercept.astype(dtype))
@@ -1165,10 +1191,13 @@ class Ridge(_ExactRegressor):
     scikit-learn does; the intercept is then ``ȳ - x̄·w``), sparse ``X`` is not copied and
     its intercept is fitted by the solver itself (scikit-learn's ``solver='sag'`` on
     sparse X silently runs sparse_cg instead, ``'saga'`` refuses). ``solver``: ``'auto'``
-    (SAG), ``'sag'``, ``'saga'``, ``'svrg'``; scikit-learn's other solver names are a
-    ValueError that says so, as is ``positive=True``. ``tol``: scikit-learn's sag
+    (= ``'sparse_cg'``: SciPy's conjugate gradient on fastgd's compiled Hessian-vector
+    pass, ``fastgd/_cg.py``; ``tol`` its relative residual and ``max_iter`` its
+    iterations, None: SciPy's default, as scikit-learn's sparse_cg), ``'lbfgs'``
+    (``tol`` its gtol), ``'sag'``, ``'saga'``, ``'svrg'`` (``tol``: scikit-learn's sag
     stopping rule, max|Δw| / max|w| <= tol after an epoch; ``max_iter=None`` means 1000
-    epochs. ``coef_`` has X's dtype, as scikit-learn's. Added: ``n_jobs`` (threads of
+    epochs); scikit-learn's other solver names are a ValueError that says so, as is
+    ``positive=True``. ``coef_`` has X's dtype, as scikit-learn's. Added: ``n_jobs`` (threads of
     ASAGA/AsySVRG for solver 'saga'/'svrg'), ``backend``, ``verbose``; attributes
     ``n_iter_`` (epochs per target), ``solver_`` and ``loss_curve_`` (SPEC F per epoch).
     """
@@ -1296,7 +1325,8 @@ class ElasticNet(_ExactRegressor):
 
     def _solver(self):
         """'auto' is SAGA (the proximal solver of an L1 part)."""
-        if self.solver in ("sag", "lbfgs") and self.alpha * self._l1_ratio() > 0.0:
+        if (self.solver in ("sag", "lbfgs", "sparse_cg")
+                and self.alpha * self._l1_ratio() > 0.0):
             raise ValueError(f"solver={self.solver!r} does not support an L1 penalty; use "
                              f"solver='saga' or 'svrg' (or 'auto').")
         return "saga" if self.solver == "auto" else self.solver

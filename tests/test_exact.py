@@ -40,7 +40,7 @@ def _weights(n, seed=1):
 
 # --------------------------------------------------------------------------- Ridge
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
-@pytest.mark.parametrize("solver", SOLVERS + ("lbfgs", "auto"))
+@pytest.mark.parametrize("solver", SOLVERS + ("lbfgs", "sparse_cg", "auto"))
 def test_ridge_matches_cholesky(solver, sparse):
     X, y = _regression(shift=0.5 if sparse else 2.0)
     sw = _weights(X.shape[0])
@@ -49,8 +49,23 @@ def test_ridge_matches_cholesky(solver, sparse):
     ref = sk.Ridge(alpha=3.0, solver="cholesky").fit(X, y, sample_weight=sw)
     assert_allclose(ours.coef_, ref.coef_, rtol=1e-5)
     assert_allclose(ours.intercept_, ref.intercept_, rtol=1e-5, atol=1e-6)
-    assert ours.solver_ == ("lbfgs" if solver == "auto" else solver)
+    assert ours.solver_ == ("sparse_cg" if solver == "auto" else solver)
     assert ours.n_iter_.shape == (1,)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_ridge_conjugate_gradient(sparse):
+    """CG on the d + 1 normal equations: near finite termination, the same answer with
+    the threaded Hessian-vector pass (deterministic), scikit-learn's warning when
+    max_iter stops it."""
+    X, y = _regression(n=3000, d=8, shift=0.5 if sparse else 2.0)
+    Xf = sp.csr_matrix(X) if sparse else X
+    one = fastgd.Ridge(alpha=3.0, solver="sparse_cg", tol=1e-12).fit(Xf, y)
+    assert one.n_iter_[0] <= 2 * (X.shape[1] + 1)
+    two = fastgd.Ridge(alpha=3.0, solver="sparse_cg", tol=1e-12, n_jobs=2).fit(Xf, y)
+    assert_allclose(two.coef_, one.coef_, rtol=1e-12)
+    with pytest.warns(ConvergenceWarning, match="sparse_cg did not converge after 2"):
+        fastgd.Ridge(solver="sparse_cg", max_iter=2, tol=1e-12).fit(Xf, y)
 
 
 def test_ridge_multi_output_alpha_per_target_and_no_intercept():
@@ -152,7 +167,7 @@ def test_strong_l1_gives_zero_weights_and_the_exact_intercept():
 
 def test_l1_model_errors():
     X, y = _regression()
-    for solver in ("sag", "lbfgs"):
+    for solver in ("sag", "lbfgs", "sparse_cg"):
         with pytest.raises(ValueError, match=f"solver='{solver}' does not support an L1"):
             fastgd.Lasso(solver=solver).fit(X, y)
     fastgd.ElasticNet(l1_ratio=0.0, solver="lbfgs", tol=1e-3).fit(X, y)  # no L1 part
@@ -199,7 +214,7 @@ def test_ridge_alpha_per_target_shape_error():
 def test_max_iter_reached_warns():
     X, y = _regression()
     with pytest.warns(ConvergenceWarning, match="max_iter was reached"):
-        fastgd.Ridge(max_iter=1, tol=1e-12).fit(X, y)
+        fastgd.Ridge(solver="sag", max_iter=1, tol=1e-12).fit(X, y)
 
 
 # -------------------------------------------------------- LogisticRegression, binary
@@ -392,9 +407,9 @@ _SW_EQUIVALENCE = ("check_sample_weight_equivalence_on_dense_data",
 def _expected_failed_checks(estimator):
     """What scikit-learn marks for its own estimator of the same name (its
     PER_ESTIMATOR_XFAIL_CHECKS): the sample-weight checks of LogisticRegression. Ridge
-    and LinearRegression pass them (their 'auto' solver, L-BFGS, takes the same steps on
-    integer weights as on repeated samples); so do Lasso and ElasticNet, as
-    scikit-learn's."""
+    and LinearRegression pass them (their 'auto' solver, conjugate gradient, takes the
+    same steps on integer weights as on repeated samples); so do Lasso and ElasticNet,
+    as scikit-learn's."""
     if isinstance(estimator, fastgd.LogisticRegression):
         return dict.fromkeys(_SW_EQUIVALENCE,
                              "sample_weight is not equivalent to removing/repeating samples.")
