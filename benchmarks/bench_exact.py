@@ -37,6 +37,8 @@ sys.path.insert(0, HERE)
 import compare  # noqa: E402
 from bench_target import time_to, write_report  # noqa: E402
 
+from fastgd._backend import wait_for_numba  # noqa: E402
+
 TARGETS = (1e-4, 1e-6)
 RIDGE_SETS = ("a9a", "w8a", "mushrooms", "reuters", "ijcnn1", "covtype", "debian-size",
               "abalone", "housing")
@@ -97,6 +99,7 @@ def run(kind, library, solver, X, y, objective, fstar, max_seconds):
         warnings.simplefilter("ignore")
         try:
             estimator(kind, library, solver, 1, X.shape[0]).fit(X, y)  # warm-up (JIT)
+            wait_for_numba()  # 'auto' fits on Cython while Numba loads: time Numba's
         except (ValueError, TypeError) as exc:  # e.g. cholesky on this input
             return [dict(max_iter=0, seconds=None, rel_subopt=None, error=str(exc)[:120])]
         while True:

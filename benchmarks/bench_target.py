@@ -31,6 +31,8 @@ sys.path.insert(0, HERE)
 import compare  # noqa: E402
 import peers  # noqa: E402
 
+from fastgd._backend import wait_for_numba  # noqa: E402
+
 DATASETS = ("a9a", "w8a", "mushrooms", "reuters", "ijcnn1", "covtype", "debian-size")
 TARGETS = (1e-2, 1e-4, 1e-6)
 FASTGD = ("auto", "lbfgs", "sag", "saga", "svrg")
@@ -65,6 +67,7 @@ def run(library, solver, X, y, alpha, fstar, max_seconds, n_jobs=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         estimator(library, solver, alpha, X.shape[0], 1, n_jobs).fit(X, y)  # warm-up (JIT)
+        wait_for_numba()  # 'auto' fits on Cython while Numba loads: time Numba's
         while True:
             est = estimator(library, solver, alpha, X.shape[0], k, n_jobs)
             t = time.perf_counter()

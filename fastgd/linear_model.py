@@ -1100,17 +1100,18 @@ class _ExactRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         # α' = alpha / Σs is scikit-learn's Σ s_i (y_i - p_i)² + alpha ||w||² divided by
         # 2 Σs: the same minimiser
         sw_n = sw * (train_idx.shape[0] / total)
+        solver = self._solver()
         dense_center = self.fit_intercept and not sp.issparse(X)
-        if dense_center:  # the intercept of the centred problem is 0 (exact, as sklearn)
-            x_mean = (sw @ X) / total
+        # conjugate gradient centres sparse X implicitly (fastgd/_cg.py)
+        implicit_center = self.fit_intercept and sp.issparse(X) and solver == "sparse_cg"
+        if dense_center or implicit_center:  # the centred problem's intercept is 0
+            x_mean = np.asarray(sw @ X).ravel() / total
             y_mean = (sw @ y2) / total
-            Xfit = X - x_mean.astype(X.dtype)
         else:
             x_mean, y_mean = np.zeros(X.shape[1]), np.zeros(n_targets)
-            Xfit = X
+        Xfit = X - x_mean.astype(X.dtype) if dense_center else X
         rows = _engine.Rows.of(Xfit, self.backend)
         rng = check_random_state(self.random_state)
-        solver = self._solver()
         max_iter = 1000 if self.max_iter is None else self.max_iter
         coef, intercept = self._start(n_targets, X.shape[1])
         n_iter, curves = [], []
@@ -1118,7 +1119,8 @@ class _ExactRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         from fastgd._lbfgs import fit_lbfgs
         from fastgd._vr import fit_vr
 
-        solver_intercept = self.fit_intercept and not dense_center
+        center = dense_center or implicit_center
+        solver_intercept = self.fit_intercept and not center
         # all of X's rows 0 (one sample, centred) and no intercept to fit: w = 0 exactly
         # (the solvers' step 1/L would be 1/alpha there, a step that zeroes the scale)
         nothing = not solver_intercept and not np.any(rows.data)
@@ -1138,13 +1140,14 @@ class _ExactRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
                 r = fit_lbfgs(rows, y_k, sw_n, coef[k], start_b, cfg, t=1.0,
                               train_idx=train_idx)
             elif solver == "sparse_cg":
-                r = fit_cg(rows, y_k, sw_n, coef[k], start_b, cfg, train_idx=train_idx,
-                           max_iter=self.max_iter)
+                r = fit_cg(rows, y_k, sw_n, coef[k], cfg, train_idx=train_idx,
+                           max_iter=self.max_iter,
+                           x_mean=x_mean if implicit_center else None)
             else:
                 r = fit_vr(rows, y_k, sw_n, coef[k], start_b, cfg, t=1.0, rng=rng,
                            train_idx=train_idx)
             coef[k] = r.coef
-            if dense_center:
+            if center:
                 intercept[k] = y_mean[k] - x_mean @ r.coef
             elif solver_intercept:  # the exact minimiser over b given w: one pass, F falls
                 residual = y_k - safe_sparse_dot(X, r.coef, dense_output=True)

@@ -150,22 +150,21 @@ def test_gradient_dense_regression_lazy_false(client, shared_data):
     np.testing.assert_allclose(model.intercept_, single.intercept_, rtol=1e-9)
 
 
-@pytest.mark.parametrize("extra", [{}, dict(optimizer="adagrad", eta0=0.1)])
+@pytest.mark.parametrize("extra", [{}, dict(optimizer="adagrad", eta0=0.1),
+                                   dict(optimizer="adam", eta0=0.01)])
 def test_average_single_block_is_the_single_machine_fit(client, mushrooms, extra):
+    """One block, two rounds of three local epochs: the single-machine fit of six epochs
+    (unshuffled, so that the rounds' seeds do not matter), bit for bit: each round
+    carries on the step counter of the default 'optimal' schedule and the rule state
+    (Adagrad's G, Adam's moments) where the last one stopped."""
     X, y, _ = mushrooms
     Xd, yd = as_dask(X, y, X.shape[0])
-    params = dict(LOG, **extra)
+    params = dict(LOG, shuffle=False, **extra)
     model = fd.SGDClassifier(strategy="average", local_epochs=3, max_iter=2, client=client,
                              **params).fit(Xd, yd)
-    # two rounds of one block: two warm-started single-machine fits, seeded per round
-    coef, intercept = None, None
-    for r in range(2):
-        single = fastgd.SGDClassifier(**dict(params, random_state=fd.task_seed(0, r, 0)),
-                                      max_iter=3).fit(X, y, coef_init=coef,
-                                                      intercept_init=intercept)
-        coef, intercept = single.coef_, single.intercept_
-    np.testing.assert_array_equal(model.coef_, coef)
-    np.testing.assert_array_equal(model.intercept_, intercept)
+    single = fastgd.SGDClassifier(max_iter=6, **params).fit(X, y)
+    np.testing.assert_array_equal(model.coef_, single.coef_)
+    np.testing.assert_array_equal(model.intercept_, single.intercept_)
 
 
 def test_average_of_adagrad_fits_is_weighted_by_their_G(client, mushrooms):
@@ -202,13 +201,13 @@ def test_ssp_with_staleness_0_is_average(client, mushrooms):
 # ------------------------------------------------------------------ convergence
 # The objective of each strategy after 20 rounds of 4 blocks, at most this many times
 # that of the single-machine SGD fit after 20 epochs (its default 'optimal' schedule).
-# The local-fit strategies run a constant step: each round is a fresh fit(), whose
-# decaying schedules would restart at t = 1. Measured ratios: average 1.03, ssp 1.03,
-# easgd 1.06, async easgd 1.07, adarevision 1.76, downpour 1.91, gradient 3.3 (20
-# full-batch steps only).
+# The local-fit strategies run the same default schedule, each block's step counter
+# carried on from round to round. Measured ratios: average 1.00, ssp 1.00, easgd 1.01,
+# async easgd 1.01, adarevision 1.76, downpour 1.91, gradient 3.3 (20 full-batch steps
+# only).
 LOCAL = dict(learning_rate="constant", eta0=0.05)
-RATIO = [("average", LOCAL, 1.15), ("ssp", LOCAL, 1.15), ("easgd", LOCAL, 1.2),
-         ("easgd", dict(LOCAL, asynchronous=True, deterministic=True), 1.2),
+RATIO = [("average", {}, 1.1), ("ssp", {}, 1.1), ("easgd", {}, 1.15),
+         ("easgd", dict(asynchronous=True, deterministic=True), 1.15),
          ("adarevision", dict(server_eta=0.5, deterministic=True), 2.5),
          ("downpour", dict(server_eta=0.5, deterministic=True), 2.5),
          ("gradient", dict(learning_rate="constant", eta0=1.0), 4.0)]
