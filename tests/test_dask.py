@@ -154,17 +154,21 @@ def test_gradient_dense_regression_lazy_false(client, shared_data):
                                    dict(optimizer="adam", eta0=0.01)])
 def test_average_single_block_is_the_single_machine_fit(client, mushrooms, extra):
     """One block, two rounds of three local epochs: the single-machine fit of six epochs
-    (unshuffled, so that the rounds' seeds do not matter), bit for bit: each round
+    (unshuffled, so that the rounds' seeds do not matter), to round-off: each round
     carries on the step counter of the default 'optimal' schedule and the rule state
-    (Adagrad's G, Adam's moments) where the last one stopped."""
+    (Adagrad's G, Adam's moments) where the last one stopped. (Not bit for bit: the
+    plain SGD path keeps w = scale * v, and a round hands w over with the scale 1.)"""
     X, y, _ = mushrooms
     Xd, yd = as_dask(X, y, X.shape[0])
     params = dict(LOG, shuffle=False, **extra)
     model = fd.SGDClassifier(strategy="average", local_epochs=3, max_iter=2, client=client,
                              **params).fit(Xd, yd)
     single = fastgd.SGDClassifier(max_iter=6, **params).fit(X, y)
-    np.testing.assert_array_equal(model.coef_, single.coef_)
-    np.testing.assert_array_equal(model.intercept_, single.intercept_)
+    np.testing.assert_allclose(model.coef_, single.coef_, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(model.intercept_, single.intercept_, rtol=1e-12)
+    restarted = fastgd.SGDClassifier(max_iter=3, **params).fit(X, y)
+    restarted.fit(X, y, coef_init=restarted.coef_, intercept_init=restarted.intercept_)
+    assert not np.allclose(restarted.coef_, single.coef_, rtol=1e-6)  # t and state matter
 
 
 def test_average_of_adagrad_fits_is_weighted_by_their_G(client, mushrooms):
@@ -202,9 +206,9 @@ def test_ssp_with_staleness_0_is_average(client, mushrooms):
 # The objective of each strategy after 20 rounds of 4 blocks, at most this many times
 # that of the single-machine SGD fit after 20 epochs (its default 'optimal' schedule).
 # The local-fit strategies run the same default schedule, each block's step counter
-# carried on from round to round. Measured ratios: average 1.00, ssp 1.00, easgd 1.01,
-# async easgd 1.01, adarevision 1.76, downpour 1.91, gradient 3.3 (20 full-batch steps
-# only).
+# carried on from round to round. Measured ratios: average 1.005, ssp 1.009, easgd
+# 1.019, async easgd 1.027, adarevision 1.76, downpour 1.91, gradient 3.3 (20 full-batch
+# steps only).
 LOCAL = dict(learning_rate="constant", eta0=0.05)
 RATIO = [("average", {}, 1.1), ("ssp", {}, 1.1), ("easgd", {}, 1.15),
          ("easgd", dict(asynchronous=True, deterministic=True), 1.15),
