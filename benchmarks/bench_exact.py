@@ -78,32 +78,33 @@ def load_multiclass(name):
                                n_clusters_per_class=2, random_state=0)
 
 
-def estimator(kind, library, solver, max_iter, n, tol=0.0):
+def estimator(kind, library, solver, max_iter, n, tol=0.0, n_jobs=None):
     import sklearn.linear_model
 
     import fastgd
 
     lib = fastgd if library == "fastgd" else sklearn.linear_model
+    kw = dict(n_jobs=n_jobs) if library == "fastgd" else {}
     if kind == "ridge":
         return lib.Ridge(alpha=1.0, solver=solver, tol=tol, max_iter=max_iter,
-                         random_state=0)
+                         random_state=0, **kw)
     return lib.LogisticRegression(C=1.0 / (ALPHA_MULTI * n), solver=solver, tol=tol,
-                                  max_iter=max_iter, random_state=0)
+                                  max_iter=max_iter, random_state=0, **kw)
 
 
-def run(kind, library, solver, X, y, objective, fstar, max_seconds):
+def run(kind, library, solver, X, y, objective, fstar, max_seconds, n_jobs=None):
     """The points (max_iter, seconds, rel_subopt, solver_) of one method."""
     points = []
     k, total = 1, 0.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            estimator(kind, library, solver, 1, X.shape[0]).fit(X, y)  # warm-up (JIT)
+            estimator(kind, library, solver, 1, X.shape[0], n_jobs=n_jobs).fit(X, y)  # JIT
             wait_for_numba()  # 'auto' fits on Cython while Numba loads: time Numba's
         except (ValueError, TypeError) as exc:  # e.g. cholesky on this input
             return [dict(max_iter=0, seconds=None, rel_subopt=None, error=str(exc)[:120])]
         while True:
-            est = estimator(kind, library, solver, k, X.shape[0])
+            est = estimator(kind, library, solver, k, X.shape[0], n_jobs=n_jobs)
             t = time.perf_counter()
             est.fit(X, y)
             seconds = time.perf_counter() - t
@@ -125,23 +126,28 @@ def markdown(results, meta):
              "relative suboptimality is at or below the target; '—' not reached within "
              "the budget. `auto` names the solver it picked. Ratio: fastgd-auto's time "
              "over the fastest scikit-learn solver's, per target (goal ≤ 0.5×).", "",
-             "| problem | n × d | " + " | ".join(f"fastgd-auto →{e:g}" for e in TARGETS)
+             "| problem | n × d | fastgd | " + " | ".join(f"fastgd →{e:g}" for e in TARGETS)
              + " | " + " | ".join(f"best sklearn →{e:g}" for e in TARGETS) + " | " +
              " | ".join(f"ratio {e:g}" for e in TARGETS) + " |",
-             "|---|---|" + "---:|" * (3 * len(TARGETS))]
+             "|---|---|---|" + "---:|" * (3 * len(TARGETS))]
     for key, d in results.items():
-        cells, best, ratios = [], [], []
-        for e in TARGETS:
-            auto = time_to(d["methods"].get("fastgd-auto", []), e)
-            sk = [(time_to(p, e), m) for m, p in d["methods"].items()
-                  if m.startswith("sklearn")]
-            sk = [s for s in sk if s[0] is not None]
-            b = min(sk) if sk else None
-            cells.append("—" if auto is None else f"{auto:.3g}")
-            best.append("—" if b is None else f"{b[0]:.3g} ({b[1][8:]})")
-            ratios.append("—" if (auto is None or b is None) else f"{auto / b[0]:.2f}×")
-        lines.append(f"| {key} | {d['shape'][0]:,} × {d['shape'][1]:,} | " +
-                     " | ".join(cells + best + ratios) + " |")
+        for variant in ("fastgd-auto", "fastgd-auto-2jobs"):
+            if variant not in d["methods"]:
+                continue
+            cells, best, ratios = [], [], []
+            for e in TARGETS:
+                auto = time_to(d["methods"][variant], e)
+                sk = [(time_to(p, e), m) for m, p in d["methods"].items()
+                      if m.startswith("sklearn")]
+                sk = [s for s in sk if s[0] is not None]
+                b = min(sk) if sk else None
+                cells.append("—" if auto is None else f"{auto:.3g}")
+                best.append("—" if b is None else f"{b[0]:.3g} ({b[1][8:]})")
+                ratios.append("—" if (auto is None or b is None) else
+                              f"{auto / b[0]:.2f}×")
+            label = "auto" + (", 2 threads" if variant.endswith("2jobs") else "")
+            lines.append(f"| {key} | {d['shape'][0]:,} × {d['shape'][1]:,} | {label} | " +
+                         " | ".join(cells + best + ratios) + " |")
     lines.append("")
     for key, d in results.items():
         lines += [f"## {key}", "", "| method | " + " | ".join(
@@ -153,7 +159,8 @@ def markdown(results, meta):
                 lines.append(f"| {method} | refused: {last['error']} |" + " |" *
                              len(TARGETS))
                 continue
-            label = method + (f" ({last['solver_']})" if method == "fastgd-auto" else "")
+            label = method + (f" ({last['solver_']})" if method.startswith("fastgd-auto")
+                              else "")
             lines.append(f"| {label} | " + " | ".join(
                 "—" if time_to(pts, e) is None else f"{time_to(pts, e):.3g}"
                 for e in TARGETS) + f" | {last['rel_subopt']:.1e} |")
@@ -204,8 +211,8 @@ def main(argv=None):
             def objective(est, X=X, y=y):
                 return ridge_objective(X, y, est)
 
-            methods = [("fastgd", s) for s in RIDGE_FASTGD] + [
-                ("sklearn", s) for s in RIDGE_SKLEARN]
+            methods = [("fastgd", s, None) for s in RIDGE_FASTGD] + [
+                ("fastgd", "auto", 2)] + [("sklearn", s, None) for s in RIDGE_SKLEARN]
             kind = "ridge"
             # dense-ish sets (abalone, housing, ijcnn1) as a user holds them: dense
             Xfit = X.toarray() if X.nnz > 0.5 * X.shape[0] * X.shape[1] else X
@@ -218,19 +225,20 @@ def main(argv=None):
             def objective(est, Xd=Xd, y_enc=y_enc):
                 return multinomial_objective(Xd, y_enc, est, ALPHA_MULTI)
 
-            methods = [("fastgd", s) for s in MULTI_FASTGD] + [
-                ("sklearn", s) for s in MULTI_SKLEARN]
+            methods = [("fastgd", s, None) for s in MULTI_FASTGD] + [
+                ("sklearn", s, None) for s in MULTI_SKLEARN]
             kind = "multi"
             Xfit = Xd
         d = results[key] = dict(shape=X.shape, fstar=fstar, methods={})
-        for library, solver in methods:
+        for library, solver, n_jobs in methods:
             Xin = Xfit
             if kind == "ridge" and library == "sklearn" and solver == "cholesky":
                 if X.shape[1] > 2000:
                     continue  # a dense d x d Gram matrix: not what a user would run
                 Xin = X.toarray() if sp.issparse(X) else X
-            pts = run(kind, library, solver, Xin, y, objective, fstar, args.max_seconds)
-            label = f"{library}-{solver}"
+            pts = run(kind, library, solver, Xin, y, objective, fstar, args.max_seconds,
+                      n_jobs)
+            label = f"{library}-{solver}" + ("" if n_jobs is None else f"-{n_jobs}jobs")
             d["methods"][label] = pts
             print(f"{key:20s} {label:18s} → 1e-4: {time_to(pts, 1e-4)}  → 1e-6: "
                   f"{time_to(pts, 1e-6)}  final {pts[-1].get('rel_subopt')}", flush=True)
