@@ -332,3 +332,20 @@ def schedule_eta(name, t, **p):
         stop = np.where(first, p["max_lr"], low)
         return stop + (start - stop) * (1 + np.cos(np.pi * pct)) / 2
     raise ValueError(name)
+
+
+def assert_fit_matches(est, res, dtype=np.float64, rtol=1e-10, atol=1e-12):
+    """A fitted estimator's ``coef_`` and ``intercept_`` against ``fit``'s result ``res``.
+
+    The kernels and this reference read the same values and both compute in float64, so
+    only the order of sums differs: ``rtol``/``atol`` in float64. Float32 X stores
+    ``coef_`` in float32, as scikit-learn: there it is the reference rounded to float32,
+    to an ulp or two; the float64 intercept is held to 1e-9."""
+    if dtype == np.float64:
+        coef_tol = intercept_tol = dict(rtol=rtol, atol=atol)
+    else:
+        coef_tol = dict(rtol=2.4e-7, atol=max(atol, 1e-11))
+        intercept_tol = dict(rtol=max(rtol, 1e-9), atol=max(atol, 1e-11))
+    assert est.coef_.dtype == dtype and np.asarray(est.intercept_).dtype == np.float64
+    np.testing.assert_allclose(np.ravel(est.coef_), res.coef.astype(dtype), **coef_tol)
+    np.testing.assert_allclose(np.ravel(est.intercept_), [res.intercept], **intercept_tol)

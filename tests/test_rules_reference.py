@@ -98,15 +98,7 @@ def _n_steps(batch_size, epochs):
 
 
 def _check(est, res, dtype, *, curve=True):
-    # the reference reads the very float32 values the kernel reads and both compute in
-    # float64, so only the order of floating-point sums differs; float32 X stores coef_
-    # in float32 (as scikit-learn): the float64 result rounded, to an ulp or two
-    tol = dict(rtol=1e-10, atol=1e-12)
-    assert est.coef_.dtype == dtype and np.asarray(est.intercept_).dtype == np.float64
-    np.testing.assert_allclose(np.ravel(est.coef_), res.coef.astype(dtype),
-                               **(tol if dtype == np.float64 else dict(rtol=2.4e-7,
-                                                                       atol=1e-11)))
-    np.testing.assert_allclose(np.ravel(est.intercept_), [res.intercept], **tol)
+    ref.assert_fit_matches(est, res, dtype)
     assert est.t_ == res.t
     if curve:
         np.testing.assert_allclose(est.loss_curve_, res.loss_curve, rtol=1e-10, atol=1e-12)

@@ -128,10 +128,7 @@ def test_kernels_step_with_schedule_t(rule, schedule, layout, dtype, backend):
                   batch_size=batch, epochs=EPOCHS,
                   stored=(X != 0) if layout == "csr" else None,
                   intercept_decay=0.01 if plain_csr else 1.0)
-    tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-9,
-                                                                        atol=1e-11)
-    np.testing.assert_allclose(np.ravel(est.coef_), res.coef, **tol)
-    np.testing.assert_allclose(est.intercept_, [res.intercept], **tol)
+    ref.assert_fit_matches(est, res, dtype)
     assert est.t_ == res.t
 
 

@@ -75,10 +75,8 @@ def _fit_both(rule, layout, batch_size, loss, tools, backend, dtype=np.float64,
     return est, res
 
 
-def _check(est, res, rtol=1e-10, atol=1e-12):
-    np.testing.assert_allclose(np.ravel(est.coef_), res.coef, rtol=rtol, atol=atol)
-    np.testing.assert_allclose(np.ravel(est.intercept_), [res.intercept], rtol=rtol,
-                               atol=atol)
+def _check(est, res, rtol=1e-10, atol=1e-12, dtype=np.float64):
+    ref.assert_fit_matches(est, res, dtype, rtol=rtol, atol=atol)
     assert est.t_ == res.t
     np.testing.assert_allclose(est.loss_curve_, res.loss_curve, rtol=rtol, atol=atol)
 
@@ -106,7 +104,7 @@ def test_tools_match_reference(rule, tool, layout, batch_size, backend):
 def test_tools_float32_and_no_intercept(rule, layout, backend):
     est, res = _fit_both(rule, layout, 3, "squared_error", TOOLS["all"], backend,
                          dtype=np.float32, fit_intercept=False)
-    _check(est, res, rtol=1e-9, atol=1e-11)
+    _check(est, res, rtol=1e-9, atol=1e-11, dtype=np.float32)
     assert est.intercept_ == 0.0
 
 
