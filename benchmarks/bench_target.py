@@ -35,7 +35,8 @@ from fastgd._backend import wait_for_numba  # noqa: E402
 
 DATASETS = ("a9a", "w8a", "mushrooms", "reuters", "ijcnn1", "covtype", "debian-size")
 TARGETS = (1e-2, 1e-4, 1e-6)
-FASTGD = ("auto", "lbfgs", "sag", "saga", "svrg")
+#: fastgd's methods: a solver, or solver:sampling ('saga' samples by sampling='auto')
+FASTGD = ("auto", "lbfgs", "sag", "saga", "saga:uniform", "svrg")
 SKLEARN = ("lbfgs", "sag", "saga")
 
 
@@ -55,7 +56,10 @@ def estimator(library, solver, alpha, n, max_iter, n_jobs=None):
 
     cls = fastgd.LogisticRegression if library == "fastgd" else \
         sklearn.linear_model.LogisticRegression
+    solver, _, sampling = solver.partition(":")
     kw = dict(n_jobs=n_jobs) if library == "fastgd" else {}
+    if sampling:
+        kw["sampling"] = sampling
     return cls(C=1.0 / (alpha * n), solver=solver, tol=0.0, max_iter=max_iter, **kw)
 
 

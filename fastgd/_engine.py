@@ -84,6 +84,7 @@ class Config:
     optimal_init: float = 0.0
     solver: str = "sgd"
     eta0_auto: bool = False  # eta0='auto': a solver may pick its own step (SAG: 1/L)
+    sampling: str = "uniform"  # SAGA/SVRG: 'uniform', 'lipschitz' or 'auto' (fastgd._vr)
     n_jobs: int = 1  # threads for one binary problem (already resolved: >= 1)
     schedule_alpha: float = 0.0  # alpha of 'optimal' (the estimator's, whatever penalty)
     schedule_slots: dict = field(default_factory=dict)  # a fastgd.schedules schedule's

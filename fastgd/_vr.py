@@ -26,6 +26,15 @@ oscillate without converging (on a 500 x 30 logistic problem F stalled 40 % abov
 optimum), a known weakness of SAG without replacement. SAGA draws a permutation per
 epoch; SVRG two permutations per inner loop (m = 2n).
 
+Lipschitz sampling (``sampling='lipschitz'``, SAGA and SVRG, serial): the n (SVRG: 2n)
+steps of an epoch are drawn with replacement with p_i = 1/(2n) + L_i / (2 Σ L), L_i the
+sample's own constant (``importance``), each step's correction weighted by
+r_i = 1/(n p_i) (kernels/_nb_vr.py), and L above replaced by L_Q = max_i L_i r_i < 2
+mean_i L_i. On rows of uneven norms that step is many times longer: measured on
+debian-size (binary, alpha = 1e-4, max L_i = 29 mean L_i) SAGA reached 1e-6 in 16 epochs,
+against 6e-4 after 64 uniform ones. ``sampling='auto'`` takes it when max_i L_i >=
+AUTO_SAMPLING_RATIO mean_i L_i (the step then grows at least 2x).
+
 An "epoch" (``n_iter``) is n steps for SAG/SAGA and one outer SVRG iteration (a full
 gradient at the snapshot, then m = 2n inner steps, option I: the next snapshot is the
 last iterate). ``t`` is 1 + the number of stochastic steps taken.
@@ -55,33 +64,78 @@ _LOSS_CURVATURE = {int(spec.id): spec.curvature for spec in LOSSES.values()
                    if spec.lipschitz}
 
 
-def lipschitz(rows, sw, train_idx, cfg):
-    """L of the docstring above: a bound on the smoothness of every s_i L_i + α(1-ρ)/2||w||²."""
+def row_sq_norms(rows, train_idx):
+    """||x_i||² of the training rows, in the order of ``train_idx`` (one pass, no copy)."""
+    out = np.empty(train_idx.shape[0])
+    rows.backend.vr.row_sq_norms(rows.data, rows.indptr, rows.dense_d, train_idx, out)
+    return out
+
+
+def _loss_curvature(cfg):
     if cfg.loss not in _LOSS_CURVATURE:
         raise ValueError("The variance-reduced solvers need a loss with a Lipschitz "
                          "gradient (squared_error, log_loss, modified_huber, "
                          "squared_hinge, huber).")
-    max_sq = rows.backend.vr.max_row_sq_norm(rows.data, rows.indptr, rows.dense_d,
-                                             train_idx)
+    return _LOSS_CURVATURE[cfg.loss]
+
+
+def lipschitz(rows, sw, train_idx, cfg):
+    """L of the docstring above: a bound on the smoothness of every s_i L_i + α(1-ρ)/2||w||²."""
+    curvature = _loss_curvature(cfg)
+    max_sq = float(row_sq_norms(rows, train_idx).max()) if train_idx.shape[0] else 0.0
     max_sw = float(np.max(sw[train_idx])) if train_idx.shape[0] else 1.0
     if max_sw <= 0.0:
         max_sw = 1.0
     lam2 = cfg.alpha * (1.0 - cfg.l1_ratio)
-    return (max_sq + int(cfg.fit_intercept)) * _LOSS_CURVATURE[cfg.loss] * max_sw + lam2
+    return (max_sq + int(cfg.fit_intercept)) * curvature * max_sw + lam2
 
 
-def auto_step(rows, sw, train_idx, cfg, solver=None):
-    """Default step size of ``solver`` (see the module docstring)."""
-    solver = cfg.solver if solver is None else solver
-    L = lipschitz(rows, sw, train_idx, cfg)
+def importance(rows, sw, train_idx, cfg, curvature=None):
+    """Lipschitz sampling of SAGA and SVRG: (p, L_Q, max_i L_i / mean_i L_i) over the
+    training samples.
+
+    Each sample's own constant L_i = (||x_i||² + fit_intercept) c_loss s_i + α(1-ρ), and
+    half-uniform, half-proportional probabilities (Schmidt, Le Roux & Bach 2017, section
+    5.5: every sample keeps p_i >= 1/2n, so its stored gradient is not left stale)
+
+        p_i = 1/(2n) + L_i / (2 Σ_j L_j),    L_Q = max_i L_i / (n p_i) < 2 mean_i L_i,
+
+    L_Q being the smoothness constant of the reweighted steps r_i ∇f_i, r_i = 1/(n p_i)
+    (Xiao & Zhang 2014, section 3): the step rules of ``auto_step`` take it for L. When
+    rows' norms are uneven L_Q is far below L_max, and so the step far longer.
+    """
+    n = train_idx.shape[0]
+    c = _loss_curvature(cfg) if curvature is None else curvature
+    Li = ((row_sq_norms(rows, train_idx) + int(cfg.fit_intercept)) * c * sw[train_idx]
+          + cfg.alpha * (1.0 - cfg.l1_ratio))
+    total = float(Li.sum())
+    if total <= 0.0:  # no curvature anywhere: uniform, and any step is exact
+        return np.full(n, 1.0 / n), 0.0, 1.0
+    p = 0.5 / n + 0.5 * Li / total
+    return p, float(np.max(Li / (n * p))), float(Li.max() * n / total)
+
+
+#: sampling='auto' draws by the Lipschitz constants once max_i L_i >= this x mean_i L_i
+#: (the step then grows at least 2x: L_max / L_Q >= (1 + ratio) / 2)
+AUTO_SAMPLING_RATIO = 3.0
+
+
+def step_of(solver, L, n, lam2):
+    """The default step of ``solver`` for smoothness L (see the module docstring)."""
     if L == 0.0:  # X = 0, no intercept, no L2: the gradient is 0, any step is exact
         return 1.0
     if solver == "sag":
         return 1.0 / L
     if solver == "saga":
-        lam2 = cfg.alpha * (1.0 - cfg.l1_ratio)
-        return 1.0 / (2.0 * L + min(2.0 * train_idx.shape[0] * lam2, L))
+        return 1.0 / (2.0 * L + min(2.0 * n * lam2, L))
     return 1.0 / (4.0 * L)
+
+
+def auto_step(rows, sw, train_idx, cfg, solver=None):
+    """Default step size of ``solver`` under uniform sampling (module docstring)."""
+    solver = cfg.solver if solver is None else solver
+    return step_of(solver, lipschitz(rows, sw, train_idx, cfg), train_idx.shape[0],
+                   cfg.alpha * (1.0 - cfg.l1_ratio))
 
 
 def _fingerprint(rows, y, sw, train_idx):
@@ -96,8 +150,14 @@ def _fingerprint(rows, y, sw, train_idx):
     return h.hexdigest()
 
 
-def _order(solver, cfg, rng, train_idx):
-    """The sample order of one epoch (module docstring); draws from ``rng``."""
+def _order(solver, cfg, rng, train_idx, cdf=None):
+    """The sample order of one epoch (module docstring); draws from ``rng``. With
+    ``cdf`` (the cumulative sampling probabilities of Lipschitz sampling) SAGA's n and
+    SVRG's 2n steps are drawn with replacement from them."""
+    if cdf is not None:
+        m = train_idx.shape[0] * (2 if solver == "svrg" else 1)
+        pos = np.searchsorted(cdf, rng.random_sample(m) * cdf[-1], side="right")
+        return train_idx[np.minimum(pos, train_idx.shape[0] - 1)]
     if solver == "svrg":
         if cfg.shuffle:
             return np.concatenate([rng.permutation(train_idx),
@@ -165,6 +225,8 @@ class _VRRun:
                 + f"t {self.fp[FP_T]:.0f}")
 
     threads = ""
+    cdf = None  # Lipschitz sampling: the cumulative probabilities (``_order``)
+    rw = np.empty(0)  # and the importance weights r_i = 1/(n p_i) (empty: uniform)
 
     def converged(self, objective):
         return _converged(self.cfg, self.prev, self.w, self.d)
@@ -202,15 +264,15 @@ class _SerialVRRun(_VRRun):
 
     def epoch(self, epoch, record):
         r, cfg, kern = self.rows, self.cfg, self.rows.backend.vr
-        order = _order(self.solver, cfg, self.rng, self.train_idx)
+        order = _order(self.solver, cfg, self.rng, self.train_idx, self.cdf)
         if self.solver == "svrg":
             total = kern.svrg_snapshot(r.data, r.indices, r.indptr, r.dense_d, self.y,
                                        self.sw, self.train_idx, self.w, self.D, self.gmem,
                                        cfg.loss, cfg.param)
             if epoch > 1:  # F at the snapshot: the previous epoch's last iterate
                 record(epoch - 1, self.objective(total))
-        kern.vr_epoch(*self.args, order, self.w, self.D, self.gmem, self.seen, self.ip,
-                      self.fp, self.last, self.work)
+        kern.vr_epoch(*self.args, order, self.rw, self.w, self.D, self.gmem, self.seen,
+                      self.ip, self.fp, self.last, self.work)
         if self.solver != "svrg" and np.isfinite(self.w).all():
             record(epoch, self.objective(self.loss_sum()))
 
@@ -307,6 +369,32 @@ def _converged(cfg, prev, cur, d):
                                   or (max_w == 0.0 and max_c == 0.0))
 
 
+def sampling(rows, sw, train_idx, cfg, threaded):
+    """(p, L_Q) of Lipschitz sampling (``importance``) when this fit draws by it, else
+    (None, None): uniform. By ``cfg.sampling``: 'uniform'; 'lipschitz' (SAGA and SVRG,
+    serial, shuffled; a clear error otherwise); 'auto': 'lipschitz' where it applies
+    and the rows' constants are uneven, max_i L_i >= AUTO_SAMPLING_RATIO mean_i L_i."""
+    solver = cfg.solver
+    if cfg.sampling == "uniform" or (cfg.sampling == "auto" and (
+            solver == "sag" or threaded or not cfg.shuffle
+            or cfg.loss not in _LOSS_CURVATURE)):
+        return None, None
+    if solver == "sag":
+        raise ValueError("sampling='lipschitz' is for solver='saga' and 'svrg' (their "
+                         "steps reweight by 1/(n p_i)); SAG's average has no such "
+                         "weights. Use solver='saga'.")
+    if threaded:
+        raise ValueError("sampling='lipschitz' runs serially; the lock-free n_jobs > 1 "
+                         "kernels sample uniformly. Use n_jobs=1 or sampling='uniform'.")
+    if not cfg.shuffle:
+        raise ValueError("sampling='lipschitz' draws the samples at random; it needs "
+                         "shuffle=True.")
+    p, L_Q, ratio = importance(rows, sw, train_idx, cfg)
+    if cfg.sampling == "auto" and ratio < AUTO_SAMPLING_RATIO:
+        return None, None
+    return p, L_Q
+
+
 def fit_vr(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, state=None,
            callback=None, stop=None):
     """Fit one binary (or regression) problem with cfg.solver in {'sag','saga','svrg'}.
@@ -334,7 +422,14 @@ def fit_vr(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, state=None,
     d = rows.n_features
     if n == 0:
         raise ValueError("No training samples.")
-    eta = auto_step(rows, sw, train_idx, cfg) if cfg.eta0_auto else float(cfg.eta0)
+    par = _async_kernels(rows, cfg.n_jobs, solver)
+    p, L_Q = sampling(rows, sw, train_idx, cfg, threaded=par is not None)
+    if not cfg.eta0_auto:
+        eta = float(cfg.eta0)
+    elif p is None:
+        eta = auto_step(rows, sw, train_idx, cfg)
+    else:
+        eta = step_of(solver, L_Q, n, lam2)
     if not (eta > 0.0 and math.isfinite(eta)):
         raise ValueError(f"The step size must be positive and finite; got {eta!r}.")
     if eta * lam2 >= 1.0:
@@ -349,11 +444,14 @@ def fit_vr(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, state=None,
     fingerprint = _fingerprint(rows, y, sw, train_idx) if solver != "svrg" else None
     reference = _engine.zero_model_objective(y, sw, train_idx, cfg, rows.kern)
     args = (rows, y, sw, w, cfg, eta, t, rng, train_idx, reference)
-    par = _async_kernels(rows, cfg.n_jobs, solver)
     if par is not None:
         run = _AsyncVRRun(*args, par=par, state=state, fingerprint=fingerprint)
     else:
         run = _SerialVRRun(*args, state=state, fingerprint=fingerprint)
+    if p is not None:
+        run.cdf = np.cumsum(p)
+        run.rw = np.zeros(rows.n_samples)
+        run.rw[train_idx] = 1.0 / (n * p)
     return _engine.run_epochs(run, cfg, stop=stop, callback=callback)
 
 
@@ -445,18 +543,11 @@ def multinomial_step(rows, sw, train_idx, cfg, solver=None):
     """The default step of ``solver`` on the softmax loss: ``auto_step``'s rules with
     L = (max_i ||x_i||² + fit_intercept) · 1/2 · max_i s_i + α (1 - l1_ratio)."""
     solver = cfg.solver if solver is None else solver
-    max_sq = rows.backend.vr.max_row_sq_norm(rows.data, rows.indptr, rows.dense_d,
-                                             train_idx)
+    max_sq = float(row_sq_norms(rows, train_idx).max())
     max_sw = float(np.max(sw[train_idx]))
     lam2 = cfg.alpha * (1.0 - cfg.l1_ratio)
     L = (max_sq + int(cfg.fit_intercept)) * _SOFTMAX_CURVATURE * max_sw + lam2
-    if L == 0.0:
-        return 1.0
-    if solver == "sag":
-        return 1.0 / L
-    if solver == "saga":
-        return 1.0 / (2.0 * L + min(2.0 * train_idx.shape[0] * lam2, L))
-    return 1.0 / (4.0 * L)
+    return step_of(solver, L, train_idx.shape[0], lam2)
 
 
 def fit_multinomial(rows, y, sw, coef, intercept, cfg, *, rng, train_idx, state=None,
@@ -478,6 +569,10 @@ def fit_multinomial(rows, y, sw, coef, intercept, cfg, *, rng, train_idx, state=
     if solver == "sag" and cfg.alpha * cfg.l1_ratio > 0.0:
         raise ValueError("solver='sag' does not support an L1 penalty; use 'saga' or "
                          "'svrg'.")
+    if cfg.sampling == "lipschitz":
+        raise ValueError("sampling='lipschitz' is implemented for binary and regression "
+                         "problems; the multinomial solvers sample uniformly (use "
+                         "sampling='auto' or 'uniform').")
     train_idx = np.asarray(train_idx, dtype=np.int64)
     if train_idx.shape[0] == 0:
         raise ValueError("No training samples.")

@@ -125,6 +125,7 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         "n_jobs": [Integral, None],
         "optimizer": [StrOptions(set(RULES))],
         "solver": [StrOptions(set(SOLVERS))],
+        "sampling": [StrOptions({"uniform", "lipschitz", "auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"full"})],
         "lazy": ["boolean"],
         "backend": [StrOptions({"auto", "numba", "cython"})],
@@ -187,6 +188,10 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
                 "solver='sag' draws its samples at random by design (Le Roux, Schmidt, "
                 "Bach); in a fixed cyclic order it diverges at its step size. Use "
                 "shuffle=True, or solver='saga' or 'svrg', which accept shuffle=False.")
+        if self.sampling == "lipschitz" and self.solver not in ("saga", "svrg"):
+            raise ValueError(f"sampling='lipschitz' (importance sampling by the samples' "
+                             f"Lipschitz constants) is for solver='saga' and 'svrg'; got "
+                             f"solver={self.solver!r}.")
         if self.shuffle_block is not None and self.solver != "sgd":
             raise ValueError(f"shuffle_block (a block-wise epoch order) is implemented "
                              f"for solver='sgd'; got solver={self.solver!r}.")
@@ -255,7 +260,7 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
             verbose=int(self.verbose), solver=self.solver, schedule_slots=slots,
             clip_value=float(self.clip_value or 0.0), clip_norm=float(self.clip_norm or 0.0),
             noise=float(self.gradient_noise), noise_decay=float(self.noise_decay),
-            noise_seed=self._noise_seed())
+            noise_seed=self._noise_seed(), sampling=self.sampling)
         if not cfg.plain:
             cfg.alpha = alpha  # penalty=None means no L2 term in the gradient
         cfg.schedule_alpha = float(self.alpha)
@@ -499,6 +504,12 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
     ``fastgd.kernels._nb_parallel`` (Numba) and ``_cy_parallel`` (Cython, OpenMP). ``average`` with Hogwild! raises a ValueError.
     ``n_jobs=1`` runs the serial kernels, bit-for-bit unchanged.
 
+    ``sampling`` (default ``'uniform'``; solvers 'saga' and 'svrg'): ``'uniform'``,
+    ``'lipschitz'`` (draw sample i with probability p_i = 1/(2n) + L_i/(2ΣL), L_i its own
+    Lipschitz constant, and weight its correction by 1/(n p_i), with the longer step
+    that allows; serial only; ``fastgd._vr.importance``) or ``'auto'`` (Lipschitz sampling when the rows' constants
+    are uneven, max L_i >= 3 mean L_i, and the fit is serial).
+
     ``progress=True`` shows a tqdm bar per binary problem on stderr (epoch, objective as
     in ``loss_curve_``, samples/s), fed by the engine's per-epoch callback; ``verbose``
     prints as scikit-learn, unchanged. ``shuffle_block=k`` (``solver='sgd'``) replaces
@@ -539,7 +550,8 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
                  epsilon=0.1, n_jobs=None, random_state=None, learning_rate="auto",
                  eta0="auto", power_t=0.5, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, class_weight=None, warm_start=False, average=False,
-                 optimizer="sgd", solver="sgd", batch_size=1, lazy=True, backend="auto",
+                 optimizer="sgd", solver="sgd", sampling="uniform", batch_size=1, lazy=True,
+                 backend="auto",
                  momentum="auto", rho="auto", beta_1="auto", beta_2="auto", eps="auto",
                  shuffle_block=None, progress=False,
                  curriculum_epochs=0, clip_norm=None, clip_value=None,
@@ -567,6 +579,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
         self.average = average
         self.optimizer = optimizer
         self.solver = solver
+        self.sampling = sampling
         self.batch_size = batch_size
         self.lazy = lazy
         self.backend = backend
@@ -807,7 +820,8 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
                  epsilon=0.1, random_state=None, learning_rate="auto", eta0="auto",
                  power_t=0.25, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=5, warm_start=False, average=False, n_jobs=None,
-                 optimizer="sgd", solver="sgd", batch_size=1, lazy=True, backend="auto",
+                 optimizer="sgd", solver="sgd", sampling="uniform", batch_size=1, lazy=True,
+                 backend="auto",
                  momentum="auto", rho="auto", beta_1="auto", beta_2="auto", eps="auto",
                  shuffle_block=None, progress=False,
                  curriculum_epochs=0, clip_norm=None, clip_value=None,
@@ -834,6 +848,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         self.n_jobs = n_jobs
         self.optimizer = optimizer
         self.solver = solver
+        self.sampling = sampling
         self.batch_size = batch_size
         self.lazy = lazy
         self.backend = backend
@@ -968,7 +983,7 @@ _LSQ_SOLVERS = _EXACT_SOLVERS + ("sparse_cg",)
 
 
 def _vr_config(*, loss, alpha, l1_ratio, fit_intercept, solver, max_iter, tol, verbose,
-               n_jobs):
+               n_jobs, sampling="uniform"):
     """The engine's Config of one exact fit: SPEC section 1's objective with ``alpha`` and
     ``l1_ratio``, the solver's own step (eta0='auto'), the sag stopping rule at ``tol``."""
     if alpha == 0.0:
@@ -986,30 +1001,35 @@ def _vr_config(*, loss, alpha, l1_ratio, fit_intercept, solver, max_iter, tol, v
         power_t=0.5, hp=np.zeros(len(HP_NAMES)), batch_size=1, lazy=True, average=0,
         max_iter=int(max_iter), tol=float(tol), n_iter_no_change=1, early_stopping=False,
         shuffle=True, verbose=int(verbose), solver=solver, eta0_auto=True,
-        n_jobs=_engine.effective_n_jobs(n_jobs))
+        n_jobs=_engine.effective_n_jobs(n_jobs), sampling=sampling)
 
 
 #: solver='auto' of LogisticRegression takes L-BFGS over SAGA once kappa passes this
 AUTO_LBFGS_KAPPA = 4.0
 
 
-def _smooth_solver(rows, sw, train_idx, alpha, fit_intercept, curvature):
+def _smooth_solver(rows, sw, train_idx, cfg, curvature, multinomial):
     """'saga' or 'lbfgs' for an L2 (or unpenalised) logistic problem: what gets to a
     target first (benchmarks/bench_target.py measures all of them).
 
-    The variance-reduced solvers step by 1/L_max, L_max = curvature (max_i ||x_i||² +
-    fit_intercept) max_i s_i, and their epochs to a target grow with
-    kappa = L_max / (alpha n) once that passes 1 (SAG's rate is
-    1 - min(mu / 16 L_max, 1 / 8n), Schmidt, Le Roux, Bach 2017): one long row or a
-    small alpha makes them crawl, where L-BFGS, led by the curvature of the whole sum,
-    does not care. kappa > AUTO_LBFGS_KAPPA (or no penalty) picks 'lbfgs', else 'saga'
-    (faster than 'sag' here on most of the shared sets at small kappa)."""
-    if alpha <= 0.0:
+    The variance-reduced solvers step by 1/L, L = curvature (max_i ||x_i||² +
+    fit_intercept) max_i s_i (with Lipschitz sampling, ``fastgd._vr.importance``, L_Q <
+    2 mean_i L_i instead), and their epochs to a target grow with kappa = L / (alpha n)
+    once that passes 1 (SAG's rate is 1 - min(mu / 16 L, 1 / 8n), Schmidt, Le Roux, Bach
+    2017): one long row or a small alpha makes them crawl, where L-BFGS, led by the
+    curvature of the whole sum, does not care. kappa > AUTO_LBFGS_KAPPA (or no penalty)
+    picks 'lbfgs', else 'saga' (faster than 'sag' here on most of the shared sets at
+    small kappa). ``cfg`` is the fit's Config with solver 'saga'."""
+    from fastgd import _vr
+
+    if cfg.alpha <= 0.0:
         return "lbfgs"
-    max_sq = rows.backend.vr.max_row_sq_norm(rows.data, rows.indptr, rows.dense_d,
-                                             train_idx)  # one pass, no copy of X
-    L_max = curvature * (max_sq + int(fit_intercept)) * float(sw[train_idx].max())
-    return "lbfgs" if L_max / (alpha * train_idx.shape[0]) > AUTO_LBFGS_KAPPA else "saga"
+    p, L = (None, None) if multinomial else _vr.sampling(rows, sw, train_idx, cfg,
+                                                          threaded=cfg.n_jobs > 1)
+    if p is None:
+        max_sq = float(_vr.row_sq_norms(rows, train_idx).max())  # one pass, no copy
+        L = curvature * (max_sq + int(cfg.fit_intercept)) * float(sw[train_idx].max())
+    return "lbfgs" if L / (cfg.alpha * train_idx.shape[0]) > AUTO_LBFGS_KAPPA else "saga"
 
 
 def _check_exact_solver(solver, owner, own=_EXACT_SOLVERS):
@@ -1035,6 +1055,7 @@ class _ExactRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
         "tol": [Interval(Real, 0, None, closed="left")],
         "solver": [StrOptions(set(_EXACT_SOLVERS) | _SKLEARN_ONLY_SOLVERS)],
+        "sampling": [StrOptions({"uniform", "lipschitz", "auto"})],
         "positive": ["boolean"],
         "random_state": ["random_state"],
         "n_jobs": [Integral, None],
@@ -1128,7 +1149,7 @@ class _ExactRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             cfg = _vr_config(loss="squared_error", alpha=alphas[k], l1_ratio=l1_ratio,
                              fit_intercept=solver_intercept, solver=solver,
                              max_iter=max_iter, tol=self.tol, verbose=self.verbose,
-                             n_jobs=self.n_jobs)
+                             n_jobs=self.n_jobs, sampling=self.sampling)
             if nothing:
                 intercept[k] = y_mean[k]
                 n_iter.append(1)
@@ -1201,7 +1222,8 @@ class Ridge(_ExactRegressor):
     stopping rule, max|Δw| / max|w| <= tol after an epoch; ``max_iter=None`` means 1000
     epochs); scikit-learn's other solver names are a ValueError that says so, as is
     ``positive=True``. ``coef_`` has X's dtype, as scikit-learn's. Added: ``n_jobs`` (threads of
-    ASAGA/AsySVRG for solver 'saga'/'svrg'), ``backend``, ``verbose``; attributes
+    ASAGA/AsySVRG for solver 'saga'/'svrg'), ``backend``, ``verbose``, ``sampling``
+    (default ``'auto'``; see ``SGDClassifier``); attributes
     ``n_iter_`` (epochs per target), ``solver_`` and ``loss_curve_`` (SPEC F per epoch).
     """
 
@@ -1212,7 +1234,7 @@ class Ridge(_ExactRegressor):
 
     def __init__(self, alpha=1.0, *, fit_intercept=True, copy_X=True, max_iter=None,
                  tol=1e-4, solver="auto", positive=False, random_state=None, n_jobs=None,
-                 backend="auto", verbose=0):
+                 backend="auto", verbose=0, sampling="auto"):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.copy_X = copy_X
@@ -1224,6 +1246,7 @@ class Ridge(_ExactRegressor):
         self.n_jobs = n_jobs
         self.backend = backend
         self.verbose = verbose
+        self.sampling = sampling
 
     def _penalty(self, n_targets, total):
         return self._alphas(n_targets) / total, 0.0
@@ -1255,7 +1278,7 @@ class LinearRegression(_ExactRegressor):
 
     def __init__(self, *, fit_intercept=True, copy_X=True, tol=1e-6, n_jobs=None,
                  positive=False, solver="auto", max_iter=None, random_state=None,
-                 backend="auto", verbose=0):
+                 backend="auto", verbose=0, sampling="auto"):
         self.fit_intercept = fit_intercept
         self.copy_X = copy_X
         self.tol = tol
@@ -1266,6 +1289,7 @@ class LinearRegression(_ExactRegressor):
         self.random_state = random_state
         self.backend = backend
         self.verbose = verbose
+        self.sampling = sampling
 
 
 class ElasticNet(_ExactRegressor):
@@ -1285,7 +1309,8 @@ class ElasticNet(_ExactRegressor):
     and SAGA samples rows at random whatever it says). ``tol`` is scikit-learn's sag
     rule, max|Δw| / max|w| <= tol after an epoch, not coordinate descent's duality gap.
     Added: ``solver`` (``'auto'`` = ``'saga'``, or ``'svrg'``), ``n_jobs``, ``backend``,
-    ``verbose``; attributes ``n_iter_``, ``solver_``, ``loss_curve_``, ``sparse_coef_``.
+    ``verbose``, ``sampling`` (default ``'auto'``, see ``SGDClassifier``); attributes
+    ``n_iter_``, ``solver_``, ``loss_curve_``, ``sparse_coef_``.
     """
 
     _parameter_constraints = {
@@ -1300,7 +1325,7 @@ class ElasticNet(_ExactRegressor):
     def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, precompute=False,
                  max_iter=1000, copy_X=True, tol=1e-4, warm_start=False, positive=False,
                  random_state=None, selection="cyclic", solver="auto", n_jobs=None,
-                 backend="auto", verbose=0):
+                 backend="auto", verbose=0, sampling="auto"):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
@@ -1316,6 +1341,7 @@ class ElasticNet(_ExactRegressor):
         self.n_jobs = n_jobs
         self.backend = backend
         self.verbose = verbose
+        self.sampling = sampling
 
     def _penalty(self, n_targets, total):
         if self.precompute:
@@ -1351,7 +1377,7 @@ class Lasso(ElasticNet):
     def __init__(self, alpha=1.0, *, fit_intercept=True, precompute=False, copy_X=True,
                  max_iter=1000, tol=1e-4, warm_start=False, positive=False,
                  random_state=None, selection="cyclic", solver="auto", n_jobs=None,
-                 backend="auto", verbose=0):
+                 backend="auto", verbose=0, sampling="auto"):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.precompute = precompute
@@ -1366,6 +1392,7 @@ class Lasso(ElasticNet):
         self.n_jobs = n_jobs
         self.backend = backend
         self.verbose = verbose
+        self.sampling = sampling
 
     def _l1_ratio(self):
         return 1.0
@@ -1405,6 +1432,9 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
       multinomial solvers are serial.
     - ``warm_start``: start from the previous ``coef_``/``intercept_`` (and reuse SAG's
       gradient memory when the data is the very same).
+    - ``sampling`` (added; 'saga' and 'svrg' on binary problems): ``'auto'`` (default),
+      ``'uniform'`` or ``'lipschitz'``, as in ``SGDClassifier``. With it ``'auto'``'s
+      kappa is taken with L_Q, the smoothness of the reweighted steps, not L_max.
     - ``coef_`` and ``intercept_`` have X's dtype, as scikit-learn's.
     """
 
@@ -1420,6 +1450,7 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "random_state": ["random_state"],
         "solver": [StrOptions(set(_EXACT_SOLVERS) | _SKLEARN_ONLY_SOLVERS)],
+        "sampling": [StrOptions({"uniform", "lipschitz", "auto"})],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -1430,7 +1461,7 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
     def __init__(self, penalty="deprecated", *, C=1.0, l1_ratio=0.0, dual=False,
                  tol=1e-4, fit_intercept=True, intercept_scaling=1, class_weight=None,
                  random_state=None, solver="auto", max_iter=100, verbose=0,
-                 warm_start=False, n_jobs=None, backend="auto"):
+                 warm_start=False, n_jobs=None, backend="auto", sampling="auto"):
         self.penalty = penalty
         self.C = C
         self.l1_ratio = l1_ratio
@@ -1446,6 +1477,7 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
         self.warm_start = warm_start
         self.n_jobs = n_jobs
         self.backend = backend
+        self.sampling = sampling
 
     def _regularisation(self):
         """(penalty name, l1_ratio, C) as scikit-learn resolves them, with its warnings."""
@@ -1537,9 +1569,6 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
         alpha = 0.0 if not np.isfinite(C) else 1.0 / (C * train_idx.shape[0])
         K = classes.shape[0]
         rows = _engine.Rows.of(X, self.backend)
-        if solver == "auto":
-            solver = _smooth_solver(rows, sw, train_idx, alpha, self.fit_intercept,
-                                    0.25 if K == 2 else 0.5)
         n_problems = 1 if K == 2 else K
         n_features = X.shape[1]
         coef = np.zeros((n_problems, n_features))
@@ -1553,9 +1582,13 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
             intercept[:] = self.intercept_
             state = getattr(self, "_vr_state", None)
         cfg = _vr_config(loss="log_loss", alpha=alpha, l1_ratio=l1_ratio,
-                         fit_intercept=self.fit_intercept, solver=solver,
+                         fit_intercept=self.fit_intercept,
+                         solver="saga" if solver == "auto" else solver,
                          max_iter=self.max_iter, tol=self.tol, verbose=self.verbose,
-                         n_jobs=self.n_jobs)
+                         n_jobs=self.n_jobs, sampling=self.sampling)
+        if solver == "auto":
+            solver = cfg.solver = _smooth_solver(rows, sw, train_idx, cfg,
+                                                 0.25 if K == 2 else 0.5, K > 2)
         rng = check_random_state(self.random_state)
         from fastgd import _lbfgs, _vr
 

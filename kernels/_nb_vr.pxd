@@ -22,17 +22,18 @@ cdef void _flush(double[:] v, Py_ssize_t d, Py_ssize_t k, int64_t[:] last,
                A=double[::1], B=double[::1], cp=double[::1], invs=double[::1],
                d=Py_ssize_t, k=Py_ssize_t, ii=Py_ssize_t, i=Py_ssize_t, j=Py_ssize_t,
                kk=Py_ssize_t, k0=Py_ssize_t, start=Py_ssize_t, end=Py_ssize_t,
-               ju=size_t)
+               ju=size_t, weighted=bint, r=double)
 cdef void _vr_epoch(const floating[:] data, const int32_t[:] indices,
                     const int64_t[:] indptr, const double[:] y, const double[:] sw,
-                    const int64_t[:] order, double[:] w, double[:] D, double[:] gmem,
-                    uint8_t[:] seen, int64_t[:] ip, double[:] fp, int64_t[:] last,
-                    double[:, ::1] work) noexcept nogil
+                    const int64_t[:] order, const double[:] rw, double[:] w,
+                    double[:] D, double[:] gmem, uint8_t[:] seen, int64_t[:] ip,
+                    double[:] fp, int64_t[:] last, double[:, ::1] work) noexcept nogil
 
 cpdef vr_epoch(const floating[:] data, const int32_t[:] indices, const int64_t[:] indptr,
                const double[:] y, const double[:] sw, const int64_t[:] order,
-               double[:] w, double[:] D, double[:] gmem, uint8_t[:] seen, int64_t[:] ip,
-               double[:] fp, int64_t[:] last, double[:, ::1] work)
+               const double[:] rw, double[:] w, double[:] D, double[:] gmem,
+               uint8_t[:] seen, int64_t[:] ip, double[:] fp, int64_t[:] last,
+               double[:, ::1] work)
 
 @cython.locals(d=Py_ssize_t, n=Py_ssize_t, ii=Py_ssize_t, i=Py_ssize_t, j=Py_ssize_t,
                kk=Py_ssize_t, start=Py_ssize_t, end=Py_ssize_t)
@@ -61,10 +62,10 @@ cpdef loss_sum(const floating[:] data, const int32_t[:] indices, const int64_t[:
                const int64_t[:] idx, const double[:] w, int loss, double param)
 
 @cython.locals(ii=Py_ssize_t, i=Py_ssize_t, kk=Py_ssize_t, start=Py_ssize_t,
-               end=Py_ssize_t)
-cdef double _max_row_sq_norm(const floating[:] data, const int64_t[:] indptr,
-                             Py_ssize_t dense_d, const int64_t[:] idx) noexcept nogil
+               end=Py_ssize_t, s=double)
+cdef void _row_sq_norms(const floating[:] data, const int64_t[:] indptr,
+                        Py_ssize_t dense_d, const int64_t[:] idx,
+                        double[:] out) noexcept nogil
 
-@cython.locals(best=double)
-cpdef max_row_sq_norm(const floating[:] data, const int64_t[:] indptr, Py_ssize_t dense_d,
-                      const int64_t[:] idx)
+cpdef row_sq_norms(const floating[:] data, const int64_t[:] indptr, Py_ssize_t dense_d,
+                   const int64_t[:] idx, double[:] out)

@@ -15,10 +15,15 @@ Every step of every solver has the same shape, per coordinate j (λ2 = α(1-l1_r
 
     SAG : D = S (sum of the stored s_i dL/dp_i x_i, after this step's update), c_k = 1/m_k,
           e_k = 0                          (m_k = samples seen so far, as scikit-learn)
-    SAGA: D = S, c_k = 1/m_k, e_k = η (1 - 1/m_k) (g_new - g_old)
-          [= prox(w - η((g_new - g_old) x_i + S_old/m + λ2 w)), scikit-learn's form]
+    SAGA: D = S, c_k = 1/m_k, e_k = η (r_i - 1/m_k) (g_new - g_old)
+          [= prox(w - η(r_i (g_new - g_old) x_i + S_old/m + λ2 w)), scikit-learn's form
+          for r_i = 1]
     SVRG: D = μ (loss part of the full gradient at the snapshot), c_k = 1,
-          e_k = η (g_i(w) - g_i(snapshot))
+          e_k = η r_i (g_i(w) - g_i(snapshot))
+
+r_i = 1 / (n p_i) is the importance weight of a sample drawn with probability p_i
+(``rw``; empty: uniform sampling, r_i = 1): it keeps the step's correction unbiased
+(SAGA, Defazio et al. 2014; Prox-SVRG, Xiao & Zhang 2014, section 3.1).
 
 Just-in-time (lagged) updates. Inside a call w = s·v (the scale trick): the shrink is
 s <- (1-ηλ2) s, and in v-space a step on a coordinate that the sample does not touch is
@@ -112,7 +117,8 @@ def _flush(v, d, k, last, D, A, B, cp, invs, eta, tau, lam1, s):
 
 
 @_jit
-def _vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, seen, ip, fp, last, work):
+def _vr_epoch(data, indices, indptr, y, sw, order, rw, w, D, gmem, seen, ip, fp, last,
+              work):
     """See vr_epoch. ``w[:d]`` holds v (w = s v inside the call)."""
     dense_d, solver, fit_intercept, m_seen, eta, lam2, lam1 = _vr_records(ip, fp)
     loss = ip[IP_LOSS]
@@ -125,6 +131,7 @@ def _vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, seen, ip, fp, las
     b = w[d]
     a = 1.0 - eta * lam2
     tau = eta * lam1
+    weighted = rw.shape[0] > 0
     s = 1.0
     k = 0
     A[0] = 0.0
@@ -147,16 +154,17 @@ def _vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, seen, ip, fp, las
         p = s * p + b
         g = _clip_dloss(_loss_dloss(loss, y[i], p, param)) * sw[i]
         corr = g - gmem[i]
+        r = rw[i] if weighted else 1.0
         if solver == SOLVER_SVRG:
             c = 1.0
-            e = eta * corr
+            e = eta * r * corr if weighted else eta * corr
         else:
             if seen[i] == 0:
                 seen[i] = 1
                 m_seen += 1
             gmem[i] = g
             c = 1.0 / m_seen
-            e = eta * (1.0 - c) * corr if solver == SOLVER_SAGA else 0.0
+            e = eta * (r - c) * corr if solver == SOLVER_SAGA else 0.0
             if corr != 0.0:
                 for kk in range(start, end):
                     D[_u(_col(indices, dense_d, start, kk))] += corr * data[_u(kk)]
@@ -191,7 +199,8 @@ def _vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, seen, ip, fp, las
 
 
 @_entry
-def vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, seen, ip, fp, last, work):
+def vr_epoch(data, indices, indptr, y, sw, order, rw, w, D, gmem, seen, ip, fp, last,
+             work):
     """Run the steps of ``order`` of SAG/SAGA/SVRG on ``w`` (float64[d+1], last = intercept).
 
     The records (``fastgd._rules.records``): ``ip`` dense_d, solver, loss,
@@ -201,7 +210,9 @@ def vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, seen, ip, fp, last
     ``D`` (float64[d+1], last = intercept part) is S, the running sum of gmem[i] x_i
     (SAG/SAGA; updated here), or μ, the snapshot's full loss gradient (SVRG; read only).
     ``gmem[i]`` is s_i dL/dp at the sample's last visit (SAG/SAGA) or at the snapshot
-    (SVRG); ``seen``/``m_seen`` count the samples seen (SAG/SAGA). ``last`` (int64[d])
+    (SVRG); ``rw`` (float64[n_samples] or empty) the importance weights r_i = 1/(n p_i)
+    of SAGA/SVRG when ``order`` was drawn with probabilities p (empty: uniform, r_i = 1;
+    SAG takes no weights); ``seen``/``m_seen`` count the samples seen (SAG/SAGA). ``last`` (int64[d])
     and ``work`` (float64, C-contiguous ``(4, len(order) + 1)``: the cumulative sums A,
     B and the steps' c_k, 1/s_k) are work arrays. On return every coordinate is up to
     date.
@@ -209,8 +220,8 @@ def vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, seen, ip, fp, last
     if work.shape[0] < 4 or work.shape[1] <= order.shape[0]:
         raise ValueError("work needs shape (4, len(order) + 1)")
     with cython.nogil:
-        _vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, seen, ip, fp, last,
-                  work)
+        _vr_epoch(data, indices, indptr, y, sw, order, rw, w, D, gmem, seen, ip, fp,
+                  last, work)
 
 
 @_jit
@@ -274,23 +285,22 @@ def loss_sum(data, indices, indptr, dense_d, y, sw, idx, w, loss, param):
 
 
 @_jit
-def _max_row_sq_norm(data, indptr, dense_d, idx):
-    """max_{i in idx} ||x_i||²."""
-    best = 0.0
+def _row_sq_norms(data, indptr, dense_d, idx, out):
+    """out[ii] = ||x_i||² for i = idx[ii]."""
     for ii in range(idx.shape[0]):
         i = idx[ii]
         start, end = _row(indptr, dense_d, i)
         s = 0.0
         for kk in range(start, end):
             s += data[kk] * data[kk]  # float32 data: the product in float32, on both
-        if s > best:
-            best = s
-    return best
+        out[ii] = s
 
 
 @_entry
-def max_row_sq_norm(data, indptr, dense_d, idx):
-    """max_{i in idx} ||x_i||²."""
+def row_sq_norms(data, indptr, dense_d, idx, out):
+    """out[ii] = ||x_i||² for i = idx[ii] (``out`` float64[len(idx)]): the per-sample
+    Lipschitz constants' data part, in one pass without a copy of X."""
+    if out.shape[0] != idx.shape[0]:
+        raise ValueError("out needs one entry per index")
     with cython.nogil:
-        best = _max_row_sq_norm(data, indptr, dense_d, idx)
-    return best
+        _row_sq_norms(data, indptr, dense_d, idx, out)

@@ -59,9 +59,10 @@ def soft(x, th):
 
 
 def sag_saga(X, y, sw, orders, eta, alpha, l1_ratio, loss, saga, fit_intercept=True,
-             param=1.0, w0=None, b0=0.0):
+             param=1.0, w0=None, b0=0.0, rw=None):
     """SAG (saga=False) / SAGA over the epochs in ``orders``; returns the iterates after
-    each epoch as a list of (w, b)."""
+    each epoch as a list of (w, b). ``rw``: SAGA's importance weights r_i = 1/(n p_i)
+    of samples drawn with probabilities p (the correction r_i (g_new - g_old) x_i)."""
     n, d = X.shape
     lam1, lam2 = alpha * l1_ratio, alpha * (1 - l1_ratio)
     w = np.zeros(d) if w0 is None else np.array(w0, float)
@@ -79,8 +80,9 @@ def sag_saga(X, y, sw, orders, eta, alpha, l1_ratio, loss, saga, fit_intercept=T
             corr = g - gmem[i]
             gmem[i] = g
             if saga:
-                step = corr * X[i] + S / m + lam2 * w
-                stepb = corr + Sb / m
+                r = 1.0 if rw is None else rw[i]
+                step = r * corr * X[i] + S / m + lam2 * w
+                stepb = r * corr + Sb / m
                 S += corr * X[i]
                 Sb += corr
                 w = soft(w - eta * step, eta * lam1)
@@ -96,8 +98,9 @@ def sag_saga(X, y, sw, orders, eta, alpha, l1_ratio, loss, saga, fit_intercept=T
 
 
 def svrg(X, y, sw, orders, eta, alpha, l1_ratio, loss, fit_intercept=True, param=1.0,
-         w0=None, b0=0.0):
-    """Prox-SVRG, option I; each order is one inner loop; returns iterates per loop."""
+         w0=None, b0=0.0, rw=None):
+    """Prox-SVRG, option I; each order is one inner loop; returns iterates per loop.
+    ``rw``: importance weights r_i = 1/(n q_i) (Xiao & Zhang 2014, section 3)."""
     n, d = X.shape
     lam1, lam2 = alpha * l1_ratio, alpha * (1 - l1_ratio)
     w = np.zeros(d) if w0 is None else np.array(w0, float)
@@ -110,7 +113,7 @@ def svrg(X, y, sw, orders, eta, alpha, l1_ratio, loss, fit_intercept=True, param
         mub = gs.mean()
         for i in order:
             g = sw[i] * dloss(loss, y[i], X[i] @ w + b, param)
-            corr = g - gs[i]
+            corr = (g - gs[i]) * (1.0 if rw is None else rw[i])
             w = soft(w - eta * (corr * X[i] + mu + lam2 * w), eta * lam1)
             if fit_intercept:
                 b -= eta * (corr + mub)

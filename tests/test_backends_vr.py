@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
 from backend_pair import ATOL, RTOL, assert_same, fit_both  # tests/ (conftest.py)
@@ -177,9 +177,13 @@ _KERNEL_CASES = [(0, 0.05, 1e-2, 0.0), (1, 0.05, 1e-2, 0.0), (1, 0.05, 1e-3, 0.0
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("weighted", [False, True], ids=["uniform", "rw"])
 @pytest.mark.parametrize("case", _KERNEL_CASES, ids=str)
-def test_vr_kernels_bit_for_bit(case, layout, dtype):
+def test_vr_kernels_bit_for_bit(case, weighted, layout, dtype):
+    """Numba == Cython bit for bit; ``rw``: SAGA/SVRG's importance weights."""
     solver, eta, lam2, lam1 = case
+    if weighted and solver == 0:
+        pytest.skip("SAG takes no importance weights")
     X, y01 = _data(2, n=80, d=30, density=0.1, seed=12)
     y = np.where(y01 > 0, 1.0, -1.0)
     Xf = sp.csr_matrix(X) if layout == "csr" else X
@@ -193,6 +197,7 @@ def test_vr_kernels_bit_for_bit(case, layout, dtype):
     steps = 2 * n if solver == 2 else n
     orders = [np.concatenate([rng.permutation(n), rng.permutation(n)])[:steps]
               .astype(np.int64) for _ in range(4)]
+    rw = rng.uniform(0.3, 3.0, n) if weighted else np.empty(0)
     w0 = rng.randn(d + 1)
     out = []
     for mod in (nb, cy):
@@ -209,8 +214,8 @@ def test_vr_kernels_bit_for_bit(case, layout, dtype):
             if solver == 2:
                 results.append(mod.svrg_snapshot(data, indices, indptr, dense_d, y, sw,
                                                  idx, w, D, gmem, loss, param))
-            mod.vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, seen, ip, fp,
-                         last, work)
+            mod.vr_epoch(data, indices, indptr, y, sw, order, rw, w, D, gmem, seen, ip,
+                         fp, last, work)
             results.append(int(ip[IP_M_SEEN]))
             results.append(mod.loss_sum(data, indices, indptr, dense_d, y, sw, idx, w,
                                         loss, param))
@@ -228,14 +233,17 @@ def test_vr_kernels_bit_for_bit(case, layout, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_max_row_sq_norm_and_loss_sum(layout, dtype):
+def test_row_sq_norms_and_loss_sum(layout, dtype):
     X, y = _data(0, n=25, d=9, seed=15)
     Xf = sp.csr_matrix(X) if layout == "csr" else X
     data, indices, indptr, dense_d = _rows(Xf, dtype)
     idx = np.array([3, 0, 7, 7, 24, 11], dtype=np.int64)
-    a = nb.max_row_sq_norm(data, indptr, dense_d, idx)
-    b = cy.max_row_sq_norm(data, indptr, dense_d, idx)
-    assert a == b and isinstance(b, float)
+    a, b = np.empty(6), np.empty(6)
+    nb.row_sq_norms(data, indptr, dense_d, idx, a)
+    cy.row_sq_norms(data, indptr, dense_d, idx, b)
+    assert_array_equal(a, b)
+    Xd = np.asarray(X, dtype=dtype)[idx].astype(np.float64)
+    assert_allclose(a, (Xd ** 2).sum(axis=1), rtol=1e-6 if dtype == np.float32 else 1e-13)
     w = np.random.RandomState(16).randn(10)
     sw = np.linspace(0.5, 1.5, 25)
     for name in CLS_LOSSES + REG_LOSSES:
@@ -261,8 +269,9 @@ def test_read_only_inputs():
                                   loss, 0.0)
         ip, fp = records(dense_d=dense_d, solver=0, loss=loss, param=0.0, eta=0.05,
                          lam2=1e-2, lam1=0.0, fit_intercept=1)
-        mod.vr_epoch(data, indices, indptr, y, sw, idx, w, mu, g, np.zeros(12, np.uint8),
-                     ip, fp, np.zeros(5, np.int64), np.zeros((4, 13)))
+        mod.vr_epoch(data, indices, indptr, y, sw, idx, np.empty(0), w, mu, g,
+                     np.zeros(12, np.uint8), ip, fp, np.zeros(5, np.int64),
+                     np.zeros((4, 13)))
         m = int(ip[IP_M_SEEN])
         res.append((total, m, w))
     assert res[0][0] == res[1][0] and res[0][1] == res[1][1] == 12
@@ -291,7 +300,7 @@ def _public_njit_functions():
 
 def test_every_numba_vr_kernel_has_a_cython_twin():
     names = _public_njit_functions()
-    assert {"vr_epoch", "svrg_snapshot", "loss_sum", "max_row_sq_norm"} <= set(names)
+    assert {"vr_epoch", "svrg_snapshot", "loss_sum", "row_sq_norms"} <= set(names)
     missing = [name for name in names if not callable(getattr(cy, name, None))]
     assert not missing, f"kernels missing from fastgd.kernels._cy_vr: {missing}"
     for name in names:

@@ -323,3 +323,184 @@ def test_estimator_tol_partial_fit_and_float32(solver):
                               max_iter=2, random_state=0, shuffle=False).fit(X, y)
     # SAG/SAGA carry their gradient memory over between calls on the same data
     np.testing.assert_allclose(reg.coef_, ref.coef_, rtol=1e-12)
+
+
+# --------------------------------------------------- Lipschitz (importance) sampling
+_CURVATURE = {"log_loss": 0.25, "squared_error": 1.0, "huber": 1.0,
+              "modified_huber": 2.0, "squared_hinge": 2.0}
+
+
+SPREAD = 1.0
+
+
+def uneven_problem(n=60, d=12, loss="log_loss", seed=11):
+    """Rows whose norms span two orders of magnitude (max L_i >> mean L_i)."""
+    X, y = sparse_problem(n=n, d=d, loss=loss, seed=seed)
+    X *= np.exp(SPREAD * np.random.RandomState(seed + 1).randn(n))[:, None]
+    return X, y
+
+
+def lipschitz_reference(X, sw, cfg, loss, solver):
+    """(p, r, eta) of SPEC's Lipschitz sampling, from the formulas: L_i, p_i = 1/2n +
+    L_i / 2ΣL, r_i = 1/(n p_i), L_Q = max L_i r_i and the solver's step rule."""
+    n = X.shape[0]
+    lam2 = cfg.alpha * (1.0 - cfg.l1_ratio)
+    Li = ((X ** 2).sum(axis=1) + cfg.fit_intercept) * _CURVATURE[loss] * sw + lam2
+    p = 0.5 / n + 0.5 * Li / Li.sum()
+    r = 1.0 / (n * p)
+    LQ = (Li * r).max()
+    eta = 1.0 / (2 * LQ + min(2 * n * lam2, LQ)) if solver == "saga" else 1.0 / (4 * LQ)
+    return p, r, eta
+
+
+def lipschitz_orders(p, solver, epochs, seed=0):
+    rng = np.random.RandomState(seed)
+    n = p.shape[0]
+    cdf = np.cumsum(p)
+    m = 2 * n if solver == "svrg" else n
+    return [np.minimum(np.searchsorted(cdf, rng.random_sample(m) * cdf[-1], "right"),
+                       n - 1) for _ in range(epochs)]
+
+
+LIPSCHITZ_CASES = [(s, loss, r) for s in ("saga", "svrg")
+                   for loss, r in (("log_loss", 0.0), ("squared_error", 0.0),
+                                   ("huber", 0.0), ("log_loss", 0.5),
+                                   ("squared_error", 1.0))]
+
+
+@pytest.mark.parametrize("solver,loss,l1_ratio", LIPSCHITZ_CASES)
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+def test_lipschitz_sampling_matches_numpy_reference(solver, loss, l1_ratio, layout):
+    X, y = uneven_problem(loss=loss)
+    n = X.shape[0]
+    sw = np.random.RandomState(1).uniform(0.5, 2.0, n)
+    cfg = make_cfg(solver, loss, alpha=0.05, l1_ratio=l1_ratio, max_iter=4, shuffle=True)
+    cfg.sampling = "lipschitz"
+    r = run(sp.csr_matrix(X) if layout == "csr" else X, y, cfg, sw=sw)
+    p, rw, eta = lipschitz_reference(X, sw, cfg, loss, solver)
+    assert r.state["eta"] == pytest.approx(eta, rel=1e-12)
+    assert eta > 3 * auto_step(_engine.Rows.of(X), sw, np.arange(n), cfg)  # longer steps
+    orders = lipschitz_orders(p, solver, 4)
+    kw = dict(fit_intercept=True, param=cfg.param, rw=rw)
+    if solver == "svrg":
+        ref = R.svrg(X, y, sw, orders, eta, cfg.alpha, l1_ratio, loss, **kw)
+    else:
+        ref = R.sag_saga(X, y, sw, orders, eta, cfg.alpha, l1_ratio, loss, True, **kw)
+    np.testing.assert_allclose(r.coef, ref[-1][0], rtol=1e-9, atol=1e-12)
+    assert r.intercept == pytest.approx(ref[-1][1], rel=1e-9, abs=1e-12)
+    F = [R.objective(X, y, sw, w, b, loss, cfg.alpha, l1_ratio, cfg.param) for w, b in ref]
+    np.testing.assert_allclose(r.loss_curve, F, rtol=1e-9)
+
+
+def test_lipschitz_draws_follow_p():
+    """The epoch's draws have the frequencies p (chi-square test at 1e-6: it cannot fail
+    by chance, and a wrong p, uniform or pure L_i, is rejected)."""
+    from scipy.stats import chisquare
+
+    from fastgd._vr import _order, importance
+
+    X, y = uneven_problem(n=30)
+    cfg = make_cfg("saga", shuffle=True)
+    idx = np.arange(30, dtype=np.int64)
+    p, _, ratio = importance(_engine.Rows.of(X), np.ones(30), idx, cfg)
+    assert ratio > 3.0 and p.min() >= 0.5 / 30
+    rng = np.random.RandomState(0)
+    draws = np.concatenate([_order("saga", cfg, rng, idx, np.cumsum(p))
+                            for _ in range(3000)])
+    counts = np.bincount(draws, minlength=30)
+    assert chisquare(counts, p * draws.size).pvalue > 1e-6
+    assert chisquare(counts, np.full(30, draws.size / 30)).pvalue < 1e-6
+
+
+@pytest.mark.parametrize("solver", ["saga", "svrg"])
+@pytest.mark.parametrize("loss", ["log_loss", "squared_error"])
+def test_lipschitz_sampling_reaches_the_optimum(solver, loss):
+    X, y = uneven_problem(n=400, d=25, loss=loss, seed=4)
+    sw = np.random.RandomState(2).uniform(0.5, 1.5, X.shape[0])
+    F_opt, _ = lbfgs_optimum(X, y, sw, loss, 1e-2)
+    for layout in (X, sp.csr_matrix(X)):
+        cfg = make_cfg(solver, loss, alpha=1e-2, max_iter=300, tol=1e-12, shuffle=True)
+        cfg.sampling = "lipschitz"
+        r = run(layout, y, cfg, sw=sw)
+        F = R_objective_fast(X, y, sw, r.coef, r.intercept, loss, 1e-2)
+        assert (F - F_opt) / abs(F_opt) <= 1e-9
+
+
+@pytest.mark.parametrize("name,loss", [("debian-size.svm.xz", "log_loss"),
+                                       ("w8a.xz", "log_loss")])
+def test_lipschitz_sampling_is_faster_on_uneven_rows(shared_data, name, loss):
+    """The point of it, on the shared sets with uneven rows (max L_i = 29 and 9 mean
+    L_i): after the same epochs, SAGA with Lipschitz sampling is far closer to F*."""
+    X, y = shared_data(name)
+    if name.startswith("debian"):
+        y = np.where(y > np.median(y), 1.0, -1.0)
+    alpha = 1e-4
+    n = X.shape[0]
+    best = fastgd.LogisticRegression(C=1.0 / (alpha * n), solver="lbfgs", tol=1e-12,
+                                     max_iter=5000).fit(X, y)  # compiled, to gtol 1e-12
+    F_opt = R_objective_fast(X, y, np.ones(n), best.coef_.ravel(), best.intercept_[0],
+                             loss, alpha)
+    gap = {}
+    for sampling in ("uniform", "lipschitz", "auto"):
+        cfg = make_cfg("saga", loss, alpha=alpha, max_iter=12, shuffle=True)
+        cfg.sampling = sampling
+        r = run(X, y, cfg)
+        gap[sampling] = (R_objective_fast(X, y, np.ones(X.shape[0]), r.coef, r.intercept,
+                                          loss, alpha) - F_opt) / F_opt
+    assert gap["lipschitz"] < gap["uniform"] / 10, gap
+    assert gap["auto"] == gap["lipschitz"]
+
+
+def test_sampling_auto_is_uniform_on_even_rows():
+    X, y = sparse_problem(n=80, d=10, density=1.0, seed=3)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)  # equal rows: nothing to gain
+    res = {}
+    for sampling in ("uniform", "auto"):
+        cfg = make_cfg("saga", alpha=1e-2, max_iter=3, shuffle=True)
+        cfg.sampling = sampling
+        res[sampling] = run(X, y, cfg)
+    np.testing.assert_array_equal(res["auto"].coef, res["uniform"].coef)
+
+
+def test_sampling_errors():
+    X, y = uneven_problem()
+    yc = (y > 0).astype(int)
+    with pytest.raises(ValueError, match="for solver='saga' and 'svrg'"):
+        fastgd.SGDClassifier(loss="log_loss", solver="sag", sampling="lipschitz").fit(X, yc)
+    with pytest.raises(ValueError, match="for solver='saga' and 'svrg'"):
+        fastgd.SGDClassifier(loss="log_loss", sampling="lipschitz").fit(X, yc)
+    with pytest.raises(ValueError, match="needs shuffle=True"):
+        fastgd.SGDClassifier(loss="log_loss", solver="saga", sampling="lipschitz",
+                             shuffle=False).fit(X, yc)
+    with pytest.raises(ValueError, match="runs serially"):
+        fastgd.SGDClassifier(loss="log_loss", solver="saga", sampling="lipschitz",
+                             n_jobs=2).fit(X, yc)
+    y3 = np.arange(X.shape[0]) % 3
+    with pytest.raises(ValueError, match="multinomial solvers sample uniformly"):
+        fastgd.LogisticRegression(solver="saga", sampling="lipschitz").fit(X, y3)
+    with pytest.raises(ValueError, match="sampling"):
+        fastgd.Ridge(solver="saga", sampling="importance").fit(X, y)
+
+
+def test_estimators_take_sampling():
+    """SGD*: 'uniform' by default (scikit-learn's algorithm as written); the exact
+    estimators: 'auto', which on these uneven rows draws by the Lipschitz constants
+    and still reaches scikit-learn's optimum."""
+    from sklearn.linear_model import LogisticRegression as SkLR
+
+    X, y = uneven_problem(n=300, d=15, seed=6)
+    yc = (y > 0).astype(int)
+    assert fastgd.SGDClassifier().sampling == "uniform"
+    for Est in (fastgd.LogisticRegression, fastgd.Ridge, fastgd.LinearRegression,
+                fastgd.Lasso, fastgd.ElasticNet):
+        assert Est().sampling == "auto"
+    sk = SkLR(C=1.0, tol=1e-12, max_iter=10000).fit(X, yc)
+    for sampling in ("auto", "lipschitz"):  # uniform: far from it after 3000 epochs
+        est = fastgd.LogisticRegression(solver="saga", sampling=sampling, tol=1e-10,
+                                        max_iter=3000, random_state=0).fit(X, yc)
+        np.testing.assert_allclose(est.coef_, sk.coef_, rtol=1e-5,
+                                   atol=1e-6 * np.abs(sk.coef_).max())
+    sgd = fastgd.SGDRegressor(solver="svrg", sampling="lipschitz", alpha=1e-3, tol=1e-10,
+                              max_iter=500, random_state=0).fit(X, y)
+    ridge = fastgd.Ridge(alpha=1e-3 * X.shape[0], solver="sparse_cg", tol=1e-12).fit(X, y)
+    np.testing.assert_allclose(sgd.coef_, ridge.coef_, rtol=1e-5, atol=1e-7)
