@@ -26,11 +26,12 @@ oscillate without converging (on a 500 x 30 logistic problem F stalled 40 % abov
 optimum), a known weakness of SAG without replacement. SAGA draws a permutation per
 epoch; SVRG two permutations per inner loop (m = 2n).
 
-Lipschitz sampling (``sampling='lipschitz'``, SAGA and SVRG, serial): the n (SVRG: 2n)
+Lipschitz sampling (``sampling='lipschitz'``, SAGA and SVRG): the n (SVRG: 2n)
 steps of an epoch are drawn with replacement with p_i = 1/(2n) + L_i / (2 Σ L), L_i the
 sample's own constant (``importance``), each step's correction weighted by
-r_i = 1/(n p_i) (kernels/_nb_vr.py), and L above replaced by L_Q = max_i L_i r_i < 2
-mean_i L_i. On rows of uneven norms that step is many times longer: measured on
+r_i = 1/(n p_i) (kernels/_nb_vr.py; ASAGA/AsySVRG also reweight their dense term by
+1/P(j in the support) under p, kernels/_nb_async_vr.py), and L above replaced by
+L_Q = max_i L_i r_i < 2 mean_i L_i. On rows of uneven norms that step is many times longer: measured on
 debian-size (binary, alpha = 1e-4, max L_i = 29 mean L_i) SAGA reached 1e-6 in 16 epochs,
 against 6e-4 after 64 uniform ones. ``sampling='auto'`` takes it when max_i L_i >=
 AUTO_SAMPLING_RATIO mean_i L_i (the step then grows at least 2x).
@@ -191,8 +192,13 @@ class _VRRun:
     """What the serial and the asynchronous VR runners share: sample order, stopping
     rule, objective records, the result (see ``_engine.run_epochs``)."""
 
-    def __init__(self, rows, y, sw, w, cfg, eta, t, rng, train_idx, reference):
+    def __init__(self, rows, y, sw, w, cfg, eta, t, rng, train_idx, reference, p=None):
         self.rows, self.y, self.sw, self.w, self.cfg = rows, y, sw, w, cfg
+        self.p = p  # Lipschitz sampling's probabilities of train_idx (None: uniform)
+        if p is not None:
+            self.cdf = np.cumsum(p)
+            self.rw = np.zeros(rows.n_samples)
+            self.rw[train_idx] = 1.0 / (train_idx.shape[0] * p)
         self.rng, self.train_idx, self.reference = rng, train_idx, reference
         self.solver = cfg.solver
         self.n = train_idx.shape[0]
@@ -315,7 +321,8 @@ class _AsyncVRRun(_VRRun):
         self.ip[IP_N_THREADS] = n_threads
         self.threads = f", {n_threads} threads"
         self.inv_p = np.empty(d)
-        par.column_inv_p(r.indices, r.indptr, r.dense_d, self.train_idx, self.inv_p)
+        par.column_inv_p(r.indices, r.indptr, r.dense_d, self.train_idx,
+                         np.empty(0) if self.p is None else self.p, self.inv_p)
         if self.cfg.alpha > 0.0:
             self.w[:d][self.inv_p == 0.0] = 0.0
         self.D = np.zeros(d + 1)
@@ -333,13 +340,13 @@ class _AsyncVRRun(_VRRun):
                                       self.gmem, self.ip, self.fp, self.gbuf, self.tstate)
 
     def epoch(self, epoch, record):
-        order = _order(self.solver, self.cfg, self.rng, self.train_idx)
+        order = _order(self.solver, self.cfg, self.rng, self.train_idx, self.cdf)
         if self.solver == "svrg":
             total = self.full_pass()
             if epoch > 1:
                 record(epoch - 1, self.objective(total))
         with self.par.guard():
-            self.par.async_vr_epoch(*self.args, order, self.w, self.D, self.gmem,
+            self.par.async_vr_epoch(*self.args, order, self.rw, self.w, self.D, self.gmem,
                                     self.inv_p, self.ip, self.fp, self.tstate)
         if self.solver == "saga" and np.isfinite(self.w).all():
             record(epoch, self.objective(self.full_pass()))
@@ -369,23 +376,20 @@ def _converged(cfg, prev, cur, d):
                                   or (max_w == 0.0 and max_c == 0.0))
 
 
-def sampling(rows, sw, train_idx, cfg, threaded):
+def sampling(rows, sw, train_idx, cfg):
     """(p, L_Q) of Lipschitz sampling (``importance``) when this fit draws by it, else
     (None, None): uniform. By ``cfg.sampling``: 'uniform'; 'lipschitz' (SAGA and SVRG,
-    serial, shuffled; a clear error otherwise); 'auto': 'lipschitz' where it applies
-    and the rows' constants are uneven, max_i L_i >= AUTO_SAMPLING_RATIO mean_i L_i."""
+    shuffled, serial or ASAGA/AsySVRG; a clear error otherwise); 'auto': 'lipschitz'
+    where it applies and the rows' constants are uneven, max_i L_i >=
+    AUTO_SAMPLING_RATIO mean_i L_i."""
     solver = cfg.solver
     if cfg.sampling == "uniform" or (cfg.sampling == "auto" and (
-            solver == "sag" or threaded or not cfg.shuffle
-            or cfg.loss not in _LOSS_CURVATURE)):
+            solver == "sag" or not cfg.shuffle or cfg.loss not in _LOSS_CURVATURE)):
         return None, None
     if solver == "sag":
         raise ValueError("sampling='lipschitz' is for solver='saga' and 'svrg' (their "
                          "steps reweight by 1/(n p_i)); SAG's average has no such "
                          "weights. Use solver='saga'.")
-    if threaded:
-        raise ValueError("sampling='lipschitz' runs serially; the lock-free n_jobs > 1 "
-                         "kernels sample uniformly. Use n_jobs=1 or sampling='uniform'.")
     if not cfg.shuffle:
         raise ValueError("sampling='lipschitz' draws the samples at random; it needs "
                          "shuffle=True.")
@@ -423,7 +427,7 @@ def fit_vr(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, state=None,
     if n == 0:
         raise ValueError("No training samples.")
     par = _async_kernels(rows, cfg.n_jobs, solver)
-    p, L_Q = sampling(rows, sw, train_idx, cfg, threaded=par is not None)
+    p, L_Q = sampling(rows, sw, train_idx, cfg)
     if not cfg.eta0_auto:
         eta = float(cfg.eta0)
     elif p is None:
@@ -443,15 +447,11 @@ def fit_vr(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, state=None,
     w[d] = float(intercept)
     fingerprint = _fingerprint(rows, y, sw, train_idx) if solver != "svrg" else None
     reference = _engine.zero_model_objective(y, sw, train_idx, cfg, rows.kern)
-    args = (rows, y, sw, w, cfg, eta, t, rng, train_idx, reference)
+    args = (rows, y, sw, w, cfg, eta, t, rng, train_idx, reference, p)
     if par is not None:
         run = _AsyncVRRun(*args, par=par, state=state, fingerprint=fingerprint)
     else:
         run = _SerialVRRun(*args, state=state, fingerprint=fingerprint)
-    if p is not None:
-        run.cdf = np.cumsum(p)
-        run.rw = np.zeros(rows.n_samples)
-        run.rw[train_idx] = 1.0 / (n * p)
     return _engine.run_epochs(run, cfg, stop=stop, callback=callback)
 
 

@@ -5,19 +5,20 @@
 cdef Py_ssize_t _POS, _HI
 
 @cython.locals(d=Py_ssize_t, n=Py_ssize_t, j=Py_ssize_t, ii=Py_ssize_t, i=Py_ssize_t,
-               k=Py_ssize_t)
+               k=Py_ssize_t, weighted=bint, c=double)
 cdef void _column_inv_p(const int32_t[:] indices, const int64_t[:] indptr,
-                        Py_ssize_t dense_d, const int64_t[:] idx,
+                        Py_ssize_t dense_d, const int64_t[:] idx, const double[:] p,
                         double[:] inv_p) noexcept nogil
 
 cpdef column_inv_p(const int32_t[:] indices, const int64_t[:] indptr, Py_ssize_t dense_d,
-                   const int64_t[:] idx, double[:] inv_p)
+                   const int64_t[:] idx, const double[:] p, double[:] inv_p)
 
 @cython.locals(ii=Py_ssize_t, i=Py_ssize_t, start=Py_ssize_t, end=Py_ssize_t,
-               kk=Py_ssize_t, j=Py_ssize_t)
+               kk=Py_ssize_t, j=Py_ssize_t, weighted=bint, er=double)
 cdef void _steps(const floating[:] data, const int32_t[:] indices, const int64_t[:] indptr,
                  Py_ssize_t dense_d, const double[:] y, const double[:] sw,
-                 const int64_t[:] order, Py_ssize_t ii0, Py_ssize_t ii1, double[:] w,
+                 const int64_t[:] order, const double[:] rw, Py_ssize_t ii0,
+                 Py_ssize_t ii1, double[:] w,
                  double[:] D, double[:] gmem, const double[:] inv_p, bint saga, int loss,
                  double param, double eta, double lam2, double lam1, bint fit_intercept,
                  Py_ssize_t n, double[:, :] tstate, Py_ssize_t kt) noexcept nogil
@@ -29,16 +30,17 @@ cdef void _steps(const floating[:] data, const int32_t[:] indices, const int64_t
                b_new=double, db_new=double)
 cdef void _async_vr_epoch(const floating[:] data, const int32_t[:] indices,
                           const int64_t[:] indptr, const double[:] y, const double[:] sw,
-                          const int64_t[:] order, double[:] w, double[:] D,
-                          double[:] gmem, const double[:] inv_p, const int64_t[:] ip,
-                          double[:] fp, double[:, :] tstate) noexcept nogil
+                          const int64_t[:] order, const double[:] rw, double[:] w,
+                          double[:] D, double[:] gmem, const double[:] inv_p,
+                          const int64_t[:] ip, double[:] fp,
+                          double[:, :] tstate) noexcept nogil
 
 @cython.locals(K=Py_ssize_t, team=Py_ssize_t)
 cpdef async_vr_epoch(const floating[:] data, const int32_t[:] indices,
                      const int64_t[:] indptr, const double[:] y, const double[:] sw,
-                     const int64_t[:] order, double[:] w, double[:] D, double[:] gmem,
-                     const double[:] inv_p, const int64_t[:] ip, double[:] fp,
-                     double[:, :] tstate)
+                     const int64_t[:] order, const double[:] rw, double[:] w,
+                     double[:] D, double[:] gmem, const double[:] inv_p,
+                     const int64_t[:] ip, double[:] fp, double[:, :] tstate)
 
 @cython.locals(d=Py_ssize_t, ii=Py_ssize_t, i=Py_ssize_t, start=Py_ssize_t,
                end=Py_ssize_t, kk=Py_ssize_t)

@@ -79,10 +79,13 @@ _HI = 3
 
 
 @_jit
-def _column_inv_p(indices, indptr, dense_d, idx, inv_p):
-    """inv_p[j] = n / (rows of ``idx`` storing column j), 0 if none; all ones if dense."""
+def _column_inv_p(indices, indptr, dense_d, idx, p, inv_p):
+    """inv_p[j] = 1 / P(sample's row stores column j), 0 if no row does; all ones if
+    dense. Uniform (``p`` empty): n / (rows of ``idx`` storing j); drawn with
+    probabilities ``p`` (one per entry of ``idx``): 1 / Σ_{rows storing j} p."""
     d = inv_p.shape[0]
     n = idx.shape[0]
+    weighted = p.shape[0] > 0
     if dense_d > 0:
         for j in range(d):
             inv_p[j] = 1.0
@@ -91,24 +94,27 @@ def _column_inv_p(indices, indptr, dense_d, idx, inv_p):
         inv_p[j] = 0.0
     for ii in range(n):
         i = idx[ii]
+        c = p[ii] if weighted else 1.0
         for k in range(indptr[i], indptr[i + 1]):
-            inv_p[indices[k]] += 1.0
+            inv_p[indices[k]] += c
     for j in range(d):
         if inv_p[j] > 0.0:
-            inv_p[j] = n / inv_p[j]
+            inv_p[j] = 1.0 / inv_p[j] if weighted else n / inv_p[j]
 
 
 @_entry
-def column_inv_p(indices, indptr, dense_d, idx, inv_p):
-    """inv_p[j] = n / (rows of ``idx`` storing column j), 0 if none; all ones if dense."""
+def column_inv_p(indices, indptr, dense_d, idx, p, inv_p):
+    """inv_p[j] = 1 / P(the sampled row stores column j) (0: no row does; dense: 1);
+    ``p`` the sampling probabilities of ``idx`` (empty: uniform, n / count)."""
     with cython.nogil:
-        _column_inv_p(indices, indptr, dense_d, idx, inv_p)
+        _column_inv_p(indices, indptr, dense_d, idx, p, inv_p)
 
 
 @_jit
-def _steps(data, indices, indptr, dense_d, y, sw, order, ii0, ii1, w, D, gmem, inv_p,
-           saga, loss, param, eta, lam2, lam1, fit_intercept, n, tstate, kt):
+def _steps(data, indices, indptr, dense_d, y, sw, order, rw, ii0, ii1, w, D, gmem,
+           inv_p, saga, loss, param, eta, lam2, lam1, fit_intercept, n, tstate, kt):
     """Steps order[ii0:ii1] of thread kt; tstate[kt, :2] = [b, D_b] (its copies)."""
+    weighted = rw.shape[0] > 0
     b = tstate[kt, 0]
     db = tstate[kt, 1]
     tau = eta * lam1
@@ -122,13 +128,14 @@ def _steps(data, indices, indptr, dense_d, y, sw, order, ii0, ii1, w, D, gmem, i
         e = g - gmem[i]
         if saga:
             gmem[i] = g
+        er = e * rw[i] if weighted else e
         for kk in range(start, end):
             j = _col(indices, dense_d, start, kk)
             ip = inv_p[j]
-            v = w[j] - eta * (e * data[kk] + ip * D[j])
+            v = w[j] - eta * (er * data[kk] + ip * D[j])
             w[j] = _soft(v, tau * ip) / (1.0 + kap * ip)
         if fit_intercept:
-            b -= eta * (e + db)
+            b -= eta * (er + db)
         if saga:
             c = e / n
             _row_axpy(data, indices, dense_d, start, end, c, D)
@@ -138,7 +145,7 @@ def _steps(data, indices, indptr, dense_d, y, sw, order, ii0, ii1, w, D, gmem, i
 
 
 @_pjit
-def _async_vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, inv_p, ip, fp,
+def _async_vr_epoch(data, indices, indptr, y, sw, order, rw, w, D, gmem, inv_p, ip, fp,
                     tstate):
     """See async_vr_epoch (the Cython build: the nogil body of that entry)."""
     dense_d = ip[IP_DENSE_D]
@@ -168,7 +175,7 @@ def _async_vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, inv_p, ip, 
             hi = _to_index(tstate[k, _HI])
             if pos < hi:
                 stop = min(hi, pos + _ROUND_STEPS) if multi else hi
-                _steps(data, indices, indptr, dense_d, y, sw, order, pos, stop, w, D,
+                _steps(data, indices, indptr, dense_d, y, sw, order, rw, pos, stop, w, D,
                        gmem, inv_p, saga, loss, param, eta, lam2, lam1, fit_intercept, n,
                        tstate, k)
                 tstate[k, _POS] = stop
@@ -187,9 +194,12 @@ def _async_vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, inv_p, ip, 
 
 
 @_entry
-def async_vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, inv_p, ip, fp, tstate):
+def async_vr_epoch(data, indices, indptr, y, sw, order, rw, w, D, gmem, inv_p, ip, fp,
+                   tstate):
     """The steps of ``order`` (module docstring) on ``w`` (float64[d+1], last = b).
 
+    ``rw`` float64[n_samples] (or empty: uniform): the importance weights r_i = 1/(n p_i)
+    of an ``order`` drawn with probabilities p (e becomes r_i e in the step, not in D).
     ``D`` float64[d+1] (last = D_b): SAGA's mean stored gradient (updated) or SVRG's μ
     (read only); ``gmem`` float64[n_samples]; ``inv_p`` float64[d]; ``tstate`` float64
     ``(n_threads, PAD)`` scratch. The records (``fastgd._rules.records``): ``ip``
@@ -202,8 +212,8 @@ def async_vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, inv_p, ip, f
         raise ValueError(f"tstate has shape {tuple(tstate.shape)[:2]}; needs ({K}, 4)")
     with cython.nogil:
         team = _set_team(K)
-        _async_vr_epoch(data, indices, indptr, y, sw, order, w, D, gmem, inv_p, ip, fp,
-                        tstate)
+        _async_vr_epoch(data, indices, indptr, y, sw, order, rw, w, D, gmem, inv_p, ip,
+                        fp, tstate)
         _set_team(team)
 
 

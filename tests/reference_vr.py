@@ -139,9 +139,11 @@ def dloss_kernel(loss, y, p):
 
 
 def async_vr(X, y, sw, orders, eta, alpha, l1_ratio, loss, saga, fit_intercept=True,
-             w0=None, b0=0.0):
+             w0=None, b0=0.0, p=None):
     """ASAGA (saga=True) / AsySVRG with one thread (kernels/_nb_async_vr.py): sparse steps
     with the dense term reweighted by inv_p_j = n / nnz(column j) (1 for dense X).
+    ``p``: the samples were drawn with these probabilities (Lipschitz sampling): the
+    correction is weighted by r_i = 1/(n p_i) and inv_p_j = 1 / Σ_{i stores j} p_i.
 
     Each order is one epoch (SVRG: one inner loop after its snapshot). SAGA starts from
     zero memory and recomputes D from it after every epoch. Returns per epoch
@@ -151,9 +153,14 @@ def async_vr(X, y, sw, orders, eta, alpha, l1_ratio, loss, saga, fit_intercept=T
     n, d = X.shape
     lam1, lam2 = alpha * l1_ratio, alpha * (1 - l1_ratio)
     sparse = hasattr(X, "indptr")
+    rw = None if p is None else 1.0 / (n * p)
+    if sparse and p is not None:
+        mass = np.bincount(X.indices, weights=np.repeat(p, np.diff(X.indptr)), minlength=d)
+        inv_p = np.where(mass > 0, 1.0 / np.where(mass > 0, mass, 1.0), 0.0)
     if sparse:
         counts = np.bincount(X.indices, minlength=d).astype(float)
-        inv_p = np.where(counts > 0, n / np.maximum(counts, 1.0), 0.0)
+        if p is None:
+            inv_p = np.where(counts > 0, n / np.maximum(counts, 1.0), 0.0)
         rows = [(X.indices[X.indptr[i]:X.indptr[i + 1]],
                  X.data[X.indptr[i]:X.indptr[i + 1]].astype(np.float64)) for i in range(n)]
     else:
@@ -188,11 +195,12 @@ def async_vr(X, y, sw, orders, eta, alpha, l1_ratio, loss, saga, fit_intercept=T
             e = g - gmem[i]
             if saga:
                 gmem[i] = g
+            er = e if rw is None else e * rw[i]
             ip = inv_p[S]
-            v = w[S] - eta * (e * x + ip * D[S])
+            v = w[S] - eta * (er * x + ip * D[S])
             w[S] = soft(v, eta * lam1 * ip) / (1.0 + eta * lam2 * ip)
             if fit_intercept:
-                b -= eta * (e + Db)
+                b -= eta * (er + Db)
             if saga:
                 D[S] += e / n * x
                 Db += e / n

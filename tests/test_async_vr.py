@@ -56,9 +56,12 @@ def _problem(loss, n=50, d=9, seed=0):
 @pytest.mark.parametrize("loss", ["log_loss", "squared_error"])
 @pytest.mark.parametrize("l1_ratio", [0.0, 1.0, 0.4])
 @pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True], ids=["uniform", "lipschitz"])
 @pytest.mark.parametrize("backend", ["numba", "cython"])
-def test_one_thread_equals_reference(backend, solver, kind, loss, l1_ratio, fit_intercept):
-    """Both backends' kernels equal the NumPy reference, bit for bit."""
+def test_one_thread_equals_reference(backend, solver, kind, loss, l1_ratio, fit_intercept,
+                                     weighted):
+    """Both backends' kernels equal the NumPy reference, bit for bit; ``weighted``: with
+    sampling probabilities p (importance weights rw, inv_p under p)."""
     av = KERNELS[backend]
     if av is None:
         pytest.skip("the Cython kernels are not built")
@@ -72,8 +75,12 @@ def test_one_thread_equals_reference(backend, solver, kind, loss, l1_ratio, fit_
     orders = [rng.permutation(n).astype(np.int64) for _ in range(epochs)]
     if not saga:
         orders = [np.r_[o, rng.permutation(n)] for o in orders]
+    p = rng.uniform(0.2, 2.0, n) if weighted else None
+    if weighted:
+        p /= p.sum()
     ref = R.async_vr(Xk, y, sw, orders, eta, alpha, l1_ratio, loss, saga, fit_intercept,
-                     w0=np.linspace(-0.2, 0.2, d), b0=0.1)
+                     w0=np.linspace(-0.2, 0.2, d), b0=0.1, p=p)
+    rw_k = np.empty(0) if p is None else 1.0 / (n * p)
 
     rows = Rows.of(Xk, backend)
     args = (rows.data, rows.indices, rows.indptr, y, sw)
@@ -82,7 +89,8 @@ def test_one_thread_equals_reference(backend, solver, kind, loss, l1_ratio, fit_
     w = np.r_[np.linspace(-0.2, 0.2, d), 0.1]
     D, gmem, inv_p = np.zeros(d + 1), np.zeros(n), np.empty(d)
     gbuf, tstate = np.zeros((1, d + 1 + av.PAD)), np.zeros((1, av.PAD))
-    av.column_inv_p(rows.indices, rows.indptr, rows.dense_d, idx, inv_p)
+    av.column_inv_p(rows.indices, rows.indptr, rows.dense_d, idx,
+                    np.empty(0) if p is None else p, inv_p)
     ip, fp = records(dense_d=rows.dense_d, solver=int(Solver.SAGA if saga else Solver.SVRG),
                      loss=lid, param=0.0, eta=eta, lam2=alpha * (1 - l1_ratio),
                      lam1=alpha * l1_ratio, fit_intercept=int(fit_intercept), n_train=n,
@@ -90,7 +98,7 @@ def test_one_thread_equals_reference(backend, solver, kind, loss, l1_ratio, fit_
     for order, (rw, rb, rD, rDb, rg) in zip(orders, ref):
         if not saga:
             av.full_pass(*args, idx, w, D, gmem, ip, fp, gbuf, tstate)
-        av.async_vr_epoch(*args, order, w, D, gmem, inv_p, ip, fp, tstate)
+        av.async_vr_epoch(*args, order, rw_k, w, D, gmem, inv_p, ip, fp, tstate)
         if saga:
             av.full_pass(*args, idx, w, D, gmem, ip, fp, gbuf, tstate)
         np.testing.assert_array_equal(w[:d], rw)
@@ -143,9 +151,15 @@ def test_one_thread_full_pass_loss_and_inv_p():
     rows = Rows.of(Xs, "numba")
     idx = np.arange(n, dtype=np.int64)
     inv_p = np.empty(d)
-    av.column_inv_p(rows.indices, rows.indptr, rows.dense_d, idx, inv_p)
+    av.column_inv_p(rows.indices, rows.indptr, rows.dense_d, idx, np.empty(0), inv_p)
     nnz = (X != 0).sum(axis=0)
     np.testing.assert_array_equal(inv_p, np.where(nnz > 0, n / np.maximum(nnz, 1), 0.0))
+    p = np.linspace(1.0, 3.0, n)
+    p /= p.sum()
+    av.column_inv_p(rows.indices, rows.indptr, rows.dense_d, idx, p, inv_p)
+    mass = (X != 0).T @ p  # P(the drawn row stores column j)
+    np.testing.assert_allclose(inv_p, np.where(mass > 0, 1 / np.maximum(mass, 1e-300), 0),
+                               rtol=1e-13)
     w = np.r_[np.linspace(-1, 1, d), 0.3]
     D, gmem = np.zeros(d + 1), np.zeros(n)
     for k in (1, 2, 3):
