@@ -49,7 +49,8 @@ def weighted_column_squares(rows, s, chunk=1 << 20):
     return out
 
 
-def fit_cg(rows, y, sw, coef, cfg, *, train_idx, max_iter=None, x_mean=None):
+def fit_cg(rows, y, sw, coef, cfg, *, train_idx, max_iter=None, x_mean=None,
+           shared=None):
     """Solve one least-squares problem (squared_error loss, L2 penalty or none) for w by
     conjugate gradient from ``coef``; returns an ``_engine.Result`` (intercept 0,
     ``n_iter`` = CG iterations, ``loss_curve`` = [F at the solution]).
@@ -59,7 +60,10 @@ def fit_cg(rows, y, sw, coef, cfg, *, train_idx, max_iter=None, x_mean=None):
     (X - 1 x̄ᵀ) v, is the kernel's prediction with the intercept -x̄·v, and Xcᵀ S p =
     Xᵀ S p - x̄ Σ s_i p_i takes the kernel's intercept gradient, so it is still one read
     of sparse X, and the intercept is then ȳ - x̄·w exactly. (An uncentred intercept
-    column would slow CG down by the conditioning it adds.)"""
+    column would slow CG down by the conditioning it adds.)
+
+    ``shared``: a dict kept by the caller across the targets of one X and one ``sw``;
+    the preconditioner's column sums are read from X once and kept there."""
     order = _checked_order(cfg, train_idx)
     n = order.shape[0]
     d = rows.n_features
@@ -94,9 +98,12 @@ def fit_cg(rows, y, sw, coef, cfg, *, train_idx, max_iter=None, x_mean=None):
         # Jacobi's preconditioner, A's diagonal (1/n) Σ s_i (x_ij - x̄_j)² + α: one read
         # of X. Not without a penalty: A may then be singular, and CG from 0 reaches the
         # minimum-norm solution only unpreconditioned (LinearRegression promises it).
-        s = np.zeros(rows.n_samples)
-        s[order] = sw[order]
-        diag = weighted_column_squares(rows, s) / n + cfg.alpha
+        shared = {} if shared is None else shared
+        if "column_squares" not in shared:
+            s = np.zeros(rows.n_samples)
+            s[order] = sw[order]
+            shared["column_squares"] = weighted_column_squares(rows, s)
+        diag = shared["column_squares"] / n + cfg.alpha
         if x_mean is not None:
             diag -= x_mean * x_mean
         diag = np.maximum(diag, cfg.alpha)  # round-off of the centring

@@ -1150,6 +1150,7 @@ class _ExactRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         # all of X's rows 0 (one sample, centred) and no intercept to fit: w = 0 exactly
         # (the solvers' step 1/L would be 1/alpha there, a step that zeroes the scale)
         nothing = not solver_intercept and not np.any(rows.data)
+        cg_shared = {}  # the CG preconditioner's column sums, read once for all targets
         for k in range(n_targets):
             cfg = _vr_config(loss="squared_error", alpha=alphas[k], l1_ratio=l1_ratio,
                              fit_intercept=solver_intercept, solver=solver,
@@ -1168,7 +1169,7 @@ class _ExactRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
             elif solver == "sparse_cg":
                 r = fit_cg(rows, y_k, sw_n, coef[k], cfg, train_idx=train_idx,
                            max_iter=self.max_iter,
-                           x_mean=x_mean if implicit_center else None)
+                           x_mean=x_mean if implicit_center else None, shared=cg_shared)
             else:
                 r = fit_vr(rows, y_k, sw_n, coef[k], start_b, cfg, t=1.0, rng=rng,
                            train_idx=train_idx)
