@@ -44,6 +44,10 @@ def _model_flags(p):
                    help="update rule (default: sgd)")
     g.add_argument("--solver", default="sgd", choices=SOLVERS,
                    help="sgd, or a variance-reduced solver (default: sgd)")
+    g.add_argument("--sampling", default="uniform", choices=["uniform", "lipschitz", "auto"],
+                   help="saga/svrg: draw samples uniformly, or by their Lipschitz "
+                   "constants (longer steps on rows of uneven norms), or 'auto' "
+                   "(default: uniform)")
     g.add_argument("--penalty", default="l2", choices=["l2", "l1", "elasticnet", "none"])
     g.add_argument("--alpha", type=float, default=1e-4,
                    help="regularisation strength (default: 1e-4)")
@@ -73,7 +77,7 @@ def _estimator(args, progress):
 
     cls = fastgd.SGDRegressor if args.loss in REGRESSION_LOSSES else fastgd.SGDClassifier
     return cls(loss=args.loss, optimizer=args.optimizer, solver=args.solver,
-               penalty=None if args.penalty == "none" else args.penalty, alpha=args.alpha,
+               sampling=args.sampling, penalty=None if args.penalty == "none" else args.penalty, alpha=args.alpha,
                eta0=args.eta0, learning_rate=args.learning_rate,
                batch_size=args.batch_size, max_iter=args.epochs, tol=None,
                n_jobs=args.n_jobs, random_state=args.random_state,

@@ -133,6 +133,8 @@ def _bad_inputs(tmp_path):
         (["fit", A9A, "--model", str(model), "--optimizer", "adam", "--solver", "saga"],
          1, "optimizer must be 'sgd'"),
         (["fitt", A9A], 2, "invalid choice: 'fitt'"),
+        (["fit", A9A, "--model", str(model), "--sampling", "lipschitz"], 1,
+         "sampling='lipschitz'"),
     ]
 
 
