@@ -194,18 +194,31 @@ def load_checkpoint(path, meta):
     return state
 
 
+def _checkpoint_meta(ctx, state):
+    """What a checkpoint must match to be resumed: the model's shape, the blocks and the
+    parameters (all but RESUMABLE ones such as max_iter)."""
+    return {"shape": list(state["W"].shape), "n_blocks": ctx.n_blocks,
+            "n_rows": int(ctx.n_rows.sum()),
+            "params": {k: repr(v) for k, v in sorted(ctx.params.get_params().items())
+                       if k not in RESUMABLE}}
+
+
+def resumed(ctx, state):
+    """(state, meta): the saved state of this fit when ``checkpoint=`` holds one, else
+    ``state``."""
+    meta = _checkpoint_meta(ctx, state)
+    if ctx.params.checkpoint is not None:
+        saved = load_checkpoint(ctx.params.checkpoint, meta)
+        if saved is not None:
+            return saved, meta
+    return state, meta
+
+
 def run_rounds(ctx, state, one_round, n_rounds):
     """Synchronous rounds ``one_round(state, r) -> stop?`` from state['round'] on, with
     the optional checkpoint every ``checkpoint_every`` rounds (and at the end)."""
     p = ctx.params
-    meta = {"shape": list(state["W"].shape), "n_blocks": ctx.n_blocks,
-            "n_rows": int(ctx.n_rows.sum()),
-            "params": {k: repr(v) for k, v in sorted(p.get_params().items())
-                       if k not in RESUMABLE}}
-    if p.checkpoint is not None:
-        saved = load_checkpoint(p.checkpoint, meta)
-        if saved is not None:
-            state = saved
+    state, meta = resumed(ctx, state)
     r = int(state["round"])
     stop = bool(state.get("stopped", False))
     while r < n_rounds and not stop:
@@ -414,18 +427,26 @@ def fit_easgd_sync(ctx, W0, n_rounds):
 
 
 # ------------------------------------------------------------------ asynchronous
-def run_async(ctx, launch, on_result, n_tasks, deterministic, gate=None):
-    """The parameter-server loop: block b runs its tasks k = 0 .. n_tasks - 1 one after
-    another. ``launch(b, k)`` submits one, ``on_result(b, k, result)`` applies its result
-    to the client-side state, and ``gate(b, k)`` (default: always) says whether b may
-    start task k now. Results are taken as they complete (``distributed.as_completed``)
-    or, with ``deterministic``, in submission order (a fixed delay pattern, for tests).
-    A result's tag is applied once."""
+def run_async(ctx, state, meta, launch, on_result, n_tasks, deterministic, gate=None):
+    """The parameter-server loop: block b runs its tasks k = state['nxt'][b] ..
+    n_tasks - 1 one after another. ``launch(b, k)`` submits one, ``on_result(b, k,
+    result)`` applies its result to the client-side ``state``, and ``gate(b, k)``
+    (default: always) says whether b may start task k now. Results are taken as they
+    complete (``distributed.as_completed``) or, with ``deterministic``, in submission
+    order (a fixed delay pattern, for tests). A result's tag is applied once.
+
+    ``state['nxt'][b]`` counts block b's applied results; with ``checkpoint=`` the state
+    is saved after every ``checkpoint_every`` x n_blocks applied results (a round's
+    worth) and at the end. A fit resumed from it starts each block at its count: the
+    tasks in flight at the save are run again, from the model as it was saved."""
     from distributed import as_completed
 
+    p = ctx.params
     pending, fifo, applied = {}, deque(), set()
-    nxt = [0] * ctx.n_blocks  # next task of each block
+    nxt = [int(k) for k in state["nxt"]]  # next task of each block
     busy = [False] * ctx.n_blocks
+    every = max(1, int(p.checkpoint_every)) * ctx.n_blocks
+    count = 0
     ac = None if deterministic else as_completed(loop=ctx.client.loop)
 
     def start_ready():
@@ -445,7 +466,14 @@ def run_async(ctx, launch, on_result, n_tasks, deterministic, gate=None):
         if result["tag"] not in applied:
             applied.add(result["tag"])
             on_result(b, k, result)
+            state["nxt"][b] = k + 1
+            count += 1
+            if p.checkpoint is not None and count % every == 0:
+                save_checkpoint(p.checkpoint, meta, state)
         start_ready()
+    state["round"] = n_tasks
+    if p.checkpoint is not None:
+        save_checkpoint(p.checkpoint, meta, state)
     return applied
 
 
@@ -462,7 +490,10 @@ def _server_gradient(cfg, W, G, n):
 
 class Adagrad:
     """Downpour's server rule (Dean et al. 2012, with Duchi et al.'s Adagrad):
-    G += g^2; w -= eta g / (sqrt(G) + eps)."""
+    G += g^2; w -= eta g / (sqrt(G) + eps). Its arrays are ``ARRAYS``, kept (and
+    checkpointed) in the client-side state as 'server_<name>'."""
+
+    ARRAYS = ("G",)
 
     def __init__(self, shape, eta, eps):
         self.G, self.eta, self.eps = np.zeros(shape), eta, eps
@@ -477,6 +508,8 @@ class Adagrad:
 
 class Sgd:
     """Plain server step w -= eta g."""
+
+    ARRAYS = ()
 
     def __init__(self, shape, eta, eps):
         self.eta = eta
@@ -498,6 +531,8 @@ class AdaRevision:
 
     i.e. the step of the g_bck gradients is revised to the new, smaller rate."""
 
+    ARRAYS = ("z", "G", "Gmax")
+
     def __init__(self, shape, eta, eps):
         self.z, self.G, self.Gmax = np.zeros(shape), np.zeros(shape), np.zeros(shape)
         self.eta, self.eps = eta, eps
@@ -518,6 +553,14 @@ class AdaRevision:
 SERVER_RULES = {"adagrad": Adagrad, "sgd": Sgd, "adarevision": AdaRevision}
 
 
+def _async_state(ctx, W0, **arrays):
+    """The client-side state of an asynchronous fit (the model W, each block's count of
+    applied results 'nxt', ``arrays``), or the checkpointed one; and the meta."""
+    state = {"W": W0.copy(), "nxt": np.zeros(ctx.n_blocks, np.int64), "round": 0,
+             **arrays}
+    return resumed(ctx, state)
+
+
 def fit_downpour(ctx, W0, n_tasks, rule):
     """Downpour SGD (Dean et al., NIPS 2012): asynchronous. Each block's task takes the
     loss gradient of its rows (a ``batch_fraction`` of them) at the latest model it was
@@ -525,8 +568,12 @@ def fit_downpour(ctx, W0, n_tasks, rule):
     once, and the block is resubmitted with the model as it is then. ``n_tasks`` tasks
     per block."""
     p, cfg = ctx.params, ctx.cfg
-    W = W0.copy()
-    server = SERVER_RULES[rule](W.shape, float(p.server_eta), 1e-8)
+    server = SERVER_RULES[rule](W0.shape, float(p.server_eta), 1e-8)
+    state, meta = _async_state(ctx, W0, **{f"server_{a}": getattr(server, a)
+                                           for a in server.ARRAYS})
+    W = state["W"]
+    for a in server.ARRAYS:  # the server works on the state's arrays, in place
+        setattr(server, a, state[f"server_{a}"])
     reads = {}
 
     def launch(b, k):
@@ -538,8 +585,8 @@ def fit_downpour(ctx, W0, n_tasks, rule):
     def on_result(b, k, res):
         server.update(W, _server_gradient(cfg, W, res["G"], res["n"]), reads.pop((b, k)))
 
-    run_async(ctx, launch, on_result, n_tasks, p.deterministic)
-    return {"W": W, "round": n_tasks}
+    run_async(ctx, state, meta, launch, on_result, n_tasks, p.deterministic)
+    return state
 
 
 def fit_ssp(ctx, W0, n_clocks):
@@ -549,29 +596,27 @@ def fit_ssp(ctx, W0, n_clocks):
     c only while c - (slowest block's finished clocks) <= ``staleness``; with
     staleness=0 every clock reads the same model: BSP parameter mixing."""
     p = ctx.params
-    W = W0.copy()
     frac = ctx.n_rows / float(ctx.n_rows.sum())
-    done = np.zeros(ctx.n_blocks, np.int64)  # finished clocks per block
+    state, meta = _async_state(ctx, W0, **new_carry(ctx.n_blocks, per_block=True))
+    W, done = state["W"], state["nxt"]  # done[b]: block b's finished clocks
     snap = {}
-    carry = new_carry(ctx.n_blocks, per_block=True)
 
     def launch(b, c):
         snap[(b, c)] = W.copy()
         return ctx.submit(tasks.local_fit, b, ctx.spec, snap[(b, c)],
-                          carry_of(carry, b),
+                          carry_of(state, b),
                           tasks.task_seed(p.random_state, c, b), p.local_epochs,
                           name=f"ssp-c{c}")
 
     def on_result(b, c, res):
-        carried(carry, b, res)
+        carried(state, b, res)
         W[...] += frac[b] * (res["W"] - snap.pop((b, c)))
-        done[b] = c + 1
 
     def gate(b, c):
         return c - done.min() <= p.staleness
 
-    run_async(ctx, launch, on_result, n_clocks, p.deterministic, gate)
-    return {"W": W, "round": n_clocks}
+    run_async(ctx, state, meta, launch, on_result, n_clocks, p.deterministic, gate)
+    return state
 
 
 def fit_easgd_async(ctx, W0, n_rounds):
@@ -580,23 +625,23 @@ def fit_easgd_async(ctx, W0, n_rounds):
     x_i -= alpha (x_i - x~), x~ += alpha (x_i - x~), and the block continues from x_i."""
     p = ctx.params
     alpha = easgd_alpha(ctx)
-    W = W0.copy()
-    L = np.repeat(W0[None], ctx.n_blocks, axis=0)
-    carry = new_carry(ctx.n_blocks, per_block=True)
+    state, meta = _async_state(ctx, W0, L=np.repeat(W0[None], ctx.n_blocks, axis=0),
+                               **new_carry(ctx.n_blocks, per_block=True))
+    W, L = state["W"], state["L"]
 
     def launch(b, k):
         return ctx.submit(tasks.local_fit, b, ctx.spec, L[b].copy(),
-                          carry_of(carry, b),
+                          carry_of(state, b),
                           tasks.task_seed(p.random_state, k, b), p.tau,
                           name=f"aeasgd-k{k}")
 
     def on_result(b, k, res):
-        carried(carry, b, res)
+        carried(state, b, res)
         L[b] = res["W"]
         W[...] += elastic_pull(L[b], W, alpha)
 
-    run_async(ctx, launch, on_result, n_rounds, p.deterministic)
-    return {"W": W, "round": n_rounds}
+    run_async(ctx, state, meta, launch, on_result, n_rounds, p.deterministic)
+    return state
 
 
 def finite_or_raise(W, strategy):

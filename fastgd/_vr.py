@@ -31,9 +31,9 @@ steps of an epoch are drawn with replacement with p_i = 1/(2n) + L_i / (2 Σ L),
 sample's own constant (``importance``), each step's correction weighted by
 r_i = 1/(n p_i) (kernels/_nb_vr.py; ASAGA/AsySVRG also reweight their dense term by
 1/P(j in the support) under p, kernels/_nb_async_vr.py), and L above replaced by
-L_Q = max_i L_i r_i < 2 mean_i L_i. On rows of uneven norms that step is many times longer: measured on
-debian-size (binary, alpha = 1e-4, max L_i = 29 mean L_i) SAGA reached 1e-6 in 16 epochs,
-against 6e-4 after 64 uniform ones. ``sampling='auto'`` takes it when max_i L_i >=
+L_Q = max_i L_i r_i < 2 mean_i L_i. On rows of uneven norms that step is many times
+longer: measured on debian-size (binary, alpha = 1e-4, max L_i = 29 mean L_i) SAGA
+reached 1e-6 in 16 epochs, against 6e-4 after 64 uniform ones. ``sampling='auto'`` takes it when max_i L_i >=
 AUTO_SAMPLING_RATIO mean_i L_i (the step then grows at least 2x).
 
 An "epoch" (``n_iter``) is n steps for SAG/SAGA and one outer SVRG iteration (a full
@@ -91,7 +91,7 @@ def lipschitz(rows, sw, train_idx, cfg):
     return (max_sq + int(cfg.fit_intercept)) * curvature * max_sw + lam2
 
 
-def importance(rows, sw, train_idx, cfg, curvature=None):
+def importance(rows, sw, train_idx, cfg):
     """Lipschitz sampling of SAGA and SVRG: (p, L_Q, max_i L_i / mean_i L_i) over the
     training samples.
 
@@ -106,7 +106,7 @@ def importance(rows, sw, train_idx, cfg, curvature=None):
     rows' norms are uneven L_Q is far below L_max, and so the step far longer.
     """
     n = train_idx.shape[0]
-    c = _loss_curvature(cfg) if curvature is None else curvature
+    c = _loss_curvature(cfg)
     Li = ((row_sq_norms(rows, train_idx) + int(cfg.fit_intercept)) * c * sw[train_idx]
           + cfg.alpha * (1.0 - cfg.l1_ratio))
     total = float(Li.sum())

@@ -199,10 +199,6 @@ class _DaskSGD(BaseEstimator):
                     f"strategy={s!r} takes gradients of the blocks, not local fits: it "
                     "needs solver='sgd' and average=False. Use strategy='average' (or "
                     "'ssp', 'easgd') to run sag/saga/svrg or ASGD on every block.")
-        if self.checkpoint is not None and (s in ("ssp", *ASYNC) or self.asynchronous):
-            raise ValueError(
-                f"checkpoint= is available for the synchronous strategies ('average', "
-                f"'gradient', 'easgd' with asynchronous=False); got strategy={s!r}.")
         if self.asynchronous and s != "easgd":
             raise ValueError("asynchronous=True is a parameter of strategy='easgd'; "
                              "'downpour', 'adarevision' and 'ssp' are asynchronous already.")
@@ -381,7 +377,10 @@ class SGDClassifier(ClassifierMixin, _DaskSGD):
     ``server_optimizer`` and ``server_eta`` (downpour; adarevision's eta),
     ``elastic_alpha`` and ``tau`` (easgd; ``asynchronous``), ``deterministic`` (the
     asynchronous strategies apply results in submission order: reproducible, for tests),
-    ``client``, ``checkpoint`` (a directory) and ``checkpoint_every`` (rounds).
+    ``client``, ``checkpoint`` (a directory) and ``checkpoint_every`` (rounds; for the
+    asynchronous strategies, that many applied results per block: the model, the
+    server rule's state, the clocks and each block's count of applied results; a
+    resumed fit runs the tasks in flight at the save again).
     ``class_weight='balanced'`` is not available (pass a dict).
     """
 

@@ -329,6 +329,36 @@ def test_checkpoint_resume(client, mushrooms, tmp_path, strategy, extra):
             .fit(Xd, yd)
 
 
+@pytest.mark.parametrize("strategy,extra", [
+    ("downpour", {}), ("adarevision", {}), ("ssp", dict(staleness=1)),
+    ("easgd", dict(asynchronous=True))])
+def test_checkpoint_resume_asynchronous(client, mushrooms, tmp_path, strategy, extra):
+    """The asynchronous strategies save the model, the server rule's state, the clocks
+    and each block's count of applied results; a later fit resumes from them. With
+    ``deterministic=True`` every run is the same, so a resumed fit equals itself; it is
+    not the uninterrupted fit (the order of the tasks across blocks differs at the
+    save), but continues it: its objective is within 10 % of the uninterrupted one's."""
+    X, y, (Xd, yd) = mushrooms
+    path = str(tmp_path / "ckpt")
+    params = dict(strategy=strategy, client=client, server_eta=0.5, deterministic=True,
+                  **LOG, **LOCAL, **extra)
+    two = fd.SGDClassifier(max_iter=2, checkpoint=path, **params).fit(Xd, yd)
+    with np.load(os.path.join(path, "state.npz"), allow_pickle=False) as saved:
+        assert saved["nxt"].tolist() == [2] * Xd.numblocks[0]
+        np.testing.assert_array_equal(saved["W"][0, :-1], two.coef_.ravel())
+        if strategy in ("downpour", "adarevision"):
+            assert saved["server_G"].shape == saved["W"].shape
+    resumed = fd.SGDClassifier(max_iter=5, checkpoint=path, **params).fit(Xd, yd)
+    again = fd.SGDClassifier(max_iter=5, checkpoint=path, **params).fit(Xd, yd)
+    np.testing.assert_array_equal(again.coef_, resumed.coef_)  # nothing left to run
+    full = fd.SGDClassifier(max_iter=5, **params).fit(Xd, yd)
+    assert F(resumed, X, y) < F(two, X, y)
+    assert F(resumed, X, y) <= 1.1 * F(full, X, y)
+    with pytest.raises(ValueError, match=r"another fit \(it differs in \['alpha'\]\)"):
+        fd.SGDClassifier(max_iter=5, checkpoint=path, **dict(params, alpha=0.5))\
+            .fit(Xd, yd)
+
+
 # ------------------------------------------------------------- API
 def test_predictions_lazy_on_dask_eager_on_numpy(client):
     X, y = make_classification(300, 5, n_informative=4, n_redundant=0, n_classes=3,
