@@ -1007,8 +1007,8 @@ def _vr_config(*, loss, alpha, l1_ratio, fit_intercept, solver, max_iter, tol, v
 
 #: solver='auto' of LogisticRegression takes L-BFGS over SAGA once kappa passes this.
 #: Fitted on the shared sets (benchmarks/bench_target.py, 2026-12-03): SAGA got to 1e-4
-#: first up to kappa = 1.15 (a9a, 3.8x faster than L-BFGS), L-BFGS from 1.43 (w8a,
-#: 2.9x faster than SAGA with Lipschitz sampling); a heuristic, not a theorem.
+#: first up to kappa = 1.15 (a9a, 3.3x faster than L-BFGS), L-BFGS from 1.43 (w8a,
+#: 1.6x faster than SAGA with Lipschitz sampling); a heuristic, not a theorem.
 AUTO_LBFGS_KAPPA = 1.3
 
 
