@@ -2,6 +2,7 @@
 variance-reduced solvers (ASAGA, AsySVRG), 1 vs k threads.
 
     python benchmarks/bench_parallel.py [--epochs 5] [--threads 1 2] [--quick] [--out F.md]
+                                        [--data DIR]
 
 Problems: covtype (binary, MaxAbsScaler), debian-size (squared_error), both from
 ``../shared/data`` (skipped when absent), and the synthetic sparse logistic problem with
@@ -38,10 +39,10 @@ DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 ALPHA = 1e-4
 
 
-def load(name, max_rows=None):
+def load(name, data=DATA, max_rows=None):
     from sklearn.datasets import load_svmlight_file
 
-    path = os.path.join(DATA, name)
+    path = os.path.join(data, name)
     if not os.path.exists(path):
         return None
     with lzma.open(path, "rb") as f:
@@ -81,6 +82,7 @@ def main():
     ap.add_argument("--threads", type=int, nargs="+", default=None)
     ap.add_argument("--quick", action="store_true", help="small synthetic problem only")
     ap.add_argument("--out", default=None, help="also write the Markdown table here")
+    ap.add_argument("--data", default=DATA, help="folder of the shared datasets")
     args = ap.parse_args()
     from fastgd import SGDClassifier, SGDRegressor, show_config
 
@@ -93,7 +95,7 @@ def main():
         problems.append(("synth-1e7", "log_loss", *make_powerlaw(10**7)))
         for name, label, loss in (("covtype.libsvm.binary.xz", "covtype", "log_loss"),
                                   ("debian-size.svm.xz", "debian-size", "squared_error")):
-            data = load(name)
+            data = load(name, args.data)
             if data is None:
                 print(f"({name} not found: skipped)")
                 continue

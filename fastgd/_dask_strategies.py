@@ -34,7 +34,9 @@ class Context:
     client: object
     X: list  # futures of the X blocks, in block order
     y: list
-    n_rows: np.ndarray  # rows per block
+    sw: list  # per block: None, a float or the future of its sample weights
+    holdout: list  # per block: None, or (validation_fraction, random_state, block)
+    n_rows: np.ndarray  # training rows per block (the held-out ones excluded)
     spec: dict  # what the tasks read (see fastgd.dask._spec)
     cfg: object  # the single-machine _engine.Config (rule, loss, penalty, schedule)
     params: object  # the estimator (its dask parameters)
@@ -46,11 +48,12 @@ class Context:
         return len(self.X)
 
     def submit(self, fn, b, *args, name, version=0):
-        """fn(X[b], y[b], *args, tag) as a task keyed by (fit, name, block, version)."""
+        """fn(X[b], y[b], sw[b], holdout[b], *args, tag) as a task keyed by (fit, name,
+        block, version)."""
         tag = (name, int(b), int(version))
         key = f"fastgd-{self.token}-{name}-b{b}-v{version}"
-        return self.client.submit(fn, self.X[b], self.y[b], *args, tag, key=key,
-                                  pure=False)
+        return self.client.submit(fn, self.X[b], self.y[b], self.sw[b], self.holdout[b],
+                                  *args, tag, key=key, pure=False)
 
     def objective(self, W, name):
         """F(w, b) of SPEC section 1 per problem, by one map-reduce pass."""
@@ -58,6 +61,24 @@ class Context:
                 for b in range(self.n_blocks)]
         loss = sum(r["loss"] for r in _gather(self, futs))  # block order
         return loss / self.n_rows.sum() + penalty(self.cfg, W)
+
+    def validation_score(self, W, name):
+        """The score on the held-out rows, weighted by their sample weights, as
+        scikit-learn's early stopping computes it: each binary problem's accuracy (K,),
+        or R^2."""
+        futs = [self.submit(tasks.validation_sums, b, W, self.spec, name=name)
+                for b in range(self.n_blocks)]
+        parts = _gather(self, futs)
+        weight = sum(r["weight"] for r in parts)  # block order
+        if weight <= 0:
+            raise ValueError("The held-out rows have zero total sample weight: no "
+                             "validation score; raise validation_fraction.")
+        if self.spec["classify"]:  # per binary problem
+            return sum(r["correct"] for r in parts) / weight
+        mean = sum(r["weight"] * r["mean"] for r in parts) / weight
+        m2 = sum(r["m2"] + r["weight"] * (r["mean"] - mean) ** 2 for r in parts)  # Chan
+        sse = sum(r["sse"] for r in parts)
+        return 1.0 - sse / m2 if m2 > 0 else (1.0 if sse == 0 else 0.0)
 
 
 def _gather(ctx, futs):
@@ -233,9 +254,12 @@ def run_rounds(ctx, state, one_round, n_rounds):
 
 
 def _objective_of(ctx, state, W, r):
-    """The round's objective for the stopping rule (only computed when tol is set)."""
+    """What the stopping rule minimises after round r (only computed when tol is set):
+    the objective, or with early_stopping minus the validation score."""
     if ctx.params.tol is None:
         return None
+    if ctx.params.early_stopping:
+        return -np.broadcast_to(ctx.validation_score(W, f"val-r{r}"), (W.shape[0],))
     return ctx.objective(W, f"obj-r{r}")
 
 
@@ -379,7 +403,8 @@ def fit_gradient(ctx, W0, n_rounds, kern, n_slots):
                 f"The fit diverged at round {r + 1} (the model is no longer finite): a "
                 "smaller eta0 or a larger alpha might help, as might scaling X.")
         state["t"] = t + 1.0
-        obj = loss / n + penalty(cfg, state["W"])
+        obj = (_objective_of(ctx, state, state["W"], r) if p.early_stopping
+               else loss / n + penalty(cfg, state["W"]))
         return stop_check(state, obj, cfg, p.tol, p.n_iter_no_change)
 
     return run_rounds(ctx, state, one_round, n_rounds)

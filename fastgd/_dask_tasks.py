@@ -3,6 +3,11 @@
 Each runs on a Dask worker and returns plain NumPy values tagged with the ``tag`` it was
 given (round, block, version), so that the client can drop a duplicate. Nothing here
 keeps state between calls: a task lost with its worker is simply recomputed.
+
+A block is ``(Xb, yb, sb, holdout)``: its rows, labels, sample weights (None: all 1;
+a float: all that value; else one per row) and, with early stopping, ``(fraction,
+random_state, block)`` naming its held-out validation rows (``holdout_rows``); the
+fitting tasks see the other rows only (``training_part``).
 """
 
 import numpy as np
@@ -21,8 +26,45 @@ def task_seed(random_state, round_, block):
     return int(seq.generate_state(1, np.uint32)[0] & 0x7FFFFFFF)
 
 
-def describe(Xb, yb, classify):
-    """What the client checks before a fit: shape, finiteness, labels, column support."""
+def holdout_rows(n, holdout):
+    """The sorted validation rows of a block of ``n`` rows: ceil(fraction * n) of them
+    (as scikit-learn's ``train_test_split``), drawn by the generator of SeedSequence
+    (random_state, block, 1), so that the split depends on neither the worker nor the
+    round. None: no rows."""
+    if holdout is None:
+        return np.empty(0, dtype=np.int64)
+    fraction, random_state, block = holdout
+    base = 0 if random_state is None else int(random_state)
+    m = int(np.ceil(float(fraction) * n))
+    rng = np.random.default_rng(np.random.SeedSequence([base, int(block), 1]))
+    return np.sort(rng.choice(n, size=m, replace=False))
+
+
+def weights_of(sb, n):
+    """The block's sample weights as a float64 array of ``n`` (see the module doc)."""
+    if sb is None:
+        return np.ones(n)
+    if np.ndim(sb) == 0:
+        return np.full(n, float(sb))
+    return np.asarray(sb, dtype=np.float64)
+
+
+def _part(Xb, yb, sb, rows):
+    Xb = Xb.tocsr() if sp.issparse(Xb) else np.asarray(Xb)
+    return Xb[rows], np.asarray(yb)[rows], weights_of(sb, Xb.shape[0])[rows]
+
+
+def training_part(Xb, yb, sb, holdout):
+    """(X, y, sample weights) of the block's rows that are not held out."""
+    n = Xb.shape[0]
+    if holdout is None:
+        return Xb, np.asarray(yb), weights_of(sb, n)
+    return _part(Xb, yb, sb, np.setdiff1d(np.arange(n), holdout_rows(n, holdout)))
+
+
+def describe(Xb, yb, sb, holdout, classify):
+    """What the client checks before a fit: shape, finiteness, labels and their counts,
+    sample weights, held-out rows, column support."""
     n, d = Xb.shape
     values = Xb.data if sp.issparse(Xb) else np.asarray(Xb)
     if sp.issparse(Xb):
@@ -31,11 +73,16 @@ def describe(Xb, yb, classify):
     else:
         support = np.ones(d, dtype=bool)
     yb = np.asarray(yb)
+    sw = None if sb is None or np.ndim(sb) == 0 else np.asarray(sb, dtype=np.float64)
     info = {"n_rows": int(n), "n_features": int(d), "n_y": int(yb.shape[0]),
             "sparse": bool(sp.issparse(Xb)), "support": support,
-            "finite_X": bool(np.isfinite(values).all()), "finite_y": True, "labels": None}
+            "finite_X": bool(np.isfinite(values).all()), "finite_y": True, "labels": None,
+            "n_sw": n if sw is None else int(sw.shape[0]),
+            "finite_sw": sw is None or bool(np.isfinite(sw).all()),
+            "negative_sw": sw is not None and bool((sw < 0).any()),
+            "n_holdout": int(holdout_rows(n, holdout).shape[0])}
     if classify:
-        info["labels"] = np.unique(yb)
+        info["labels"], info["counts"] = np.unique(yb, return_counts=True)
     else:
         info["finite_y"] = bool(np.isfinite(yb.astype(np.float64)).all())
     return info
@@ -86,27 +133,29 @@ def _loss_sums(kern, Y, P, SW, loss, param):
                      for k in range(Y.shape[1])])
 
 
-def gradient(Xb, yb, W, spec, seed, fraction, with_grad, tag):
-    """Sums over the block (or a ``fraction`` of its rows drawn from ``seed``) at the
-    model ``W`` (K, d + 1), last column the intercept:
+def gradient(Xb, yb, sb, holdout, W, spec, seed, fraction, with_grad, tag):
+    """Sums over the block's training rows (or a ``fraction`` of them drawn from
+    ``seed``) at the model ``W`` (K, d + 1), last column the intercept:
 
         G[k, :d] = sum_i s_ik dL/dp(y_ik, p_ik) x_i,  G[k, d] = sum_i s_ik dL/dp,
         loss[k]  = sum_i s_ik L(y_ik, p_ik),           p_ik = x_i . W[k, :d] + W[k, d]
 
-    with s_ik the class weight of problem k (1 for regression). Returns a dict with
+    with s_ik the sample weight times the class weight of problem k. Returns a dict with
     ``tag``, ``G``, ``loss`` and ``n`` (rows used).
     """
     from fastgd._backend import kernels
 
+    Xb, yb, sw = training_part(Xb, yb, sb, holdout)
     n = Xb.shape[0]
     if fraction < 1.0:
         m = max(1, int(round(fraction * n)))
         rows = np.sort(np.random.default_rng(seed).choice(n, size=m, replace=False))
-        Xb, yb = Xb[rows], np.asarray(yb)[rows]
+        Xb, yb, sw = _part(Xb, yb, sw, rows)
     Xb = Xb.tocsr() if sp.issparse(Xb) else np.asarray(Xb)
     Y = targets(yb, spec["classes"], spec["classify"])
     pos, neg = np.asarray(spec["pos_weight"]), np.asarray(spec["neg_weight"])
     SW = np.where(Y > 0, pos[None, :], neg[None, :]) if spec["classify"] else np.ones_like(Y)
+    SW = SW * sw[:, None]
     P = np.asarray(Xb @ W[:, :-1].T) + W[:, -1][None, :]
     out = {"tag": tag, "n": int(Y.shape[0]),
            "loss": _loss_sums(kernels(spec["backend"]), Y, P, SW, spec["loss"],
@@ -120,9 +169,10 @@ def gradient(Xb, yb, W, spec, seed, fraction, with_grad, tag):
     return out
 
 
-def local_fit(Xb, yb, spec, W, carry, seed, epochs, tag):
-    """``epochs`` epochs of the single-machine estimator on the block from ``W``
-    (K, d + 1), carried on from ``carry = (t, S)``: the step counter t of SPEC section 2
+def local_fit(Xb, yb, sb, holdout, spec, W, carry, seed, epochs, tag):
+    """``epochs`` epochs of the single-machine estimator on the block's training rows
+    and their sample weights, from ``W`` (K, d + 1), carried on from ``carry = (t, S)``:
+    the step counter t of SPEC section 2
     and the rule state S (K, n_slots, d + 1; None: fresh) that the block's previous fit
     left, so that a decaying schedule and an adaptive rule go on where they stopped
     (``_fit_from``; the cumulative-L1 memory starts afresh each time). ``max_iter=epochs,
@@ -137,9 +187,9 @@ def local_fit(Xb, yb, spec, W, carry, seed, epochs, tag):
 
     t, S = carry
     params = dict(spec["single_params"], max_iter=int(epochs), tol=None,
-                  random_state=int(seed), warm_start=False)
-    yb = np.asarray(yb)
-    sw = None
+                  random_state=int(seed), warm_start=False, early_stopping=False)
+    Xb, yb, sw = training_part(Xb, yb, sb, holdout)
+    sw = None if sb is None else sw  # the estimator's own unweighted path
     if spec["classify"]:
         est = fastgd.SGDClassifier(**params)
         missing = np.setdiff1d(spec["classes"], np.unique(yb))
@@ -149,7 +199,8 @@ def local_fit(Xb, yb, spec, W, carry, seed, epochs, tag):
             Xb = sp.vstack([Xb, pad], format="csr") if sp.issparse(Xb) else np.vstack(
                 [Xb, pad])
             yb = np.concatenate([yb, missing.astype(yb.dtype)])
-            sw = np.concatenate([np.ones(yb.shape[0] - missing.size), np.zeros(missing.size)])
+            sw = np.concatenate([np.ones(yb.shape[0] - missing.size) if sw is None else sw,
+                                 np.zeros(missing.size)])
     else:
         est = fastgd.SGDRegressor(**params)
     coef = W[:, :-1] if spec["classify"] else W[0, :-1]
@@ -168,4 +219,29 @@ def local_fit(Xb, yb, spec, W, carry, seed, epochs, tag):
     out = {"tag": tag, "W": W_new, "t": float(est.t_), "S": S_new}
     if spec["adagrad_weights"]:
         out["G"] = S_new[:, 0]
+    return out
+
+
+def validation_sums(Xb, yb, sb, holdout, W, spec, tag):
+    """What the client needs for the score of the model ``W`` on the block's held-out
+    rows (s their sample weights): classification, ``correct[k]`` = sum of s over the rows
+    that binary problem k (one-vs-rest, or the binary problem itself) predicts right and
+    ``weight`` = sum of s (its accuracy = correct[k] / weight, the score scikit-learn's
+    early stopping reads for each binary problem); regression,
+    ``weight``, the weighted mean of y and sum s (y - mean)^2 (``m2``, combined over the
+    blocks by Chan's formula) and ``sse`` = sum s (y - p)^2 (R^2 = 1 - sse / m2)."""
+    n = Xb.shape[0]
+    Xv, yv, sv = _part(Xb, yb, sb, holdout_rows(n, holdout))
+    P = np.asarray(Xv @ W[:, :-1].T) + W[:, -1][None, :]
+    weight = float(sv.sum())
+    out = {"tag": tag, "weight": weight}
+    if spec["classify"]:
+        right = (P > 0) == (targets(yv, spec["classes"], True) > 0)
+        out["correct"] = sv @ right
+        return out
+    yv = yv.astype(np.float64)
+    mean = float(sv @ yv) / weight if weight > 0 else 0.0
+    out["mean"] = mean
+    out["m2"] = float(sv @ (yv - mean) ** 2)
+    out["sse"] = float(sv @ (yv - P[:, 0]) ** 2)
     return out

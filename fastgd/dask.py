@@ -10,8 +10,9 @@ an array. See SPEC section 8 and ``fastgd._dask_strategies`` for the algorithms.
 every block per round), 'gradient' (one full-batch step per round, as the single-machine
 ``batch_size='full'`` path counts epochs), 'ssp' (clocks per block) and 'downpour' /
 'adarevision' (tasks per block). ``tol`` stops the synchronous strategies by
-scikit-learn's rule on the objective of SPEC section 1 after each round; the
-asynchronous ones run their ``max_iter`` rounds.
+scikit-learn's rule on the objective of SPEC section 1 after each round (with
+``early_stopping``, on the score of rows held out of every block); the asynchronous ones
+run their ``max_iter`` rounds.
 """
 
 import glob as _glob
@@ -146,10 +147,33 @@ def _block_futures(client, arr):
     return arr, [by_key[k] for k in keys]
 
 
-def _no_weights_on_dask(sample_weight):
-    if sample_weight is not None:
-        raise ValueError("sample_weight is not available in fastgd.dask's lazy score; "
-                         "compute the predictions and weigh them with dask.array.")
+def _weights_input(sample_weight, X):
+    """None, a float, or a dask array of weights chunked as X's rows."""
+    if sample_weight is None or np.ndim(sample_weight) == 0 and not dask.is_dask_collection(
+            sample_weight):
+        return None if sample_weight is None else float(sample_weight)
+    sw = _dask_input(sample_weight, "sample_weight")
+    if sw is None:
+        sw = np.asarray(sample_weight, dtype=np.float64)
+        if sw.shape != (X.shape[0],):
+            raise ValueError(f"sample_weight has shape {sw.shape}; X has {X.shape[0]} rows.")
+        return da.from_array(sw, chunks=(X.chunks[0],))
+    if sw.ndim != 1 or any(np.isnan(c) for c in sw.chunks[0]) or sw.chunks[0] != X.chunks[0]:
+        raise ValueError(
+            f"sample_weight's chunks {sw.chunks} are not aligned with X's rows "
+            f"{X.chunks[0]}: use sample_weight.rechunk((X.chunks[0],)) (for a Series: "
+            "s.to_dask_array(lengths=True) first).")
+    return sw
+
+
+def _weighted_mean(values, sample_weight):
+    """mean(values) or its weighted mean, as a lazy dask scalar."""
+    if sample_weight is None:
+        return values.mean()
+    sw = _weights_input(sample_weight, values[:, None])
+    if not isinstance(sw, da.Array):
+        return values.mean()
+    return (values * sw).sum() / sw.sum()
 
 
 def _block_call(block, est, method):
@@ -176,9 +200,15 @@ class _DaskSGD(BaseEstimator):
         s = self.strategy
         if s not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}; got {s!r}.")
-        if self.early_stopping:
-            raise ValueError("early_stopping is not available in fastgd.dask: hold out a "
-                             "validation set yourself and compare score() after fits.")
+        if self.early_stopping and (s in ("ssp", *ASYNC) or self.asynchronous):
+            raise ValueError(
+                f"early_stopping stops a synchronous strategy after a round, as tol does; "
+                f"strategy={s!r}{' with asynchronous=True' if self.asynchronous else ''} "
+                "runs its max_iter rounds. Use 'average', 'gradient' or 'easgd', or hold "
+                "out a validation set yourself.")
+        if self.early_stopping and self.tol is None:
+            raise ValueError("early_stopping=True needs a tol (scikit-learn's default "
+                             "1e-3): with tol=None no round is ever compared.")
         for name in ("local_epochs", "tau", "checkpoint_every"):
             if not (isinstance(getattr(self, name), (int, np.integer))
                     and getattr(self, name) >= 1):
@@ -212,8 +242,14 @@ class _DaskSGD(BaseEstimator):
             raise ValueError(NO_CLIENT) from None
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y, coef_init=None, intercept_init=None):
-        """Fit on a dask array (rows chunked, NumPy or CSR blocks) or DataFrame."""
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit on a dask array (rows chunked, NumPy or CSR blocks) or DataFrame.
+
+        ``sample_weight``: None, a float, or one weight per row (a dask array or Series
+        chunked as X's rows, or a NumPy array, cut into X's chunks). With
+        ``early_stopping``, ``validation_fraction`` of every block's rows (a draw seeded
+        by ``random_state`` and the block) are held out and scored after each round.
+        """
         self._check_params()
         X_in, y_in = _dask_input(X), _dask_input(y, "y")
         if X_in is None or y_in is None:
@@ -224,18 +260,25 @@ class _DaskSGD(BaseEstimator):
                 "da.from_array(X, chunks=(rows, -1)), or use fastgd.{} for it.".format(
                     type(X).__name__, type(y).__name__, self._single_cls.__name__))
         _check_rows(X_in, y_in)
+        sw_in = _weights_input(sample_weight, X_in)
         client = self._client()
         client.register_plugin(KernelsPlugin(), name=KernelsPlugin.name)
         Xp, xf = _block_futures(client, X_in)
         yp, yf = _block_futures(client, y_in)
-        infos = client.gather([client.submit(tasks.describe, xb, yb, self._is_classifier,
-                                             pure=False) for xb, yb in zip(xf, yf)])
+        sp_, sf = (None, [sw_in] * len(xf)) if not isinstance(sw_in, da.Array) else \
+            _block_futures(client, sw_in)
+        holdout = [(self.validation_fraction, self.random_state, b) if self.early_stopping
+                   else None for b in range(len(xf))]
+        infos = client.gather([client.submit(tasks.describe, xb, yb, sb, hb,
+                                             self._is_classifier, pure=False)
+                               for xb, yb, sb, hb in zip(xf, yf, sf, holdout)])
         self._check_blocks(infos, X_in)
-        ctx, W0 = self._context(client, xf, yf, infos, coef_init, intercept_init)
+        ctx, W0 = self._context(client, (xf, yf, sf, holdout), infos, coef_init,
+                                intercept_init)
         state = self._run(ctx, W0)
         self._commit(strategies.finite_or_raise(state["W"], self.strategy),
                      int(state["round"]), ctx)
-        del Xp, yp
+        del Xp, yp, sp_
         return self
 
     def _check_blocks(self, infos, X):
@@ -259,10 +302,24 @@ class _DaskSGD(BaseEstimator):
                     "first, e.g. X = da.nan_to_num(X) or a dask-ml SimpleImputer.")
             if not info["finite_y"]:
                 raise ValueError(f"y {rows} contains NaN or infinity; drop those rows.")
+            if info["n_sw"] != info["n_rows"]:
+                raise ValueError(f"{rows}: X has {info['n_rows']} rows, sample_weight "
+                                 f"{info['n_sw']}; it must be aligned with X, block by "
+                                 "block.")
+            if not info["finite_sw"] or info["negative_sw"]:
+                raise ValueError(f"sample_weight {rows} contains NaN, infinity or negative "
+                                 "values; sample weights must be finite and >= 0.")
+            if self.early_stopping and not 0 < info["n_holdout"] < info["n_rows"]:
+                raise ValueError(
+                    f"validation_fraction={self.validation_fraction} holds out "
+                    f"{info['n_holdout']} of the {info['n_rows']} rows of {rows}: every "
+                    "block needs rows to train on and rows to validate on. Use larger "
+                    "blocks (X.rechunk) or another validation_fraction.")
             start += info["n_rows"]
 
-    def _context(self, client, xf, yf, infos, coef_init, intercept_init):
-        n_rows = np.array([i["n_rows"] for i in infos], dtype=np.int64)
+    def _context(self, client, blocks, infos, coef_init, intercept_init):
+        xf, yf, sf, holdout = blocks
+        n_rows = np.array([i["n_rows"] - i["n_holdout"] for i in infos], dtype=np.int64)
         d = infos[0]["n_features"]
         support = np.logical_or.reduce([i["support"] for i in infos])
         sparse = any(i["sparse"] for i in infos)
@@ -284,7 +341,8 @@ class _DaskSGD(BaseEstimator):
         if intercept_init is not None:
             W0[:, -1] = linear_model._coef_init(intercept_init, (K,), "intercept_init")
         cfg = self._single(batch_size="full")._config(self.loss, self.max_iter)
-        ctx = strategies.Context(client=client, X=xf, y=yf, n_rows=n_rows, spec=spec,
+        ctx = strategies.Context(client=client, X=xf, y=yf, sw=sf, holdout=holdout,
+                                 n_rows=n_rows, spec=spec,
                                  cfg=cfg, params=self, token=uuid.uuid4().hex[:10],
                                  support=support)
         return ctx, W0
@@ -295,11 +353,16 @@ class _DaskSGD(BaseEstimator):
             raise ValueError("The number of classes has to be greater than one; got "
                              f"{classes.shape[0]} class")
         cw = self.class_weight
-        if cw == "balanced":
-            raise ValueError("class_weight='balanced' needs the class counts of the whole "
-                             "data: compute them (da.unique(y, return_counts=True)) and "
-                             "pass class_weight as a dict.")
-        weights = compute_class_weight(cw, classes=classes, y=classes)
+        if cw == "balanced":  # scikit-learn's n / (n_classes * count), from all of y
+            counts = np.zeros(classes.shape[0])
+            for i in infos:
+                counts[np.searchsorted(classes, i["labels"])] += i["counts"]
+            weights = counts.sum() / (classes.shape[0] * counts)
+            # the local fits read class_weight too: the whole data's, not their block's
+            spec["single_params"] = dict(spec["single_params"],
+                                         class_weight=dict(zip(classes.tolist(), weights)))
+        else:
+            weights = compute_class_weight(cw, classes=classes, y=classes)
         if classes.shape[0] == 2:
             spec["pos_weight"], spec["neg_weight"] = [weights[1]], [weights[0]]
             return classes, 1
@@ -381,7 +444,8 @@ class SGDClassifier(ClassifierMixin, _DaskSGD):
     asynchronous strategies, that many applied results per block: the model, the
     server rule's state, the clocks and each block's count of applied results; a
     resumed fit runs the tasks in flight at the save again).
-    ``class_weight='balanced'`` is not available (pass a dict).
+    ``class_weight='balanced'`` counts the classes over every block; ``early_stopping``
+    holds out ``validation_fraction`` of every block (synchronous strategies).
     """
 
     _is_classifier = True
@@ -407,8 +471,7 @@ class SGDClassifier(ClassifierMixin, _DaskSGD):
         y_d = _dask_input(y, "y")
         if y_d is None:
             return self.to_single().score(X, y, sample_weight)
-        _no_weights_on_dask(sample_weight)
-        return (self.predict(X) == y_d).mean()
+        return _weighted_mean(self.predict(X) == y_d, sample_weight)
 
 
 class SGDRegressor(RegressorMixin, _DaskSGD):
@@ -423,9 +486,9 @@ class SGDRegressor(RegressorMixin, _DaskSGD):
         y_d = _dask_input(y, "y")
         if y_d is None:
             return self.to_single().score(X, y, sample_weight)
-        _no_weights_on_dask(sample_weight)
-        residual = ((y_d - self.predict(X)) ** 2).sum()
-        return 1.0 - residual / ((y_d - y_d.mean()) ** 2).sum()
+        residual = _weighted_mean((y_d - self.predict(X)) ** 2, sample_weight)
+        return 1.0 - residual / _weighted_mean(
+            (y_d - _weighted_mean(y_d, sample_weight)) ** 2, sample_weight)
 
 
 # ---------------------------------------------------------------------- reader

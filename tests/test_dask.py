@@ -418,6 +418,130 @@ def test_clone_and_get_params():
     assert fd.SGDRegressor(strategy="gradient").get_params()["strategy"] == "gradient"
 
 
+# ------------------------------------------------- sample weights, early stopping
+def test_gradient_with_sample_weight_equals_single_machine(client, mushrooms):
+    X, y, (Xd, yd) = mushrooms
+    sw = np.random.RandomState(0).uniform(0.0, 3.0, X.shape[0])
+    lo, hi = np.unique(y)
+    params = dict(LOG, optimizer="adam", eta0=0.05, max_iter=6,
+                  class_weight={lo: 2.0, hi: 0.5})
+    single = fastgd.SGDClassifier(batch_size="full", **params).fit(X, y, sample_weight=sw)
+    model = fd.SGDClassifier(strategy="gradient", client=client, **params)
+    model.fit(Xd, yd, sample_weight=da.from_array(sw, chunks=500))
+    np.testing.assert_allclose(model.coef_, single.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(model.intercept_, single.intercept_, rtol=1e-9, atol=1e-12)
+    unweighted = fd.SGDClassifier(strategy="gradient", client=client, **params).fit(Xd, yd)
+    assert not np.allclose(unweighted.coef_, model.coef_, rtol=1e-3)  # the weights count
+    # a NumPy array is cut into X's chunks; a float scales every row alike
+    again = fd.SGDClassifier(strategy="gradient", client=client, **params)
+    np.testing.assert_array_equal(again.fit(Xd, yd, sample_weight=sw).coef_, model.coef_)
+    scaled = fastgd.SGDClassifier(batch_size="full", **params).fit(X, y, sample_weight=2.0)
+    np.testing.assert_allclose(again.fit(Xd, yd, sample_weight=2.0).coef_, scaled.coef_,
+                               rtol=1e-9, atol=1e-12)
+
+
+def test_average_single_block_with_sample_weight(client, shared_data):
+    X, y = shared_data("housing_scale.xz")
+    sw = np.random.RandomState(1).uniform(0.0, 2.0, X.shape[0])
+    Xd, yd = as_dask(X, y, X.shape[0])
+    params = dict(alpha=1e-3, optimizer="adagrad", eta0=0.1, shuffle=False, tol=None,
+                  random_state=0)
+    model = fd.SGDRegressor(strategy="average", local_epochs=2, max_iter=2, client=client,
+                            **params).fit(Xd, yd, sample_weight=da.from_array(sw, chunks=-1))
+    single = fastgd.SGDRegressor(max_iter=4, **params).fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(model.coef_, single.coef_, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(model.intercept_, single.intercept_, rtol=1e-12)
+    with client.as_current():  # the lazy score weighs too
+        r2 = float(model.score(Xd, yd, sample_weight=da.from_array(sw, chunks=-1)).compute())
+    assert r2 == pytest.approx(single.score(X, y, sample_weight=sw), rel=1e-10)
+    assert r2 != pytest.approx(single.score(X, y), rel=1e-6)
+
+
+def test_class_weight_balanced_counts_every_block(client):
+    X, y = make_classification(300, 6, n_informative=4, n_redundant=0, n_classes=3,
+                               weights=[0.6, 0.3, 0.1], random_state=3)
+    params = dict(LOG, max_iter=5, optimizer="rmsprop", eta0=0.05, class_weight="balanced")
+    single = fastgd.SGDClassifier(batch_size="full", **params).fit(X, y)
+    model = fd.SGDClassifier(strategy="gradient", client=client, **params)\
+        .fit(*as_dask(X, y, 100))
+    np.testing.assert_allclose(model.coef_, single.coef_, rtol=1e-9, atol=1e-12)
+    avg = fd.SGDClassifier(strategy="average", client=client, **dict(params, max_iter=2))
+    avg.fit(*as_dask(X, y, 100))  # the local fits get the whole data's weights
+    assert np.isfinite(avg.coef_).all()
+
+
+def test_early_stopping_holds_out_rows_and_stops_on_their_score(client, one_worker_client,
+                                                               mushrooms):
+    """strategy='gradient' with early stopping equals the single-machine full-batch fit
+    on the training rows only, for the rounds it ran, and it stopped at the first round
+    where scikit-learn's rule on the held-out accuracy says so."""
+    from fastgd._dask_tasks import holdout_rows
+
+    X, y, (Xd, yd) = mushrooms
+    params = dict(LOG, optimizer="adagrad", eta0=0.5, tol=1e-3, n_iter_no_change=3,
+                  validation_fraction=0.25)
+    model = fd.SGDClassifier(strategy="gradient", early_stopping=True, max_iter=200,
+                             client=client, **params).fit(Xd, yd)
+    held = np.concatenate([500 * b + holdout_rows(500, (0.25, 0, b)) for b in range(4)])
+    assert held.shape[0] == 500
+    train = np.setdiff1d(np.arange(X.shape[0]), held)
+    ref = dict(params, tol=None, early_stopping=False, batch_size="full")
+    n = model.n_iter_
+    assert n_iter_no_change_rule(
+        [fastgd.SGDClassifier(max_iter=r, **ref).fit(X[train], y[train]).score(X[held],
+                                                                                 y[held])
+         for r in range(1, n + 1)], 1e-3, 3) == n < 200
+    single = fastgd.SGDClassifier(max_iter=n, **ref).fit(X[train], y[train])
+    np.testing.assert_allclose(model.coef_, single.coef_, rtol=1e-9, atol=1e-12)
+    # the same split and the same stop on another cluster (one worker)
+    one = fd.SGDClassifier(strategy="gradient", early_stopping=True, max_iter=200,
+                           client=one_worker_client, **params).fit(Xd, yd)
+    np.testing.assert_array_equal(one.coef_, model.coef_)
+
+
+def n_iter_no_change_rule(scores, tol, patience):
+    """scikit-learn's early stopping: the round after which ``patience`` rounds in a row
+    failed to beat the best score by ``tol``."""
+    best, bad = -np.inf, 0
+    for r, score in enumerate(scores, 1):
+        bad = bad + 1 if score < best + tol else 0
+        best = max(best, score)
+        if bad >= patience:
+            return r
+    return None
+
+
+@pytest.mark.parametrize("strategy", ["average", "easgd"])
+def test_early_stopping_local_fits(client, mushrooms, strategy):
+    X, y, (Xd, yd) = mushrooms
+    model = fd.SGDClassifier(strategy=strategy, early_stopping=True, max_iter=100,
+                             n_iter_no_change=2, client=client, **dict(LOG, tol=1e-3))
+    model.fit(Xd, yd)
+    assert model.n_iter_ < 100
+    assert model.score(X, y) > 0.95
+
+
+def test_sample_weight_and_early_stopping_errors(client, mushrooms):
+    X, y, (Xd, yd) = mushrooms
+    est = fd.SGDClassifier(strategy="gradient", client=client, max_iter=2, **LOG)
+    with pytest.raises(ValueError, match="not aligned with X's rows"):
+        est.fit(Xd, yd, sample_weight=da.ones(X.shape[0], chunks=400))
+    with pytest.raises(ValueError, match="shape"):
+        est.fit(Xd, yd, sample_weight=np.ones(7))
+    bad = np.ones(X.shape[0])
+    bad[1200] = -1.0
+    with pytest.raises(ValueError, match=r"block 2 \(rows 1000..1499\).*>= 0"):
+        est.fit(Xd, yd, sample_weight=da.from_array(bad, chunks=500))
+    for kw in (dict(strategy="downpour"), dict(strategy="easgd", asynchronous=True)):
+        with pytest.raises(ValueError, match="early_stopping stops a synchronous"):
+            fd.SGDClassifier(client=client, early_stopping=True, **kw).fit(Xd, yd)
+    with pytest.raises(ValueError, match="needs a tol"):
+        fd.SGDClassifier(client=client, early_stopping=True, tol=None).fit(Xd, yd)
+    tiny = as_dask(X[:40], y[:40], 1)
+    with pytest.raises(ValueError, match="validation_fraction=0.1 holds out 1 of the 1"):
+        fd.SGDClassifier(client=client, early_stopping=True).fit(*tiny)
+
+
 # ------------------------------------------------------------- bad input
 def test_no_client_says_how_to_start_one(mushrooms):
     _, _, (Xd, yd) = mushrooms
