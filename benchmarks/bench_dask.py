@@ -21,7 +21,7 @@ round (a 'gradient' round against a single-machine full-batch epoch) and the cos
 ``--study`` instead measures how the asynchronous strategies degrade with delay: in
 ``deterministic`` mode results are applied in submission order, so with B blocks every
 update is B - 1 updates stale; the objective after ``--study-rounds`` tasks per block,
-for B = 2 .. 32.
+for B = 2 .. 32 (``--plot F.png`` draws it).
 """
 
 import argparse
@@ -39,9 +39,21 @@ from sklearn.preprocessing import MaxAbsScaler
 DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
 TARGETS = (1e-2, 1e-3, 1e-4)
 ROUNDS = (1, 2, 4, 8, 16, 32)
+DENSE_MAX_GB = 4.0  # dask-ml's LogisticRegression takes dense X only
 
 
 def load(name, max_rows):
+    """A shared set's first ``max_rows`` rows, or ``synth-<nnz>`` (``synthetic.
+    make_powerlaw``, e.g. synth-1e7), MaxAbs-scaled, labels +-1."""
+    if name.startswith("synth-"):
+        import sys
+
+        sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+        from synthetic import make_powerlaw
+
+        X, y = make_powerlaw(int(float(name[len("synth-"):])))
+        X = MaxAbsScaler().fit_transform(X.tocsr()).tocsr()
+        return X[:max_rows], np.where(y[:max_rows] == y.max(), 1.0, -1.0)
     with lzma.open(DATA / name, "rb") as f:
         f = io.BytesIO(b"".join(itertools.islice(f, max_rows)))
         X, y = load_svmlight_file(f, dtype=np.float64)
@@ -100,13 +112,18 @@ def dask_ml_curves(X, y, alpha, rows, client):
     import dask.array as da
     from sklearn.linear_model import SGDClassifier as SkSGD
 
-    Xdense = client.persist(da.from_array(X.toarray(), chunks=(rows, -1)))
     Xcsr = client.persist(da.from_array(X, chunks=(rows, -1), asarray=False))
     yd = client.persist(da.from_array(y, chunks=rows))
     y01 = client.persist(da.from_array((y + 1) / 2, chunks=rows))  # dask-glm's labels
     n = X.shape[0]
     out = {}
-    for solver in ("admm", "lbfgs"):
+    dense_gb = X.shape[0] * X.shape[1] * 8 / 1e9
+    if dense_gb > DENSE_MAX_GB:
+        print(f"dask-ml LogisticRegression needs dense X: {dense_gb:.0f} GB here, "
+              "not run", flush=True)
+    else:
+        Xdense = client.persist(da.from_array(X.toarray(), chunks=(rows, -1)))
+    for solver in ("admm", "lbfgs") if dense_gb <= DENSE_MAX_GB else ():
         try:
             out[f"dask-ml LogisticRegression ({solver}, dense)"] = curve(
                 lambda k: DaskLR(solver=solver, C=1.0 / (alpha * n), max_iter=k,
@@ -123,8 +140,9 @@ def dask_ml_curves(X, y, alpha, rows, client):
     return out
 
 
-def delay_study(fd, Xd_of, X, y, common, rounds):
-    """Markdown rows: objective of each asynchronous strategy against the delay B - 1."""
+def delay_study(fd, Xd_of, X, y, common, rounds, plot=None):
+    """Markdown rows: objective of each asynchronous strategy against the delay B - 1
+    (and with ``plot``, a PNG of the same numbers)."""
     blocks = (2, 4, 8, 16, 32)
     strategies = {"downpour": dict(strategy="downpour", server_eta=0.5),
                   "adarevision": dict(strategy="adarevision", server_eta=0.5),
@@ -134,6 +152,7 @@ def delay_study(fd, Xd_of, X, y, common, rounds):
                                       learning_rate="constant", eta0=0.05)}
     lines = ["| strategy | " + " | ".join(f"delay {b - 1}" for b in blocks) + " |",
              "|---|" + "---:|" * len(blocks)]
+    curves = {}
     for name, params in strategies.items():
         cells = []
         for b in blocks:
@@ -143,7 +162,32 @@ def delay_study(fd, Xd_of, X, y, common, rounds):
             cells.append(F(model, X, y, common["alpha"]))
             print(name, b, cells[-1], flush=True)
         lines.append(f"| {name} | " + " | ".join(f"{c:.5f}" for c in cells) + " |")
+        curves[name] = cells
+    if plot:
+        plot_delay(curves, [b - 1 for b in blocks], rounds, plot)
     return lines
+
+
+def plot_delay(curves, delays, rounds, path):
+    """Objective against delay, one line per strategy (log-scaled delay axis)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, values in curves.items():
+        ax.plot(delays, values, marker="o", label=name)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(delays, [str(d) for d in delays])
+    ax.set_xlabel("delay (updates applied between a task's read and its write)")
+    ax.set_ylabel(f"objective after {rounds} tasks per block")
+    ax.set_title("Asynchronous strategies against delay")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def finish(lines, out, client, cluster):
@@ -166,6 +210,7 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--study", action="store_true")
     ap.add_argument("--study-rounds", type=int, default=16)
+    ap.add_argument("--plot", default=None, help="--study: also draw the study to this PNG")
     args = ap.parse_args()
 
     import dask.array as da
@@ -192,10 +237,11 @@ def main():
                  f"LocalCluster {args.workers} workers x 1 thread", "",
                  f"Objective after {args.study_rounds} tasks per block; deterministic mode "
                  "(B blocks: every update is B - 1 updates stale).", "",
-                 *delay_study(fd, Xd_of, X, y, common, args.study_rounds), "",
-                 "Repeat: `python benchmarks/bench_dask.py --study --data "
-                 f"{args.data} --max-rows {args.max_rows} --study-rounds "
-                 f"{args.study_rounds}`"]
+                 *delay_study(fd, Xd_of, X, y, common, args.study_rounds, args.plot), "",
+                 f"Measured {time.strftime('%Y-%m-%d')}. Repeat: `python "
+                 f"benchmarks/bench_dask.py --study --data {args.data} --max-rows "
+                 f"{args.max_rows} --study-rounds {args.study_rounds}"
+                 + (f" --plot {args.plot}`" if args.plot else "`")]
         return finish(lines, args.out, client, cluster)
     lbfgs = LogisticRegression(C=1.0 / (alpha * n), tol=1e-10, max_iter=10_000).fit(X, y)
     f_lbfgs = F(lbfgs, X, y, alpha)
@@ -253,6 +299,10 @@ def main():
         lines.append(f"| {name} | " + " | ".join("-" if c is None else f"{c:.2f}"
                                                   for c in cells)
                      + f" | {pts[-1][2]:.6g} |")
+    if not any(name.startswith("dask-ml LogisticRegression") for name in results):
+        lines += ["", "dask-ml LogisticRegression (admm, lbfgs): not in the table (it "
+                  f"needs dense X: {X.shape[0] * X.shape[1] * 8 / 1e9:.1f} GB here, or "
+                  "dask-ml is not installed, or dask-glm refused the data)."]
     lines += ["", f"Dask overhead per round: a 'gradient' round takes {per_round * 1e3:.1f} "
               f"ms, a single-machine full-batch epoch {epoch * 1e3:.1f} ms.",
               f"'average' (1 local epoch per round) for 32 rounds: {avg[32]:.2f} s; the "

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fastgd import _dask_tasks as tasks
+from fastgd._engine import DIVERGED_FACTOR
 from fastgd._rules import Penalty, Rule, Schedule
 
 CHECKPOINT_FORMAT = 1
@@ -551,15 +552,23 @@ class AdaRevision:
     per coordinate. A Read hands out z (the sum of gradients applied so far); the
     Update of g read at z_old, with g_bck = z - z_old the gradients applied meanwhile:
 
-        eta_old = eta / sqrt(G'); z += g; G += g^2 + 2 g g_bck; G' = max(G', G)
+        eta_old = eta / sqrt(G'); z += g; G += g^2 + 2 g g_bck; A += g^2
+        G' = max(G', G, A)
         w <- w - (eta / sqrt(G')) g + (eta_old - eta / sqrt(G')) g_bck
 
-    i.e. the step of the g_bck gradients is revised to the new, smaller rate."""
+    i.e. the step of the g_bck gradients is revised to the new, smaller rate. One
+    change to the paper's rule (its analysis projects onto a bounded set, which this
+    unconstrained model has not): G' is at least Adagrad's A = sum g^2, so the rate is
+    never above Adagrad's. Without that floor, delayed gradients that alternate in sign
+    drive G below zero, the rate stays at its early, large value and the iterates
+    oscillate with growing amplitude (seen on ``make_powerlaw(1e7)``, 8 blocks: F
+    reached 1e38; ``test_dask.py::test_adarevision_rate_never_above_adagrads``)."""
 
-    ARRAYS = ("z", "G", "Gmax")
+    ARRAYS = ("z", "G", "A", "Gmax")
 
     def __init__(self, shape, eta, eps):
-        self.z, self.G, self.Gmax = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+        self.z, self.G, self.A = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+        self.Gmax = np.zeros(shape)
         self.eta, self.eps = eta, eps
 
     def read(self):
@@ -570,7 +579,8 @@ class AdaRevision:
         eta_old = self.eta / (np.sqrt(self.Gmax) + self.eps)
         self.z += g
         self.G += g * g + 2.0 * g * g_bck
-        np.maximum(self.Gmax, self.G, out=self.Gmax)
+        self.A += g * g
+        np.maximum(self.Gmax, np.maximum(self.G, self.A), out=self.Gmax)
         eta_new = self.eta / (np.sqrt(self.Gmax) + self.eps)
         W -= eta_new * g - (eta_old - eta_new) * g_bck
 
@@ -669,10 +679,24 @@ def fit_easgd_async(ctx, W0, n_rounds):
     return state
 
 
-def finite_or_raise(W, strategy):
+def _diverged(strategy, what):
+    return ValueError(
+        f"strategy={strategy!r}: {what} (the fit diverged); a smaller eta0 / server_eta "
+        "or a larger alpha might help, as might scaling X (MaxAbsScaler for sparse X).")
+
+
+def finite_or_raise(ctx, W, strategy):
+    """W, once it is finite and its objective not absurd: the single-machine rule
+    (``_engine.check_objective``), F <= DIVERGED_FACTOR max(F(0, 0), 1), checked by one
+    map-reduce pass (two when F is over DIVERGED_FACTOR: F(0, 0) decides)."""
     if not np.isfinite(W).all():
-        raise ValueError(
-            f"strategy={strategy!r}: the model is no longer finite (the fit diverged); "
-            "a smaller eta0 / server_eta or a larger alpha might help, as might scaling X.")
+        raise _diverged(strategy, "the model is no longer finite")
+    F = ctx.objective(W, "final")
+    if np.all(F <= DIVERGED_FACTOR):
+        return W
+    limit = DIVERGED_FACTOR * np.maximum(ctx.objective(np.zeros_like(W), "zero"), 1.0)
+    if not np.all(F <= limit):
+        raise _diverged(strategy, f"the objective reached {float(np.max(F)):.3g}, over "
+                        f"{DIVERGED_FACTOR:.0e} times that of the zero model")
     return W
 

@@ -29,6 +29,7 @@ class Rows:
     n_samples: int
     n_features: int
     backend: object = None  # the _backend.Backend whose kernels fit these rows
+    _sq_norms: np.ndarray = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(cls, X, backend="auto"):
@@ -49,6 +50,16 @@ class Rows:
     @property
     def is_sparse(self):
         return self.dense_d == 0
+
+    def sq_norms(self):
+        """||x_i||² of every row, computed once (one pass, no copy of X): the step
+        rules, Lipschitz sampling and solver='auto' of every class's fit read it."""
+        if self._sq_norms is None:
+            out = np.empty(self.n_samples)
+            self.backend.vr.row_sq_norms(self.data, self.indptr, self.dense_d,
+                                         np.arange(self.n_samples, dtype=np.int64), out)
+            self._sq_norms = out
+        return self._sq_norms
 
     def decision(self, coef, intercept):
         out = np.empty(self.n_samples)

@@ -66,10 +66,9 @@ _LOSS_CURVATURE = {int(spec.id): spec.curvature for spec in LOSSES.values()
 
 
 def row_sq_norms(rows, train_idx):
-    """||x_i||² of the training rows, in the order of ``train_idx`` (one pass, no copy)."""
-    out = np.empty(train_idx.shape[0])
-    rows.backend.vr.row_sq_norms(rows.data, rows.indptr, rows.dense_d, train_idx, out)
-    return out
+    """||x_i||² of the training rows, in the order of ``train_idx`` (``Rows.sq_norms``:
+    one pass over X per fit, whoever asks)."""
+    return rows.sq_norms()[train_idx]
 
 
 def _loss_curvature(cfg):

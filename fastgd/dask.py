@@ -276,7 +276,7 @@ class _DaskSGD(BaseEstimator):
         ctx, W0 = self._context(client, (xf, yf, sf, holdout), infos, coef_init,
                                 intercept_init)
         state = self._run(ctx, W0)
-        self._commit(strategies.finite_or_raise(state["W"], self.strategy),
+        self._commit(strategies.finite_or_raise(ctx, state["W"], self.strategy),
                      int(state["round"]), ctx)
         del Xp, yp, sp_
         return self

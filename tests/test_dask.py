@@ -584,6 +584,49 @@ def test_nan_in_one_block(client):
         fd.SGDClassifier(client=client).fit(Xd, yd)
 
 
+def test_adarevision_rate_never_above_adagrads():
+    """AdaRevision's server rule on 1-D streams whose gradients arrive 4 updates stale:
+    x^2 / 2 (the rule converges, its revised rate below Adagrad's: delays seen) and
+    alternating-sign noise, where the paper's accumulator G goes below Adagrad's sum of
+    g^2 and the floor holds the rate at Adagrad's, never above."""
+    from fastgd._dask_strategies import AdaRevision
+
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=400) * np.where(np.arange(400) % 2, 1.0, -1.0) * 1e-3
+    for grad, check in ((lambda x, t: x, "quadratic"), (lambda x, t: noise[t], "noise")):
+        rule = AdaRevision((1, 1), 0.5, 1e-8)
+        W = np.array([[3.0]])
+        reads, below, floored = [], 0, 0
+        for t in range(400):
+            reads.append((W.copy(), rule.read()))
+            if t >= 4:
+                W_read, z_read = reads[t - 4]
+                rule.update(W, np.array([[grad(W_read[0, 0], t)]]), z_read)
+                rate = 0.5 / (np.sqrt(rule.Gmax[0, 0]) + 1e-8)
+                adagrad = 0.5 / (np.sqrt(rule.A[0, 0]) + 1e-8)
+                assert rate <= adagrad * (1 + 1e-12)
+                below += rate < 0.99 * adagrad
+                floored += rule.G[0, 0] < rule.A[0, 0]
+        if check == "quadratic":
+            assert abs(W[0, 0]) < 0.3 and below > 300
+        else:
+            assert floored >= 10 and np.isfinite(W).all()
+
+
+def test_absurd_model_is_a_divergence_error(client, mushrooms):
+    """A finite but absurd model (F a million times the zero model's) is an error, as on
+    one machine, not a fitted estimator."""
+    _, _, (Xd, yd) = mushrooms
+    est = fd.SGDClassifier(strategy="downpour", server_optimizer="sgd", server_eta=1e9,
+                           max_iter=2, deterministic=True, client=client, **LOG)
+    with pytest.raises(ValueError, match=r"objective reached .* over 1e\+06 times .*diverged"):
+        est.fit(Xd, yd)
+    assert not hasattr(est, "coef_")
+    ok = fd.SGDClassifier(strategy="downpour", server_optimizer="sgd", server_eta=1.0,
+                          max_iter=2, deterministic=True, client=client, **LOG).fit(Xd, yd)
+    assert np.isfinite(ok.coef_).all()
+
+
 def test_numpy_input_to_fit_points_to_dask_or_single_machine(client):
     X, y = make_classification(50, 4, random_state=0)
     with pytest.raises(TypeError, match="da.from_array"):
