@@ -5,6 +5,7 @@ scikit-learn's stopping rule, early stopping, the adaptive schedule, divergence 
 progress callbacks) lives here.
 """
 
+import functools
 import math
 import os
 from dataclasses import dataclass, field
@@ -255,13 +256,19 @@ def check_objective(epoch, objective, reference, exact=None):
     than ``DIVERGED_FACTOR`` times max(F(0, 0), 1), a model far worse than predicting 0
     (the clip of dL/dp at 1e12 keeps such a runaway fit finite).
 
-    Called once, at the end of a fit (or ``partial_fit`` call): early epochs of a large
-    schedule (scikit-learn's 'optimal' on the squared losses) may go far up and come
-    back, as in scikit-learn. ``objective`` may be the mean over the last epoch's steps;
-    when it is absurd, ``exact()``, F at the final iterate (one pass), decides.
+    ``reference`` is F(0, 0), or a function computing it (called only when F is over
+    DIVERGED_FACTOR). Called once, at the end of a fit (or ``partial_fit`` call): early
+    epochs of a large schedule (scikit-learn's 'optimal' on the squared losses) may go
+    far up and come back, as in scikit-learn. ``objective`` may be the mean over the
+    last epoch's steps; when it is absurd, ``exact()``, F at the final iterate (one
+    pass), decides.
     """
     if not math.isfinite(objective):
         raise _divergence(epoch)
+    if objective <= DIVERGED_FACTOR:  # under the limit whatever F(0, 0) is
+        return
+    if callable(reference):  # F(0, 0) computed only when it decides
+        reference = reference()
     limit = DIVERGED_FACTOR * max(reference, 1.0)
     if objective > limit and exact is not None:
         objective = exact()
@@ -345,7 +352,8 @@ class _SGDRun:
         self.eta = cfg.eta0
         self.scores = []
         self.best_obj, self.best_score, self.no_improve = np.inf, -np.inf, 0
-        self.reference = zero_model_objective(y, sw, train_idx, cfg, rows.kern)
+        self.reference = functools.partial(zero_model_objective, y, sw, train_idx, cfg,
+                                           rows.kern)
 
     def next_order(self, epoch):
         if epoch <= self.cfg.curriculum_epochs and self.cfg.difficulty is not None:

@@ -149,9 +149,13 @@ def _block_futures(client, arr):
 
 def _weights_input(sample_weight, X):
     """None, a float, or a dask array of weights chunked as X's rows."""
-    if sample_weight is None or np.ndim(sample_weight) == 0 and not dask.is_dask_collection(
-            sample_weight):
-        return None if sample_weight is None else float(sample_weight)
+    if sample_weight is None:
+        return None
+    if np.ndim(sample_weight) == 0 and not dask.is_dask_collection(sample_weight):
+        value = float(sample_weight)
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"sample_weight must be finite and >= 0; got {value!r}.")
+        return value
     sw = _dask_input(sample_weight, "sample_weight")
     if sw is None:
         sw = np.asarray(sample_weight, dtype=np.float64)

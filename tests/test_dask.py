@@ -528,6 +528,8 @@ def test_sample_weight_and_early_stopping_errors(client, mushrooms):
         est.fit(Xd, yd, sample_weight=da.ones(X.shape[0], chunks=400))
     with pytest.raises(ValueError, match="shape"):
         est.fit(Xd, yd, sample_weight=np.ones(7))
+    with pytest.raises(ValueError, match="finite and >= 0"):
+        est.fit(Xd, yd, sample_weight=-1.0)
     bad = np.ones(X.shape[0])
     bad[1200] = -1.0
     with pytest.raises(ValueError, match=r"block 2 \(rows 1000..1499\).*>= 0"):
