@@ -35,6 +35,7 @@ used, plus alpha R(w) at the end of the epoch (SPEC section 1's R).
 from types import SimpleNamespace
 
 import numpy as np
+from scipy import special
 
 MAX_DLOSS = 1e12
 
@@ -173,15 +174,20 @@ def _mix32(x):
     return x
 
 
-def gaussian_noise(seed, t, n):
-    """N(0, 1) deviates of coordinates 0..n-1 at step t under ``seed``: the counter-based
-    generator of SPEC section 7 (hash of (seed, t, j), then Box-Muller)."""
+def noise_uniforms(seed, t, n):
+    """The uniforms in (0, 1) of coordinates 0..n-1 at step t under ``seed``: the
+    counter-based hash of (seed, t, j) of SPEC section 7."""
     t = np.uint64(int(t))
     key = _mix32(np.uint64(seed) ^ _mix32((t & np.uint64(_M32)) ^ _mix32(t >> np.uint64(32))))
     z = _mix32(key ^ _mix32(np.arange(n, dtype=np.uint64)))
-    u1 = (_mix32(z ^ np.uint64(0x68E31DA4)).astype(np.float64) + 0.5) * 2.0 ** -32
-    u2 = _mix32(z ^ np.uint64(0x1B56C4E9)).astype(np.float64) * 2.0 ** -32
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    return (_mix32(z ^ np.uint64(0x68E31DA4)).astype(np.float64) + 0.5) * 2.0 ** -32
+
+
+def gaussian_noise(seed, t, n):
+    """N(0, 1) deviates of coordinates 0..n-1 at step t under ``seed``: the normal
+    quantile of ``noise_uniforms`` (SciPy's ndtri; the kernels compute it by Wichura's
+    AS 241, equal to it to about 1e-16 relative: test_toolkit.py)."""
+    return special.ndtri(noise_uniforms(seed, t, n))
 
 
 def tooled(g, update, t, *, clip_value=None, clip_norm=None, noise=0.0, noise_decay=0.55,

@@ -5,7 +5,7 @@ reference extended with the tools (tests/reference.py: ``tooled``, ``gaussian_no
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from scipy import stats
+from scipy import special, stats
 
 import reference as ref  # tests/ (conftest.py)
 from fastgd import SGDClassifier, SGDRegressor
@@ -159,6 +159,21 @@ def test_partial_fit_continues_the_noise_stream():
     twice.partial_fit(X, Y_REG)
     twice.partial_fit(X, Y_REG)
     np.testing.assert_allclose(twice.coef_, once.coef_, rtol=1e-12)
+
+
+def test_normal_quantile_of_the_kernels_is_scipys():
+    """The kernels' Phi^-1 (Wichura's AS 241) against SciPy's ndtri, central region and
+    both tails, down to the smallest uniform the 32-bit hash gives (0.5 * 2**-32)."""
+    numba = pytest.importorskip("numba")
+    from fastgd.kernels import _nb_common
+
+    ndtri = numba.njit(lambda p: _nb_common._ndtri(p))
+    p = np.concatenate([np.linspace(1e-6, 1 - 1e-6, 20001), np.geomspace(0.5 * 2.0 ** -32,
+                                                                          0.075, 2000)])
+    p = np.concatenate([p, 1.0 - p[-2000:]])
+    mine = np.array([ndtri(v) for v in p])
+    np.testing.assert_allclose(mine, special.ndtri(p), rtol=4e-15, atol=1e-15)
+    assert ndtri(0.5) == 0.0 and ndtri(0.25) == -ndtri(0.75)
 
 
 def test_gaussian_noise_generator_is_standard_normal():
