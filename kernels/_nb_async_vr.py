@@ -120,7 +120,7 @@ def _steps(data, indices, indptr, dense_d, y, sw, order, rw, ii0, ii1, w, D, gme
     tau = eta * lam1
     kap = eta * lam2
     for ii in range(ii0, ii1):
-        _prefetch_row(data, indices, indptr, dense_d, order, ii, w)
+        _prefetch_row(data, indices, indptr, dense_d, y, sw, order, ii, w)
         i = order[ii]
         start, end = _row(indptr, dense_d, i)
         p = _row_dot(data, indices, dense_d, start, end, w) + b
@@ -226,7 +226,7 @@ def _pass_piece(data, indices, indptr, dense_d, y, sw, idx, lo, hi, w, gmem, sna
     total = 0.0
     gb = 0.0
     for ii in range(lo, hi):
-        _prefetch_row(data, indices, indptr, dense_d, idx, ii, w)
+        _prefetch_row(data, indices, indptr, dense_d, y, sw, idx, ii, w)
         i = idx[ii]
         start, end = _row(indptr, dense_d, i)
         p = _row_dot(data, indices, dense_d, start, end, w) + b

@@ -57,6 +57,7 @@ ctypedef fused _prefetched:
     float
     double
     int32_t
+    int64_t
 
 
 cdef inline void prefetch(const _prefetched[:] a, Py_ssize_t i) noexcept nogil:
@@ -131,6 +132,7 @@ cdef inline void _l1_clip(double[:] w, double[:] q, Py_ssize_t j, double u,
                k=Py_ssize_t, r=Py_ssize_t)
 cdef inline void _prefetch_row(const floating[:] data, const int32_t[:] indices,
                                const int64_t[:] indptr, Py_ssize_t dense_d,
+                               const double[:] y, const double[:] sw,
                                const int64_t[:] order, Py_ssize_t ii,
                                const double[:] w) noexcept nogil
 cdef inline double _cosine(double start, double end, double x) noexcept nogil

@@ -362,17 +362,27 @@ def _l1_clip(w, q, j, u, wscale):
 
 
 @_inline
-def _prefetch_row(data, indices, indptr, dense_d, order, ii, w):
+def _prefetch_row(data, indices, indptr, dense_d, y, sw, order, ii, w):
     """Ask for the cache lines that the steps ``PREFETCH_ROWS`` / ``PREFETCH_W`` ahead read.
 
-    Two stages (see _nb_shim): the row of order[ii + PREFETCH_ROWS] (every line of its
-    values, and of its indices for CSR), then, once those indices have arrived, the
-    coefficients of order[ii + PREFETCH_W] (CSR: scattered over w). Changes no result.
+    Three stages (see _nb_shim): the row pointers of order[ii + 2 PREFETCH_ROWS] (CSR);
+    the row of order[ii + PREFETCH_ROWS] (every line of its values, and of its indices
+    for CSR: found through those pointers, now cached) with its label and weight; then,
+    once those indices have arrived, the coefficients of order[ii + PREFETCH_W] (CSR:
+    scattered over w). Changes no result.
     """
     m = order.shape[0]
+    nxt = ii + 2 * PREFETCH_ROWS
+    if dense_d == 0 and nxt < m:
+        r = order[nxt]
+        prefetch(indptr, r)
+        prefetch(indptr, r + 1)
     nxt = ii + PREFETCH_ROWS
     if nxt < m:
-        start, end = _row(indptr, dense_d, order[nxt])
+        r = order[nxt]
+        prefetch(y, r)
+        prefetch(sw, r)
+        start, end = _row(indptr, dense_d, r)
         if end > start:
             for k in range(start, end, 8):
                 prefetch(data, k)
@@ -711,7 +721,7 @@ def _batch_gradient(data, indices, indptr, dense_d, y, sw, order, lo, hi, nb, w,
     g_int = 0.0
     nk = 0
     for ii in range(lo, hi):
-        _prefetch_row(data, indices, indptr, dense_d, order, ii, w)
+        _prefetch_row(data, indices, indptr, dense_d, y, sw, order, ii, w)
         i = order[ii]
         start, end = _row(indptr, dense_d, i)
         p = 0.0
@@ -770,7 +780,7 @@ def _gradient_pass(data, indices, indptr, y, sw, order, lo, hi, w, ip, fp, gbuf)
     loss_sum = 0.0
     g_int = 0.0
     for ii in range(lo, hi):
-        _prefetch_row(data, indices, indptr, dense_d, order, ii, w)
+        _prefetch_row(data, indices, indptr, dense_d, y, sw, order, ii, w)
         i = order[ii]
         start, end = _row(indptr, dense_d, i)
         p = _row_dot(data, indices, dense_d, start, end, w) + b
@@ -994,7 +1004,7 @@ def _plain_run(data, indices, indptr, y, sw, order, ii0, ii_stop, w, aw, q, ip, 
                 c = 0.0
             if wscale * c < _SHRINK_KEEP * scale_ref:
                 break
-        _prefetch_row(data, indices, indptr, dense_d, order, ii, w)
+        _prefetch_row(data, indices, indptr, dense_d, y, sw, order, ii, w)
         i = order[ii]
         start, end = _row(indptr, dense_d, i)
         if head:

@@ -36,7 +36,11 @@ Prefetch. SGD visits rows in random order, and each row is a chain of cache miss
 that the CPU cannot start early because every step depends on the previous one through
 ``w``. Asking for the next rows' cache lines a couple of samples ahead overlaps those
 misses with the current step (measured: about a third off a shuffled sparse epoch).
-It changes no result.
+The row pointers, label and weight of a sample are scattered reads too, and an
+unprefetched row pointer stalls the prefetch of its row: requesting them a stage
+earlier (2026-12-04) took a shuffled covtype epoch (581k rows, data beyond the L3
+cache) from 111 to 50 ms for plain SGD and from 341 to 83 ms for SAGA, which had no
+prefetch at all before. It changes no result.
 """
 
 import contextlib

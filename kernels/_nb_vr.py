@@ -52,8 +52,9 @@ if not cython.compiled:  # Numba; the Cython build has these in the same module
     from fastgd._rules import (FP_LAM1, FP_LAM2, FP_PARAM, FP_T, IP_DENSE_D,
                                IP_FIT_INTERCEPT, IP_LOSS, IP_M_SEEN, IP_SOLVER, SCHED_ETA,
                                SOLVER_SAGA, SOLVER_SVRG)
-    from fastgd.kernels._nb_common import (_WSCALE_MIN, _clip_dloss, _col, _loss_dloss,
-                                           _loss_value, _row, _soft, _u, njit)
+    from fastgd.kernels._nb_common import (PREFETCH_ROWS, _WSCALE_MIN, _clip_dloss, _col,
+                                           _loss_dloss, _loss_value, _prefetch_row,
+                                           _row, _soft, _u, njit, prefetch)
 
 # C division semantics, as _nb_common (Numba: error_model="numpy"; Cython: cdivision)
 _jit = njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
@@ -139,6 +140,9 @@ def _vr_epoch(data, indices, indptr, y, sw, order, rw, w, D, gmem, seen, ip, fp,
     for j in range(d):
         last[j] = 0
     for ii in range(order.shape[0]):
+        _prefetch_row(data, indices, indptr, dense_d, y, sw, order, ii, w)
+        if ii + PREFETCH_ROWS < order.shape[0]:  # the sample's gradient memory
+            prefetch(gmem, order[ii + PREFETCH_ROWS])
         i = order[ii]
         start, end = _row(indptr, dense_d, i)
         p = 0.0
