@@ -36,13 +36,14 @@ class Context:
     X: list  # futures of the X blocks, in block order
     y: list
     sw: list  # per block: None, a float or the future of its sample weights
-    holdout: list  # per block: None, or (validation_fraction, random_state, block)
+    holdout: list  # per block: None, or (validation_fraction, seed, block)
     n_rows: np.ndarray  # training rows per block (the held-out ones excluded)
     spec: dict  # what the tasks read (see fastgd.dask._spec)
     cfg: object  # the single-machine _engine.Config (rule, loss, penalty, schedule)
     params: object  # the estimator (its dask parameters)
     token: str
     support: np.ndarray  # columns with a stored entry in some block (CSR), or all
+    seed: int = 0  # the fit's integer seed (``fastgd.dask.fit_seed`` of random_state)
 
     @property
     def n_blocks(self):
@@ -277,7 +278,7 @@ def fit_average(ctx, W0, n_rounds):
 
     def one_round(state, r):
         futs = [ctx.submit(tasks.local_fit, b, ctx.spec, state["W"],
-                           carry_of(state, b), tasks.task_seed(p.random_state, r, b),
+                           carry_of(state, b), tasks.task_seed(ctx.seed, r, b),
                            p.local_epochs, name=f"avg-r{r}") for b in range(ctx.n_blocks)]
         results = _gather(ctx, futs)
         Ws = [res["W"] for res in results]
@@ -383,7 +384,7 @@ def fit_gradient(ctx, W0, n_rounds, kern, n_slots):
     def one_round(state, r):
         W_eval = step.eval_point(state["W"], state["S"])
         futs = [ctx.submit(tasks.gradient, b, W_eval, ctx.spec,
-                           tasks.task_seed(p.random_state, r, b), p.batch_fraction, True,
+                           tasks.task_seed(ctx.seed, r, b), p.batch_fraction, True,
                            name=f"grad-r{r}") for b in range(ctx.n_blocks)]
         results = _gather(ctx, futs)
         G = np.zeros_like(state["W"])
@@ -437,7 +438,7 @@ def fit_easgd_sync(ctx, W0, n_rounds):
 
     def one_round(state, r):
         futs = [ctx.submit(tasks.local_fit, b, ctx.spec, state["L"][b],
-                           carry_of(state, b), tasks.task_seed(p.random_state, r, b), p.tau,
+                           carry_of(state, b), tasks.task_seed(ctx.seed, r, b), p.tau,
                            name=f"easgd-r{r}") for b in range(ctx.n_blocks)]
         centre = state["W"]
         moved = np.zeros_like(centre)
@@ -614,7 +615,7 @@ def fit_downpour(ctx, W0, n_tasks, rule):
     def launch(b, k):
         reads[(b, k)] = server.read()
         return ctx.submit(tasks.gradient, b, W.copy(), ctx.spec,
-                          tasks.task_seed(p.random_state, k, b), p.batch_fraction, True,
+                          tasks.task_seed(ctx.seed, k, b), p.batch_fraction, True,
                           name=f"{rule}-k{k}")
 
     def on_result(b, k, res):
@@ -640,7 +641,7 @@ def fit_ssp(ctx, W0, n_clocks):
         snap[(b, c)] = W.copy()
         return ctx.submit(tasks.local_fit, b, ctx.spec, snap[(b, c)],
                           carry_of(state, b),
-                          tasks.task_seed(p.random_state, c, b), p.local_epochs,
+                          tasks.task_seed(ctx.seed, c, b), p.local_epochs,
                           name=f"ssp-c{c}")
 
     def on_result(b, c, res):
@@ -667,7 +668,7 @@ def fit_easgd_async(ctx, W0, n_rounds):
     def launch(b, k):
         return ctx.submit(tasks.local_fit, b, ctx.spec, L[b].copy(),
                           carry_of(state, b),
-                          tasks.task_seed(p.random_state, k, b), p.tau,
+                          tasks.task_seed(ctx.seed, k, b), p.tau,
                           name=f"aeasgd-k{k}")
 
     def on_result(b, k, res):

@@ -147,6 +147,18 @@ def _block_futures(client, arr):
     return arr, [by_key[k] for k in keys]
 
 
+def fit_seed(random_state):
+    """The integer seed every task's seed derives from: random_state itself, 0 for None
+    (the tasks must be pure functions of their arguments, so a fit is reproducible by
+    default), or one draw from a ``np.random.RandomState`` (consuming it, as scikit-learn
+    does)."""
+    if random_state is None:
+        return 0
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(np.iinfo(np.int32).max))
+    return int(random_state)
+
+
 def _weights_input(sample_weight, X):
     """None, a float, or a dask array of weights chunked as X's rows."""
     if sample_weight is None:
@@ -271,14 +283,16 @@ class _DaskSGD(BaseEstimator):
         yp, yf = _block_futures(client, y_in)
         sp_, sf = (None, [sw_in] * len(xf)) if not isinstance(sw_in, da.Array) else \
             _block_futures(client, sw_in)
-        holdout = [(self.validation_fraction, self.random_state, b) if self.early_stopping
-                   else None for b in range(len(xf))]
+        seed = fit_seed(self.random_state)
+        holdout = [(self.validation_fraction, seed, b) if self.early_stopping else None
+                   for b in range(len(xf))]
         infos = client.gather([client.submit(tasks.describe, xb, yb, sb, hb,
                                              self._is_classifier, pure=False)
                                for xb, yb, sb, hb in zip(xf, yf, sf, holdout)])
         self._check_blocks(infos, X_in)
         ctx, W0 = self._context(client, (xf, yf, sf, holdout), infos, coef_init,
                                 intercept_init)
+        ctx.seed = seed
         state = self._run(ctx, W0)
         self._commit(strategies.finite_or_raise(ctx, state["W"], self.strategy),
                      int(state["round"]), ctx)

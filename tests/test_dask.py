@@ -407,6 +407,18 @@ def test_dataframe_and_series_input(client):
         np.testing.assert_array_equal(model.predict(df).compute(), ref.predict(X))
 
 
+def test_random_state_instance_is_one_draw(client, mushrooms):
+    _, _, (Xd, yd) = mushrooms
+    params = dict(LOG, max_iter=2, client=client)
+    seed = np.random.RandomState(7).randint(np.iinfo(np.int32).max)
+    rs = fd.SGDClassifier(**dict(params, random_state=np.random.RandomState(7))).fit(Xd, yd)
+    as_int = fd.SGDClassifier(**dict(params, random_state=int(seed))).fit(Xd, yd)
+    np.testing.assert_array_equal(rs.coef_, as_int.coef_)
+    none = fd.SGDClassifier(**dict(params, random_state=None)).fit(Xd, yd)
+    zero = fd.SGDClassifier(**dict(params, random_state=0)).fit(Xd, yd)
+    np.testing.assert_array_equal(none.coef_, zero.coef_)  # None is reproducible: 0
+
+
 def test_clone_and_get_params():
     model = fd.SGDClassifier(strategy="easgd", tau=3, optimizer="adam")
     params = model.get_params()
