@@ -11,6 +11,7 @@ The model of K problems (one-vs-rest classes, or 1) is ``W`` (K, d + 1), last co
 intercept.
 """
 
+import functools
 import json
 import os
 from collections import deque
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fastgd import _dask_tasks as tasks
-from fastgd._engine import DIVERGED_FACTOR
+from fastgd._engine import check_objective
 from fastgd._rules import Penalty, Rule, Schedule
 
 CHECKPOINT_FORMAT = 1
@@ -43,7 +44,7 @@ class Context:
     params: object  # the estimator (its dask parameters)
     token: str
     support: np.ndarray  # columns with a stored entry in some block (CSR), or all
-    seed: int = 0  # the fit's integer seed (``fastgd.dask.fit_seed`` of random_state)
+    seed: int  # the fit's integer seed (``fastgd.dask.fit_seed`` of random_state)
 
     @property
     def n_blocks(self):
@@ -680,24 +681,16 @@ def fit_easgd_async(ctx, W0, n_rounds):
     return state
 
 
-def _diverged(strategy, what):
-    return ValueError(
-        f"strategy={strategy!r}: {what} (the fit diverged); a smaller eta0 / server_eta "
-        "or a larger alpha might help, as might scaling X (MaxAbsScaler for sparse X).")
-
-
 def finite_or_raise(ctx, W, strategy):
-    """W, once it is finite and its objective not absurd: the single-machine rule
-    (``_engine.check_objective``), F <= DIVERGED_FACTOR max(F(0, 0), 1), checked by one
-    map-reduce pass (two when F is over DIVERGED_FACTOR: F(0, 0) decides)."""
+    """W, once it is finite and its objective not absurd: the single-machine rule,
+    ``_engine.check_objective`` per problem, on F from one map-reduce pass (F(0, 0), a
+    second pass, only when F is over DIVERGED_FACTOR)."""
     if not np.isfinite(W).all():
-        raise _diverged(strategy, "the model is no longer finite")
-    F = ctx.objective(W, "final")
-    if np.all(F <= DIVERGED_FACTOR):
-        return W
-    limit = DIVERGED_FACTOR * np.maximum(ctx.objective(np.zeros_like(W), "zero"), 1.0)
-    if not np.all(F <= limit):
-        raise _diverged(strategy, f"the objective reached {float(np.max(F)):.3g}, over "
-                        f"{DIVERGED_FACTOR:.0e} times that of the zero model")
+        raise ValueError(
+            f"strategy={strategy!r}: the model is no longer finite (the fit diverged); "
+            "a smaller eta0 / server_eta or a larger alpha might help, as might scaling X.")
+    zero = functools.cache(lambda: ctx.objective(np.zeros_like(W), "zero"))
+    for k, F in enumerate(ctx.objective(W, "final")):
+        check_objective(int(ctx.params.max_iter), float(F), lambda k=k: float(zero()[k]))
     return W
 

@@ -6,7 +6,7 @@ keeps state between calls: a task lost with its worker is simply recomputed.
 
 A block is ``(Xb, yb, sb, holdout)``: its rows, labels, sample weights (None: all 1;
 a float: all that value; else one per row) and, with early stopping, ``(fraction,
-random_state, block)`` naming its held-out validation rows (``holdout_rows``); the
+seed, block)`` naming its held-out validation rows (``holdout_rows``); the
 fitting tasks see the other rows only (``training_part``).
 """
 
@@ -29,14 +29,13 @@ def task_seed(random_state, round_, block):
 def holdout_rows(n, holdout):
     """The sorted validation rows of a block of ``n`` rows: ceil(fraction * n) of them
     (as scikit-learn's ``train_test_split``), drawn by the generator of SeedSequence
-    (random_state, block, 1), so that the split depends on neither the worker nor the
-    round. None: no rows."""
+    (seed, block, 1), so that the split depends on neither the worker nor the round.
+    None: no rows."""
     if holdout is None:
         return np.empty(0, dtype=np.int64)
-    fraction, random_state, block = holdout
-    base = 0 if random_state is None else int(random_state)
+    fraction, seed, block = holdout
     m = int(np.ceil(float(fraction) * n))
-    rng = np.random.default_rng(np.random.SeedSequence([base, int(block), 1]))
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(block), 1]))
     return np.sort(rng.choice(n, size=m, replace=False))
 
 

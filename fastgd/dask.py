@@ -291,8 +291,7 @@ class _DaskSGD(BaseEstimator):
                                for xb, yb, sb, hb in zip(xf, yf, sf, holdout)])
         self._check_blocks(infos, X_in)
         ctx, W0 = self._context(client, (xf, yf, sf, holdout), infos, coef_init,
-                                intercept_init)
-        ctx.seed = seed
+                                intercept_init, seed)
         state = self._run(ctx, W0)
         self._commit(strategies.finite_or_raise(ctx, state["W"], self.strategy),
                      int(state["round"]), ctx)
@@ -335,7 +334,7 @@ class _DaskSGD(BaseEstimator):
                     "blocks (X.rechunk) or another validation_fraction.")
             start += info["n_rows"]
 
-    def _context(self, client, blocks, infos, coef_init, intercept_init):
+    def _context(self, client, blocks, infos, coef_init, intercept_init, seed):
         xf, yf, sf, holdout = blocks
         n_rows = np.array([i["n_rows"] - i["n_holdout"] for i in infos], dtype=np.int64)
         d = infos[0]["n_features"]
@@ -362,7 +361,7 @@ class _DaskSGD(BaseEstimator):
         ctx = strategies.Context(client=client, X=xf, y=yf, sw=sf, holdout=holdout,
                                  n_rows=n_rows, spec=spec,
                                  cfg=cfg, params=self, token=uuid.uuid4().hex[:10],
-                                 support=support)
+                                 support=support, seed=seed)
         return ctx, W0
 
     def _classes(self, infos, spec):
