@@ -10,7 +10,7 @@
   equals the Numba one bit for bit (same pieces, same reduction order);
 - estimators: ``backend='cython', n_jobs=2`` picks ``_cy_parallel``; synchronous
   (full / large batch) fits equal ``backend='numba', n_jobs=2``; Hogwild! objectives on
-  a9a (``../shared/data``, skipped when absent) are within 1 % of the serial ones.
+  the bundled a9a are within 1 % of the serial ones.
 
 Tests that need more than one thread skip when the Cython kernels were built without
 OpenMP (the engine then keeps ``n_jobs`` for one-vs-rest problems only).
@@ -42,7 +42,7 @@ from fastgd._rules import (FP_T, FP_U, HEAD_MAX_COLUMNS, HEAD_MIN_FREQ,  # noqa:
 from fastgd.kernels import _cy_sgd as cy  # noqa: E402
 from fastgd.objective import objective  # noqa: E402
 
-DATA = pathlib.Path(__file__).resolve().parent.parent / ".." / "shared" / "data"
+A9A = pathlib.Path(__file__).resolve().parent.parent / "fastgd" / "data" / "a9a.xz"
 needs_openmp = pytest.mark.skipif(not cy_par.OPENMP,
                                   reason="Cython kernels built without OpenMP")
 PAD = nb_par.PAD
@@ -411,11 +411,8 @@ _A9A = []
 
 
 def _a9a():
-    path = DATA / "a9a.xz"
-    if not path.exists():
-        pytest.skip(f"{path} not available")
     if not _A9A:
-        with lzma.open(path, "rb") as f:
+        with lzma.open(A9A, "rb") as f:
             X, y = load_svmlight_file(f, dtype=np.float64)
         _A9A.append((X.tocsr(), y))
     return _A9A[0]
