@@ -202,13 +202,32 @@ def test_coef_init_shape():
 DIVERGE_MSG = "diverged.*(StandardScaler|smaller eta0)"
 
 
+@pytest.mark.parametrize("tol", [1e-3, None])
 @pytest.mark.parametrize("Est, y", [(SGDRegressor, Y_REG), (SGDClassifier, Y_CLF)])
-def test_diverging_plain_sgd(Est, y):
+def test_diverging_plain_sgd(Est, y, tol):
     """Plain SGD (scikit-learn's algorithm, dloss clipped at 1e12) overflows on badly
-    scaled data with a huge constant step: a ValueError with advice, not NaN coef_."""
+    scaled data with a huge constant step: a ValueError with advice, not NaN coef_.
+    With tol=None (the objective untracked but in the last epoch) and in partial_fit."""
     kw = {"loss": "squared_error"} if Est is SGDClassifier else {}
+    est = Est(optimizer="sgd", learning_rate="constant", eta0=1e10, tol=tol, **kw)
     with pytest.raises(ValueError, match=DIVERGE_MSG):
-        Est(optimizer="sgd", learning_rate="constant", eta0=1e10, **kw).fit(X * 1e100, y)
+        est.fit(X * 1e100, y)
+    with pytest.raises(ValueError, match=DIVERGE_MSG):
+        est.partial_fit(X * 1e100, y, **({"classes": [0, 1]} if Est is SGDClassifier
+                                         else {}))
+
+
+@pytest.mark.parametrize("tol", [1e-3, None])
+def test_absurd_but_finite_plain_sgd(tol):
+    """A plain fit whose weights stay finite but whose objective is absurd (over 1e6 times
+    the zero model's) is a divergence error, tracked objective or not."""
+    rng = np.random.RandomState(0)
+    Xa = rng.randn(200, 3) * 1e3
+    ya = Xa @ [1.0, -2.0, 3.0]
+    est = SGDRegressor(learning_rate="constant", eta0=0.5, max_iter=3, tol=tol,
+                       penalty=None)
+    with pytest.raises(ValueError, match=DIVERGE_MSG):
+        est.fit(Xa, ya)
 
 
 @pytest.mark.parametrize("optimizer", ["momentum", "nag", "sgd"])
