@@ -445,8 +445,9 @@ class _PlainRun(_SGDRun):
         last = not self.track and epoch == self.cfg.max_iter
         if last:
             scale, w = self.st[0], self.w
-            self.st[4], self.st[5] = scale * scale * float(w @ w), abs(scale) * float(
-                np.abs(w).sum())
+            self.st[4] = scale * scale * float(w @ w)
+            # the L1 norm only enters the objective times l1_ratio (no |w| temporary)
+            self.st[5] = abs(scale) * float(np.abs(w).sum()) if self.cfg.l1_ratio else 0.0
             self.ip[IP_TRACK] = 1
         args = (r.data, r.indices, r.indptr, self.y, self.sw, self.next_order(epoch), self.w,
                 self.aw, self.q, self.st, self.ip, self.fp)

@@ -464,7 +464,7 @@ def _coef_init(coef_init, shape, name):
         raise ValueError(f"Provided {name} does not match dataset.")
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or infinity.")
-    return arr.reshape(shape).copy()
+    return arr.reshape(shape)  # no copy: every solver fits its own copy
 
 
 def _in_threads(fit_problem, cfg, n_problems, n_threads):

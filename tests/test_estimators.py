@@ -327,3 +327,32 @@ def test_float32_dense_is_not_copied():
     X = np.random.RandomState(0).rand(20, 3).astype(np.float32)
     rows = _engine.Rows.of(SGDRegressor()._validate_X_y(X, np.ones(20), reset=True)[0])
     assert rows.data.dtype == np.float32 and np.shares_memory(rows.data, X)
+
+
+@pytest.mark.parametrize("kw", [{}, {"optimizer": "adam"}, {"solver": "saga"},
+                                {"solver": "svrg"}, {"solver": "sag"},
+                                {"optimizer": "adagrad", "n_jobs": 2}])
+@pytest.mark.parametrize("Est, n_classes", [(SGDClassifier, 2), (SGDClassifier, 3),
+                                            (SGDRegressor, 0)])
+def test_coef_init_is_never_written(Est, n_classes, kw):
+    """Every solver fits a copy of coef_init / intercept_init (they are validated
+    without a copy); the user's arrays, and a warm start's coef_, stay as they were."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 4)
+    y = rng.randint(n_classes, size=60) if n_classes else X @ [1.0, -1.0, 2.0, 0.5]
+    k = 1 if n_classes <= 2 else n_classes
+    coef = rng.randn(k, 4) if Est is SGDClassifier else rng.randn(4)
+    intercept = rng.randn(k)
+    before = coef.copy(), intercept.copy()
+    if Est is SGDClassifier and "solver" in kw:
+        kw = dict(kw, loss="log_loss")
+    est = Est(max_iter=3, tol=None, random_state=0, **kw)
+    est.fit(X, y, coef_init=coef, intercept_init=intercept)
+    np.testing.assert_array_equal(coef, before[0])
+    np.testing.assert_array_equal(intercept, before[1])
+    fitted = est.coef_.copy()
+    est.set_params(warm_start=True).fit(X, y)
+    assert not np.array_equal(est.coef_, fitted)
+    est.coef_ = fitted_view = fitted.copy()
+    est.partial_fit(X, y)
+    np.testing.assert_array_equal(fitted_view, fitted)
