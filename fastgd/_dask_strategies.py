@@ -220,11 +220,13 @@ def load_checkpoint(path, meta):
 
 def _checkpoint_meta(ctx, state):
     """What a checkpoint must match to be resumed: the model's shape, the blocks and the
-    parameters (all but RESUMABLE ones such as max_iter)."""
+    parameters (all but RESUMABLE ones such as max_iter; ``random_state`` as the fit's
+    integer seed, so that a ``RandomState`` in the same state matches)."""
+    params = {k: repr(v) for k, v in sorted(ctx.params.get_params().items())
+              if k not in RESUMABLE}
+    params["random_state"] = repr(int(ctx.seed))
     return {"shape": list(state["W"].shape), "n_blocks": ctx.n_blocks,
-            "n_rows": int(ctx.n_rows.sum()),
-            "params": {k: repr(v) for k, v in sorted(ctx.params.get_params().items())
-                       if k not in RESUMABLE}}
+            "n_rows": int(ctx.n_rows.sum()), "params": params}
 
 
 def resumed(ctx, state):

@@ -327,6 +327,17 @@ def test_checkpoint_resume(client, mushrooms, tmp_path, strategy, extra):
     with pytest.raises(ValueError, match=r"another fit \(it differs in \['alpha'\]\)"):
         fd.SGDClassifier(max_iter=4, checkpoint=path, **dict(params, alpha=0.5))\
             .fit(Xd, yd)
+    # a RandomState matches when it gives the same seed (its repr never does)
+    rs = dict(params, random_state=np.random.RandomState(3))
+    fd.SGDClassifier(max_iter=2, checkpoint=path + "-rs", **rs).fit(Xd, yd)
+    resumed = fd.SGDClassifier(max_iter=4, checkpoint=path + "-rs", **dict(
+        rs, random_state=np.random.RandomState(3))).fit(Xd, yd)
+    full = fd.SGDClassifier(max_iter=4, **dict(
+        rs, random_state=np.random.RandomState(3))).fit(Xd, yd)
+    np.testing.assert_array_equal(resumed.coef_, full.coef_)
+    with pytest.raises(ValueError, match=r"another fit \(it differs in \['random_state'\]"):
+        fd.SGDClassifier(max_iter=4, checkpoint=path + "-rs", **dict(
+            rs, random_state=np.random.RandomState(4))).fit(Xd, yd)
 
 
 @pytest.mark.parametrize("strategy,extra", [
