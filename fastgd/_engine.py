@@ -14,8 +14,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastgd._backend import get_backend
-from fastgd._rules import (FP_T, FP_U, HEAD_MAX_BYTES, IP_TRACK, HEAD_MAX_COLUMNS, HEAD_MIN_FREQ,
-                           HP_NAMES, MAX_SLOTS, PAD, SCHED_ETA,
+from fastgd._rules import (FP_T, FP_U, HEAD_MAX_BYTES, HEAD_MAX_COLUMNS, HEAD_MIN_FREQ,
+                           HP_NAMES, IP_TRACK, MAX_SLOTS, PAD, SCHED_ETA,
                            SYNC_MIN_BATCH, Penalty, Rule, Schedule, records)
 
 
@@ -423,9 +423,11 @@ class _PlainRun(_SGDRun):
         self.q = np.zeros_like(w)
         # [wscale, average_a, average_b, u, sq_norm, l1_norm, intercept,
         #  average_intercept, objective_sum]
-        self.st = np.array([1.0, 0.0, 1.0, 0.0, float(w @ w), float(np.abs(w).sum()),
-                            float(intercept), float(avg_intercept), 0.0])
+        self.st = np.array([1.0, 0.0, 1.0, 0.0, 0.0, 0.0, float(intercept),
+                            float(avg_intercept), 0.0])
+        self._set_norms()
         self.track = track
+        self.last_objective = None  # untracked fits: the last epoch's mean objective
         self.ip, self.fp = cfg.records(rows.dense_d, t=self.t0, track=int(track),
                                        intercept_decay=intercept_decay,
                                        n_threads=n_threads)
@@ -437,6 +439,13 @@ class _PlainRun(_SGDRun):
     def model(self):
         return self.w, self.st[6]  # raw weights, as scikit-learn scores them
 
+    def _set_norms(self):
+        """st[4], st[5] = ||w||², ||w||_1 of the true weights st[0] * w, which the
+        tracked objective carries on; the L1 norm only enters it times l1_ratio."""
+        scale, w = self.st[0], self.w
+        self.st[4] = scale * scale * float(w @ w)
+        self.st[5] = abs(scale) * float(np.abs(w).sum()) if self.cfg.l1_ratio else 0.0
+
     def epoch(self, epoch, record):
         r = self.rows
         # Untracked, the last epoch still tracks scikit-learn's running objective (its
@@ -444,10 +453,7 @@ class _PlainRun(_SGDRun):
         # pass over X for F (a third of an epoch on long rows); the steps are the same.
         last = not self.track and epoch == self.cfg.max_iter
         if last:
-            scale, w = self.st[0], self.w
-            self.st[4] = scale * scale * float(w @ w)
-            # the L1 norm only enters the objective times l1_ratio (no |w| temporary)
-            self.st[5] = abs(scale) * float(np.abs(w).sum()) if self.cfg.l1_ratio else 0.0
+            self._set_norms()
             self.ip[IP_TRACK] = 1
         args = (r.data, r.indices, r.indptr, self.y, self.sw, self.next_order(epoch), self.w,
                 self.aw, self.q, self.st, self.ip, self.fp)
@@ -472,7 +478,7 @@ class _PlainRun(_SGDRun):
         self.rows.kern.plain_sgd_finish(self.w, self.aw, self.st, cfg.average)
         if self.track and loss_curve:
             objective = loss_curve[-1]
-        elif epoch == cfg.max_iter and self.n_train:
+        elif self.last_objective is not None and self.n_train:
             objective = self.last_objective  # the mean over the last epoch's steps
         else:
             objective = self.exact()
