@@ -237,6 +237,36 @@ cdef inline double _tooled(int rule, Py_ssize_t lo, Py_ssize_t hi, bint use_list
                            const double[:, :] state, const double[:] hp, double a2,
                            double sd, int64_t key, double clip_value) noexcept nogil
 cdef inline double _norm_factor(double sq, double clip_norm) noexcept nogil
+@cython.locals(sq=double, k=Py_ssize_t, j=size_t, g=double)
+cdef inline double _tooled_sq(const floating[:] data, const int32_t[:] indices,
+                              Py_ssize_t dense_d, Py_ssize_t start, Py_ssize_t end,
+                              double c, double a2, const double[:] w, double[:] gbuf,
+                              double sd, int64_t key, double clip_value) noexcept nogil
+cdef inline double _clipped(double g, double clip_value) noexcept nogil
+@cython.locals(sq=double, k=Py_ssize_t, g=double)
+cdef inline double _clipped_sq(const floating[:] data, const int32_t[:] indices,
+                               Py_ssize_t dense_d, Py_ssize_t start, Py_ssize_t end,
+                               double c, double a2, const double[:] w,
+                               double clip_value) noexcept nogil
+@cython.locals(k=Py_ssize_t, j=size_t, g=double)
+cdef inline void _clipped_step(const floating[:] data, const int32_t[:] indices,
+                               Py_ssize_t dense_d, Py_ssize_t start, Py_ssize_t end,
+                               double c, double a2, double[:] w, double clip_value,
+                               double f, double eta) noexcept nogil
+@cython.locals(g=double)
+cdef inline void _tooled_coordinate(size_t j, double x, double c, double a2, double[:] w,
+                                    double[:] q, double[:] gbuf, double sd, int64_t key,
+                                    double clip_value, bint kept, double f, double eta,
+                                    double a1, double u) noexcept nogil
+@cython.locals(i=Py_ssize_t, start=Py_ssize_t, end=Py_ssize_t, p=double, c=double,
+               g_int=double, f=double, sq=double, kept=bint, k=Py_ssize_t)
+cdef inline double _sgd_tooled_step(
+    const floating[:] data, const int32_t[:] indices, const int64_t[:] indptr,
+    Py_ssize_t dense_d, const double[:] y, const double[:] sw, const int64_t[:] order,
+    Py_ssize_t ii, double[:] w, double[:] q, double[:] wi, double[:] gbuf, int loss,
+    double param, double a1, double a2, double u, double eta, double sd, int64_t key,
+    double clip_value, double clip_norm, bint fit_intercept,
+    double loss_sum) noexcept nogil
 @cython.locals(kk=Py_ssize_t, j=Py_ssize_t)
 cdef inline void _rescale(Py_ssize_t lo, Py_ssize_t hi, bint use_list,
                           const int64_t[:] klist, double[:] gbuf, double f) noexcept nogil
@@ -275,7 +305,8 @@ cdef Py_ssize_t _plain_run(const floating[:] data, const int32_t[:] indices,
                eta_t=double, b0=Py_ssize_t, b_end=Py_ssize_t, b_int=double, nk=Py_ssize_t,
                g_int=double, c1=double, c2=double, c1n=double, j=Py_ssize_t, f=double,
                tools=bint, clip_value=double, seed=int64_t, a2_rule=double,
-               count=Py_ssize_t, sd=double, key=int64_t, sq=double)
+               count=Py_ssize_t, sd=double, key=int64_t, sq=double,
+               clip_norm=double, fused=bint)
 cdef (Py_ssize_t, double, double, double) _opt_run(
     const floating[:] data, const int32_t[:] indices, const int64_t[:] indptr,
     const double[:] y, const double[:] sw, const int64_t[:] order, Py_ssize_t bb0,

@@ -930,6 +930,135 @@ def _norm_factor(sq, clip_norm):
 
 
 @_inline
+def _tooled_sq(data, indices, dense_d, start, end, c, a2, w, gbuf, sd, key, clip_value):
+    """sum_j g_j^2 over row i, g_j = c x_ij + a2 w_j plus noise, clipped by value (the
+    noisy g_j are kept in gbuf[j]; without noise the next pass recomputes them)."""
+    sq = 0.0
+    if dense_d > 0:
+        for k in range(start, end):
+            j = _u(k - start)
+            g = _tooled_one(c * data[_u(k)] + a2 * w[j], sd, key, j, clip_value)
+            if sd > 0.0:
+                gbuf[j] = g
+            sq += g * g
+    else:
+        for k in range(start, end):
+            j = _u(indices[_u(k)])
+            g = _tooled_one(c * data[_u(k)] + a2 * w[j], sd, key, j, clip_value)
+            if sd > 0.0:
+                gbuf[j] = g
+            sq += g * g
+    return sq
+
+
+@_inline
+def _clipped(g, clip_value):
+    """g clipped to [-clip_value, clip_value] (0: no clip)."""
+    if clip_value > 0.0:
+        if g > clip_value:
+            g = clip_value
+        elif g < -clip_value:
+            g = -clip_value
+    return g
+
+
+@_inline
+def _clipped_sq(data, indices, dense_d, start, end, c, a2, w, clip_value):
+    """_tooled_sq without noise: a loop the compiler can vectorise."""
+    sq = 0.0
+    if dense_d > 0:
+        for k in range(start, end):
+            g = _clipped(c * data[_u(k)] + a2 * w[_u(k - start)], clip_value)
+            sq += g * g
+    else:
+        for k in range(start, end):
+            g = _clipped(c * data[_u(k)] + a2 * w[_u(indices[_u(k)])], clip_value)
+            sq += g * g
+    return sq
+
+
+@_inline
+def _clipped_step(data, indices, dense_d, start, end, c, a2, w, clip_value, f, eta):
+    """w_j -= eta f g_j over row i without noise or L1: a loop the compiler can vectorise."""
+    if dense_d > 0:
+        for k in range(start, end):
+            j = _u(k - start)
+            g = _clipped(c * data[_u(k)] + a2 * w[j], clip_value)
+            if f < 1.0:
+                g *= f
+            w[j] -= eta * g
+    else:
+        for k in range(start, end):
+            j = _u(indices[_u(k)])
+            g = _clipped(c * data[_u(k)] + a2 * w[j], clip_value)
+            if f < 1.0:
+                g *= f
+            w[j] -= eta * g
+
+
+@_inline
+def _tooled_coordinate(j, x, c, a2, w, q, gbuf, sd, key, clip_value, kept, f, eta, a1,
+                       u):
+    """w_j -= eta f g_j (g_j from gbuf when ``kept``), then the cumulative L1 penalty."""
+    if kept:
+        g = gbuf[j]
+        gbuf[j] = 0.0
+    else:
+        g = _tooled_one(c * x + a2 * w[j], sd, key, j, clip_value)
+    if f < 1.0:
+        g *= f
+    w[j] -= eta * g
+    if a1 > 0.0:
+        _l1_truncate(w, q, j, u, 1.0)
+
+
+@_inline
+def _sgd_tooled_step(data, indices, indptr, dense_d, y, sw, order, ii, w, q, wi, gbuf,
+                     loss, param, a1, a2, u, eta, sd, key, clip_value, clip_norm,
+                     fit_intercept, loss_sum):
+    """Rule 'sgd', batch 1, with the tools: the step of _opt_run (SPEC sections 2, 3 lazy
+    and 7) in two passes over the row (three with clip_norm), without the support list.
+    The same operations in the same order as _batch_gradient, _tooled, _norm_factor and
+    _update, hence the same bits. Returns loss_sum + s_i L_i."""
+    _prefetch_row(data, indices, indptr, dense_d, y, sw, order, ii, w)
+    i = order[ii]
+    start, end = _row(indptr, dense_d, i)
+    p = _row_dot(data, indices, dense_d, start, end, w) + wi[0]
+    loss_sum += sw[i] * _loss_value(loss, y[i], p, param)
+    c = sw[i] * _clip_dloss(_loss_dloss(loss, y[i], p, param))
+    g_int = c
+    if fit_intercept:
+        g_int = _tooled_one(c, sd, key, w.shape[0] - 1, clip_value)
+    f = 1.0
+    kept = False
+    if clip_norm > 0.0:
+        if sd > 0.0:
+            sq = _tooled_sq(data, indices, dense_d, start, end, c, a2, w, gbuf, sd, key,
+                            clip_value)
+        else:
+            sq = _clipped_sq(data, indices, dense_d, start, end, c, a2, w, clip_value)
+        if fit_intercept:
+            sq += g_int * g_int
+        f = _norm_factor(sq, clip_norm)
+        kept = sd > 0.0
+    if sd == 0.0 and a1 == 0.0:
+        _clipped_step(data, indices, dense_d, start, end, c, a2, w, clip_value, f, eta)
+    elif dense_d > 0:
+        for k in range(start, end):
+            _tooled_coordinate(_u(k - start), data[_u(k)], c, a2, w, q, gbuf, sd, key,
+                               clip_value, kept, f, eta, a1, u)
+    else:
+        for k in range(start, end):
+            _tooled_coordinate(_u(indices[_u(k)]), data[_u(k)], c, a2, w, q, gbuf, sd,
+                               key, clip_value, kept, f, eta, a1, u)
+    if fit_intercept:
+        if f < 1.0:
+            g_int *= f
+        wi[0] -= eta * g_int
+    return loss_sum
+
+
+@_inline
 def _rescale(lo, hi, use_list, klist, gbuf, f):
     for kk in range(lo, hi):
         j = _coord_index(klist, use_list, kk)
@@ -1127,6 +1256,9 @@ def _opt_run(data, indices, indptr, y, sw, order, bb0, bb_stop, w, state, q, ip,
     all_coords = (not sparse) or (not lazy and not scaled)
     use_list = not all_coords
     nag = rule == RULE_NAG
+    clip_norm = fp[FP_CLIP_NORM]
+    # rule 'sgd' one sample at a time: the tools' step without the generic scratch
+    fused = tools and rule == RULE_SGD and batch_size == 1 and (lazy or not sparse)
     a2_rule = a2
     if tools and rule != RULE_ADAMW:
         a2_rule = 0.0  # _tooled puts the L2 term into g
@@ -1137,6 +1269,15 @@ def _opt_run(data, indices, indptr, y, sw, order, bb0, bb_stop, w, state, q, ip,
         if multi and scaled and bb > bb0:
             if abs(scale * (1.0 - eta_t * a2)) < _SHRINK_KEEP * abs(scale_ref):
                 break
+        if fused:
+            sd = _noise_sd(fp, t)
+            u += a1 * eta_t
+            loss_sum = _sgd_tooled_step(
+                data, indices, indptr, dense_d, y, sw, order, bb, w, q, wi, gbuf, loss,
+                param, a1, a2, u, eta_t, sd, _noise_key(seed, t), clip_value, clip_norm,
+                fit_intercept, loss_sum)
+            bb += 1
+            continue
         b0 = bb * batch_size
         b_end = min(b0 + batch_size, n)
         b_int = wi[0]

@@ -99,6 +99,24 @@ def test_optimizer_matrix_regressor(optimizer, layout, loss):
     assert_same(a, b)
 
 
+@pytest.mark.parametrize("batch_size", [1, 3], ids=str)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_tools_matrix(optimizer, layout, batch_size):
+    """Clipping and gradient noise (SPEC section 7), L1 included: the same numbers."""
+    X, y = _data()
+
+    def make(backend):
+        return SGDClassifier(loss="log_loss", optimizer=optimizer, batch_size=batch_size,
+                             lazy=layout != "csr-exact", penalty="elasticnet",
+                             l1_ratio=0.3, alpha=1e-3, clip_norm=0.5, clip_value=0.2,
+                             gradient_noise=0.05, max_iter=4, tol=None, random_state=0,
+                             backend=backend)
+
+    a, b = fit_both(make, _as(X, layout, np.float64), y)
+    assert_same(a, b)
+
+
 @pytest.mark.parametrize("optimizer", ["sgd", "nag", "adam", "adamw"])
 def test_optimizer_multiclass_stopping_rule(optimizer):
     """One-vs-rest and the tol stopping rule give the same n_iter_ on both backends."""

@@ -52,7 +52,7 @@ def _ref_tools(params):
 
 
 def _fit_both(rule, layout, batch_size, loss, tools, backend, dtype=np.float64,
-              fit_intercept=True, n_jobs=None, data=None):
+              fit_intercept=True, n_jobs=None, data=None, l1_ratio=0.0):
     Xd, Xs, y_reg, y_clf = data or (X, X_CSR, Y_REG, Y_CLF)
     eta = 1.0 if rule == "adadelta" else 0.05
     lazy = layout != "csr_exact"
@@ -62,6 +62,8 @@ def _fit_both(rule, layout, batch_size, loss, tools, backend, dtype=np.float64,
               max_iter=EPOCHS, learning_rate="constant", eta0=eta, alpha=ALPHA,
               fit_intercept=fit_intercept, random_state=SEED, backend=backend,
               n_jobs=n_jobs, **tools)
+    if l1_ratio:
+        kw.update(penalty="elasticnet", l1_ratio=l1_ratio)
     if loss == "log_loss":
         est = SGDClassifier(loss="log_loss", **kw).fit(X_fit, y_clf)
         y_ref = np.where(y_clf == 1, 1.0, -1.0)
@@ -71,7 +73,7 @@ def _fit_both(rule, layout, batch_size, loss, tools, backend, dtype=np.float64,
     stored = None if layout == "dense" else (Xs != 0).toarray()
     res = ref.fit(X_read, y_ref, np.ones(len(y_ref)), rule=rule, loss=loss, alpha=ALPHA,
                   eta=eta, batch_size=batch_size, epochs=EPOCHS, stored=stored, lazy=lazy,
-                  fit_intercept=fit_intercept, tools=_ref_tools(tools))
+                  l1_ratio=l1_ratio, fit_intercept=fit_intercept, tools=_ref_tools(tools))
     return est, res
 
 
@@ -96,6 +98,20 @@ def test_tools_match_reference(rule, tool, layout, batch_size, backend):
     loss = "log_loss" if rule in ("sgd", "adam", "nag", "adagrad") else "squared_error"
     est, res = _fit_both(rule, layout, batch_size, loss, TOOLS[tool], backend)
     _check(est, res)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("batch_size", [1, 3], ids=["b1", "b3"])
+@pytest.mark.parametrize("layout", ["dense", "csr_lazy"])
+@pytest.mark.parametrize("tool", ["clip_norm", "noise", "all"])
+def test_tools_with_l1_match_reference(tool, layout, batch_size, backend):
+    # rule 'sgd' one sample at a time takes its own fused step (_sgd_tooled_step): the
+    # cumulative L1 penalty after each coordinate's step, as the batched step does
+    est, res = _fit_both("sgd", layout, batch_size, "log_loss", TOOLS[tool], backend,
+                         l1_ratio=0.4)
+    _check(est, res)
+    without_l1, _ = _fit_both("sgd", layout, batch_size, "log_loss", TOOLS[tool], backend)
+    assert not np.allclose(est.coef_, without_l1.coef_, rtol=1e-3)  # the L1 part acted
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
