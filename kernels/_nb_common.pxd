@@ -228,6 +228,7 @@ cdef inline double _ndtri(double p) noexcept nogil
 cdef inline double _gauss(int64_t key, int64_t j) noexcept nogil
 cdef inline double _noise_sd(const double[:] fp, double t) noexcept nogil
 cdef inline bint _tools_on(const double[:] fp) noexcept nogil
+cdef inline double _clipped(double g, double clip_value) noexcept nogil
 cdef inline double _tooled_one(double g, double sd, int64_t key, Py_ssize_t j,
                                double clip_value) noexcept nogil
 @cython.locals(nag=bint, decoupled=bint, gamma=double, sq=double, kk=Py_ssize_t,
@@ -242,7 +243,6 @@ cdef inline double _tooled_sq(const floating[:] data, const int32_t[:] indices,
                               Py_ssize_t dense_d, Py_ssize_t start, Py_ssize_t end,
                               double c, double a2, const double[:] w, double[:] gbuf,
                               double sd, int64_t key, double clip_value) noexcept nogil
-cdef inline double _clipped(double g, double clip_value) noexcept nogil
 @cython.locals(sq=double, k=Py_ssize_t, g=double)
 cdef inline double _clipped_sq(const floating[:] data, const int32_t[:] indices,
                                Py_ssize_t dense_d, Py_ssize_t start, Py_ssize_t end,

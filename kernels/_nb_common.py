@@ -886,16 +886,22 @@ def _tools_on(fp):
 
 
 @_inline
-def _tooled_one(g, sd, key, j, clip_value):
-    """g plus noise sd N(0, 1) of coordinate j, clipped to [-clip_value, clip_value]."""
-    if sd > 0.0:
-        g += sd * _gauss(key, j)
+def _clipped(g, clip_value):
+    """g clipped to [-clip_value, clip_value] (0: no clip)."""
     if clip_value > 0.0:
         if g > clip_value:
             g = clip_value
         elif g < -clip_value:
             g = -clip_value
     return g
+
+
+@_inline
+def _tooled_one(g, sd, key, j, clip_value):
+    """g plus noise sd N(0, 1) of coordinate j, clipped to [-clip_value, clip_value]."""
+    if sd > 0.0:
+        g += sd * _gauss(key, j)
+    return _clipped(g, clip_value)
 
 
 @_inline
@@ -949,17 +955,6 @@ def _tooled_sq(data, indices, dense_d, start, end, c, a2, w, gbuf, sd, key, clip
                 gbuf[j] = g
             sq += g * g
     return sq
-
-
-@_inline
-def _clipped(g, clip_value):
-    """g clipped to [-clip_value, clip_value] (0: no clip)."""
-    if clip_value > 0.0:
-        if g > clip_value:
-            g = clip_value
-        elif g < -clip_value:
-            g = -clip_value
-    return g
 
 
 @_inline
