@@ -222,9 +222,12 @@ cdef double _TWO_M32
 cdef inline int64_t _mix32(int64_t x) noexcept nogil
 @cython.locals(ti=int64_t)
 cdef inline int64_t _noise_key(int64_t seed, double t) noexcept nogil
-@cython.locals(q=double, r=double, x=double)
-cdef inline double _ndtri(double p) noexcept nogil
-@cython.locals(z=int64_t)
+cdef double _TWO_M24
+cdef const double[::1] _ZIG_X
+cdef const double[::1] _ZIG_F
+cdef double _ZIG_R
+cdef inline int64_t _next32(int64_t h) noexcept nogil
+@cython.locals(h=int64_t, i=Py_ssize_t, neg=bint, x=double, a=double, b=double)
 cdef inline double _gauss(int64_t key, int64_t j) noexcept nogil
 cdef inline double _noise_sd(const double[:] fp, double t) noexcept nogil
 cdef inline bint _tools_on(const double[:] fp) noexcept nogil

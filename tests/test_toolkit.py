@@ -5,7 +5,7 @@ reference extended with the tools (tests/reference.py: ``tooled``, ``gaussian_no
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from scipy import special, stats
+from scipy import stats
 
 import reference as ref  # tests/ (conftest.py)
 from fastgd import SGDClassifier, SGDRegressor
@@ -177,19 +177,32 @@ def test_partial_fit_continues_the_noise_stream():
     np.testing.assert_allclose(twice.coef_, once.coef_, rtol=1e-12)
 
 
-def test_normal_quantile_of_the_kernels_is_scipys():
-    """The kernels' Phi^-1 (Wichura's AS 241) against SciPy's ndtri, central region and
-    both tails, down to the smallest uniform the 32-bit hash gives (0.5 * 2**-32)."""
+def test_ziggurat_of_the_kernels_is_the_references():
+    """The kernels' normal generator (the ziggurat on the counter hash) draws exactly the
+    reference's deviates, the rejected first words (wedge and tail) included, and their
+    tables are the reference's, derived independently from the same recurrence."""
     numba = pytest.importorskip("numba")
+    from fastgd import _rules
     from fastgd.kernels import _nb_common
 
-    ndtri = numba.njit(lambda p: _nb_common._ndtri(p))
-    p = np.concatenate([np.linspace(1e-6, 1 - 1e-6, 20001), np.geomspace(0.5 * 2.0 ** -32,
-                                                                          0.075, 2000)])
-    p = np.concatenate([p, 1.0 - p[-2000:]])
-    mine = np.array([ndtri(v) for v in p])
-    np.testing.assert_allclose(mine, special.ndtri(p), rtol=4e-15, atol=1e-15)
-    assert ndtri(0.5) == 0.0 and ndtri(0.25) == -ndtri(0.75)
+    assert np.array_equal(_rules.ZIGGURAT_X, ref.ZIG_X)
+    assert np.array_equal(_rules.ZIGGURAT_F, ref.ZIG_F)
+
+    @numba.njit
+    def draws(seed, t, out):
+        key = _nb_common._noise_key(seed, t)
+        for j in range(out.shape[0]):
+            out[j] = _nb_common._gauss(key, j)
+        return out
+
+    for seed, t in [(0, 1), (12345, 77), (7, 2 ** 40 + 3)]:
+        mine = draws(seed, float(t), np.empty(50_000))
+        expected = ref.gaussian_noise(seed, t, 50_000)
+        words = ref.noise_words(seed, t, 50_000)
+        strip = (words & np.uint64(127)).astype(np.int64)
+        slow = np.abs(expected) >= ref.ZIG_X[strip + 1]
+        assert slow.sum() > 500 and (np.abs(expected) > ref.ZIG_X[1]).sum() > 10
+        np.testing.assert_array_equal(mine, expected)
 
 
 def test_gaussian_noise_generator_is_standard_normal():
