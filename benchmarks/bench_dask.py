@@ -19,6 +19,9 @@ the default 'optimal' schedule and with the constant step. Also measured: Dask's
 round (a 'gradient' round against a single-machine full-batch epoch) and the cost of
 'average' against the single-machine fit for the same epochs.
 
+``--cost`` only measures that cost: 'average' against the single-machine fit for 8, 16
+and 32 rounds/epochs, with the local fits' median time and the rest of each round.
+
 ``--study`` instead measures how the asynchronous strategies degrade with delay: in
 ``deterministic`` mode results are applied in submission order, so with B blocks every
 update is B - 1 updates stale; the objective after ``--study-rounds`` tasks per block,
@@ -169,6 +172,41 @@ def delay_study(fd, Xd_of, X, y, common, rounds, plot=None):
     return lines
 
 
+def cost_study(fd, fastgd, client, Xd, yd, X, y, common, rounds=(8, 16, 32), repeats=3):
+    """Markdown rows: 'average' (1 local epoch per round, constant step) against the
+    single-machine fit of as many epochs, best of ``repeats`` each, measured in turns;
+    with the median local-fit task (Dask's task stream: the worker's compute) and what
+    is left per round: wall - (sum of the local fits) / workers, i.e. Dask's scheduling,
+    the model's transfers and the client's averaging."""
+    from distributed import get_task_stream
+
+    n_workers = len(client.scheduler_info()["workers"])
+    params = dict(common, learning_rate="constant", eta0=0.05)
+    lines = ["| rounds = epochs | single machine (s) | dask 'average' (s) | ratio | "
+             "local fit, median (ms) | rest per round (ms) |", "|---:|" + "---:|" * 5]
+    for k in rounds:
+        single, dask, tasks = [], [], []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fastgd.SGDClassifier(max_iter=k, **params).fit(X, y)
+            single.append(time.perf_counter() - t0)
+            with get_task_stream(client) as stream:
+                t0 = time.perf_counter()
+                fd.SGDClassifier(max_iter=k, strategy="average", **params).fit(Xd, yd)
+                dask.append(time.perf_counter() - t0)
+            tasks.append([sum(s["stop"] - s["start"] for s in r["startstops"]
+                              if s["action"] == "compute")
+                          for r in stream.data if "-avg-" in str(r["key"])])
+        best = int(np.argmin(dask))
+        fits = np.array(tasks[best])
+        rest = (dask[best] - fits.sum() / n_workers) / k
+        lines.append(f"| {k} | {min(single):.3f} | {dask[best]:.3f} | "
+                     f"{dask[best] / min(single):.2f} | {np.median(fits) * 1e3:.1f} | "
+                     f"{rest * 1e3:.1f} |")
+        print(lines[-1], flush=True)
+    return lines
+
+
 def plot_delay(curves, delays, rounds, path):
     """Objective against delay, one line per strategy (log-scaled delay axis)."""
     import matplotlib
@@ -212,6 +250,8 @@ def main():
     ap.add_argument("--study", action="store_true")
     ap.add_argument("--study-rounds", type=int, default=16)
     ap.add_argument("--plot", default=None, help="--study: also draw the study to this PNG")
+    ap.add_argument("--cost", action="store_true",
+                    help="only the cost of 'average' against the single-machine fit")
     args = ap.parse_args()
 
     import dask.array as da
@@ -243,6 +283,19 @@ def main():
                  f"benchmarks/bench_dask.py --study --data {args.data} --max-rows "
                  f"{args.max_rows} --study-rounds {args.study_rounds}"
                  + (f" --plot {args.plot}`" if args.plot else "`")]
+        return finish(lines, args.out, client, cluster)
+    if args.cost:
+        fastgd.SGDClassifier(max_iter=1, **common).fit(X[:100], y[:100])  # compile
+        fd.SGDClassifier(max_iter=2, **common).fit(Xd, yd)  # workers load the kernels
+        lines = [f"# fastgd.dask 'average' against one machine, {args.data} (first {n} "
+                 f"rows, {X.shape[1]} features), {args.blocks} CSR blocks, LocalCluster "
+                 f"{args.workers} workers x 1 thread", "",
+                 "L2 logistic regression, constant step 0.05, 1 local epoch per round; "
+                 "best of 3, measured in turns.", "",
+                 *cost_study(fd, fastgd, client, Xd, yd, X, y, common), "",
+                 f"Measured {time.strftime('%Y-%m-%d')}. Repeat: `python "
+                 f"benchmarks/bench_dask.py --cost --data {args.data} --max-rows "
+                 f"{args.max_rows} --blocks {args.blocks} --workers {args.workers}`"]
         return finish(lines, args.out, client, cluster)
     lbfgs = LogisticRegression(C=1.0 / (alpha * n), tol=1e-10, max_iter=10_000).fit(X, y)
     f_lbfgs = F(lbfgs, X, y, alpha)

@@ -209,7 +209,8 @@ def local_fit(Xb, yb, sb, holdout, spec, W, carry, seed, epochs, tag):
         {"state": np.array(S[k], dtype=np.float64), "q": np.zeros(d), "u": 0.0}
         for k in range(S.shape[0])]
     est._fit_from(Xb, yb, coef, intercept, t=t, opt_state=opt_state, max_iter=int(epochs),
-                  sample_weight=sw)
+                  sample_weight=sw, validated=True,
+                  classes=np.asarray(spec["classes"]) if spec["classify"] else None)
     W_new = np.empty_like(W)
     W_new[:, :-1] = est.coef_.reshape(W.shape[0], -1)
     W_new[:, -1] = np.ravel(est.intercept_)

@@ -414,13 +414,22 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         return max(r.t for r in results)
 
     def _fit_from(self, X, y, coef, intercept, *, t, opt_state, max_iter,
-                  sample_weight=None, classes=None):
+                  sample_weight=None, classes=None, validated=False):
         """``max_iter`` epochs from (coef, intercept) at the step counter ``t`` with the
         rule state ``opt_state`` (the ``optimizer_state_`` of an earlier fit, or None:
         fresh), where ``fit`` starts at t = 1 with a fresh state: a fit carried on, as
-        fastgd.dask's local fits run from round to round. Sets the fitted attributes."""
+        fastgd.dask's local fits run from round to round. Sets the fitted attributes.
+
+        ``validated``: the caller has checked X's and y's values (fastgd.dask's
+        ``describe``: finite, labels, shapes), so X in a form the kernels read (CSR, or
+        C-ordered dense, float32/64) skips scikit-learn's validation; its CSR structure
+        is still checked, as nothing malformed may reach the kernels."""
         self._more_validate_params()
-        X, y = self._validate_X_y(X, y, reset=True)
+        if validated and _kernel_ready(X, y, self.solver, self._is_classifier):
+            check_sparse_structure(X)
+            self.n_features_in_ = X.shape[1]
+        else:
+            X, y = self._validate_X_y(X, y, reset=True)
         if self._is_classifier:
             fitted = self._fit_classes(X, y, np.unique(y) if classes is None else classes,
                                        sample_weight, coef, intercept, max_iter=max_iter,
@@ -456,6 +465,17 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _kernel_ready(X, y, solver, classify):
+    """Whether X and y are already what ``_validate_X_y`` would return (no conversion,
+    no copy): CSR or C-ordered dense float32/float64 X, 1-D y (float64 for regression),
+    and for solver 'sgd' only (the others also sum duplicate CSR entries)."""
+    dense_ok = isinstance(X, np.ndarray) and X.ndim == 2 and X.flags.c_contiguous
+    return (solver == "sgd" and (dense_ok or (sp.issparse(X) and X.format == "csr"))
+            and X.dtype in (np.float32, np.float64) and isinstance(y, np.ndarray)
+            and y.ndim == 1 and y.shape[0] == X.shape[0]
+            and (classify or y.dtype == np.float64))
 
 
 def _coef_init(coef_init, shape, name):

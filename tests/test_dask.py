@@ -703,3 +703,78 @@ def test_read_svmlight_files_and_byte_ranges(client, tmp_path):
     assert Xz.shape == (40, 10) and Xz.numblocks == (1, 1)
     with pytest.raises(ValueError, match="n_features=3 but the files use 7 columns"):
         fd.read_svmlight(str(tmp_path / "part*.svm"), n_features=3)
+
+
+# ------------------------------------------------------------- worker memory
+def _faults_of_a_fresh_model(n=400_000):
+    """Minor page faults of this thread while it fills a new n-float64 array, the second
+    time (the first array was freed just before, as a task's model is)."""
+    import resource
+
+    faults = []
+    for _ in range(2):
+        before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+        a = np.empty(n)
+        a.fill(1.0)
+        faults.append(resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before)
+        del a
+    return faults[1]
+
+
+def _dask_thresholds_then_fastgds():
+    """On a worker: faults with Dask's allocator settings restored (trim 64 KiB, mmap
+    128 KiB fixed), then after ``keep_freed_memory``."""
+    import ctypes
+
+    mallopt = ctypes.CDLL(None).mallopt
+    mallopt(fd.M_TRIM_THRESHOLD, 65536)
+    mallopt(fd.M_MMAP_THRESHOLD, 128 * 1024)
+    dask_faults = _faults_of_a_fresh_model()
+    changed = fd.keep_freed_memory()
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_"), dask_faults, changed, \
+        _faults_of_a_fresh_model()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_workers_keep_freed_memory_for_the_next_task(client, mushrooms):
+    """Dask's MALLOC_TRIM_THRESHOLD_=65536 made every model-sized array of a task a fresh
+    mapping (a page fault per 4 KiB, every task); after a fit, fastgd's worker plugin has
+    raised the thresholds, and a freed model's memory serves the next one."""
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("glibc's mallopt")
+    _, _, (Xd, yd) = mushrooms
+    fd.SGDClassifier(max_iter=1, client=client, **LOG).fit(Xd, yd)
+    after_fit = client.run(_faults_of_a_fresh_model)
+    assert all(f < 50 for f in after_fit.values()), after_fit
+    for env, dask_faults, changed, fastgd_faults in client.run(
+            _dask_thresholds_then_fastgds).values():
+        assert env == "65536"  # Dask's setting, which the plugin reacts to
+        assert dask_faults > 500  # ~780 pages: the measurement sees the faults
+        assert changed and fastgd_faults < 50
+
+
+def test_local_fit_skips_validation_only_for_kernel_ready_blocks(mushrooms):
+    """The local fits' validated path (``_fit_from(validated=True)``) fits exactly what the
+    validated one does; a block in another form (COO, integer regression targets) takes
+    scikit-learn's validation, and a malformed CSR block is still refused."""
+    X, y, _ = mushrooms
+    coef, intercept = np.zeros(X.shape[1]), np.zeros(1)
+    fits = []
+    for validated in (False, True):
+        est = fastgd.SGDClassifier(max_iter=2, **LOG)
+        est._fit_from(X, y, coef, intercept, t=1.0, opt_state=None, max_iter=2,
+                      validated=validated)
+        fits.append(est)
+    np.testing.assert_array_equal(fits[0].coef_, fits[1].coef_)
+    assert fits[1].n_features_in_ == X.shape[1] and fits[1].t_ == fits[0].t_
+    reg = fastgd.SGDRegressor(max_iter=1, **{**LOG, "loss": "squared_error"})
+    reg._fit_from(X.tocoo(), (y == y.max()).astype(int), coef, intercept, t=1.0,
+                  opt_state=None, max_iter=1, validated=True)
+    assert np.isfinite(reg.coef_).all()
+    bad = X.copy()
+    bad.indices[3] = X.shape[1] + 5
+    with pytest.raises(ValueError, match="Malformed CSR|index"):
+        fastgd.SGDClassifier(max_iter=1, **LOG)._fit_from(
+            bad, y, coef, intercept, t=1.0, opt_state=None, max_iter=1, validated=True)
