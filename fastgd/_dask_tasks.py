@@ -18,6 +18,12 @@ from fastgd._rules import LOSSES, Loss
 DLOSS_CLIP = 1e12  # SPEC section 1: dL/dp is clipped to +-1e12, as scikit-learn does
 
 
+def value(x):
+    """``x`` itself: a round's shared input (the model) as a task of its own, which the
+    block tasks depend on (``Context.shared``)."""
+    return x
+
+
 def task_seed(random_state, round_, block):
     """The integer seed of block ``block`` in round ``round_``: SeedSequence of
     (random_state, round, block), so that it does not depend on which worker runs it."""
