@@ -178,7 +178,8 @@ def local_fit(Xb, yb, sb, holdout, spec, W, carry, seed, epochs, tag):
     """``epochs`` epochs of the single-machine estimator on the block's training rows
     and their sample weights, from ``W`` (K, d + 1), carried on from ``carry = (t, S)``:
     the step counter t of SPEC section 2
-    and the rule state S (K, n_slots, d + 1; None: fresh) that the block's previous fit
+    and the rule state S (K, n_slots, d + 1; None: fresh, and always for sag/saga/svrg,
+    whose gradient memory is the block's own and is not carried) that the block's previous fit
     left, so that a decaying schedule and an adaptive rule go on where they stopped
     (``_fit_from``; the cumulative-L1 memory starts afresh each time). ``max_iter=epochs,
     tol=None``. Returns the tag, the new ``W``, ``t`` and ``S`` (None on the plain SGD
@@ -221,7 +222,10 @@ def local_fit(Xb, yb, sb, holdout, spec, W, carry, seed, epochs, tag):
     W_new[:, :-1] = est.coef_.reshape(W.shape[0], -1)
     W_new[:, -1] = np.ravel(est.intercept_)
     states = est.optimizer_state_
-    S_new = None if states[0] is None else np.stack([st["state"] for st in states])
+    # a rule's state (Adagrad's G, Adam's moments) is carried; sag/saga/svrg's memory is
+    # per sample of this block (n_b gradients), so those start afresh every round
+    S_new = (np.stack([st["state"] for st in states])
+             if states[0] is not None and "state" in states[0] else None)
     out = {"tag": tag, "W": W_new, "t": float(est.t_), "S": S_new}
     if spec["adagrad_weights"]:
         out["G"] = S_new[:, 0]
