@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -45,7 +46,8 @@ VW_CONSTANT = 11650396 % 2**21  # VW's "Constant" feature under -b 21, above N_F
 
 def generate(svm_path, vw_path, n_rows, seed=0):
     """``n_rows`` rows (``DISTINCT`` distinct ones, repeated; labels from a hidden linear
-    model with noise) as svmlight (1-based) and as VW text (0-based names)."""
+    model with noise) as svmlight (1-based) and as VW text (0-based names; None: not
+    written)."""
     rng = np.random.RandomState(seed)
     w_true = rng.randn(N_FEATURES)
     svm, vw = [], []
@@ -58,6 +60,8 @@ def generate(svm_path, vw_path, n_rows, seed=0):
         svm.append(f"{label} " + " ".join(f"{j + 1}:{v:g}" for j, v in zip(idx, val)))
         vw.append(f"{label} | " + " ".join(pairs))
     for path, lines in ((svm_path, svm), (vw_path, vw)):
+        if path is None:
+            continue
         block = ("\n".join(lines) + "\n").encode()
         with open(path, "wb") as f:
             for _ in range(n_rows // DISTINCT):
@@ -81,14 +85,20 @@ ORDERS = {"full shuffle": {}, "shuffle_block=65536": {"shuffle_block": 65536},
           "no shuffle": {"shuffle": False}}
 
 
-def capped_pass(directory, cgroup, what, timeout):
+def capped_pass(directory, warm_dir, cgroup, what, timeout, readahead=True):
     """Run ``what`` ('read' or an ORDERS key) in a subprocess in the memory cgroup
-    ``cgroup``: seconds and bytes read from disk, or None past ``timeout``."""
+    ``cgroup``, after fits on the small converted ``warm_dir`` (kernels loaded): seconds
+    and bytes read from disk, or None past ``timeout``.
+    ``readahead=False``: without fastgd's read-ahead (page faults and Linux's own
+    readahead only), for comparison."""
     code = textwrap.dedent(f"""
         import json, os, time
         import numpy as np, fastgd
         from fastgd.__main__ import _head
         from fastgd.datasets import load_mmap
+        from fastgd.epoch_order import Readahead
+        if not {readahead!r}:
+            Readahead.of = classmethod(lambda cls, *arrays: None)
         cg = {cgroup!r}
         open(os.path.join(cg, "cgroup.procs"), "w").write(str(os.getpid()))
         files = [os.path.join({directory!r}, n + ".npy") for n in ("data", "indices", "indptr", "y")]
@@ -125,6 +135,32 @@ def capped_pass(directory, cgroup, what, timeout):
     if proc.returncode:
         raise RuntimeError(proc.stderr[-2000:])
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def capped_passes(directory, warm_dir, cap_mb, timeout, orders):
+    """A sequential read of ``directory`` and one-epoch fits in each of ``orders``
+    (with fastgd's read-ahead, and without: page faults only), each in a fresh process
+    capped at ``cap_mb`` MiB (page cache included), the file cache dropped first."""
+    cgroup = make_cgroup(cap_mb * 2**20)
+    if cgroup is None:
+        return "no writable memory cgroup: not measured"
+    data_bytes = sum(os.path.getsize(os.path.join(directory, n + ".npy"))
+                     for n in ("data", "indices", "indptr", "y"))
+    out = {"cap MB": cap_mb * 2**20 / 1e6, "data MB": data_bytes / 1e6}
+    try:
+        for what, readahead in [("read", True)] + [(o, r) for o in orders
+                                                   for r in (True, False)]:
+            r = capped_pass(directory, warm_dir, cgroup, what, timeout, readahead)
+            key = what if what == "read" else (
+                f"{what}, {'read-ahead' if readahead else 'page faults only'}")
+            out[key] = f"over {timeout} s" if r is None else {
+                **r, "MB/s read": r["read_bytes"] / 1e6 / r["seconds"]}
+            if r is not None and what != "read" and isinstance(out["read"], dict):
+                out[key]["/ sequential read"] = r["seconds"] / out["read"]["seconds"]
+            print(key, out[key], flush=True)
+    finally:
+        os.rmdir(cgroup)
+    return out
 
 
 def make_cgroup(cap_bytes):
@@ -227,6 +263,12 @@ def main(argv=None):
     parser.add_argument("--passes", type=int, default=5)
     parser.add_argument("--timeout", type=int, default=300,
                         help="seconds allowed to one capped pass")
+    parser.add_argument("--big-rows", type=int, default=0,
+                        help="also a generated file of this many rows, fitted under "
+                             "--big-cap-mb (e.g. 10000000: 12 GB converted)")
+    parser.add_argument("--big-cap-mb", type=int, default=3072)
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the --big-rows directory")
     parser.add_argument("--workdir", default="/tmp/fastgd-bench-ooc")
     parser.add_argument("--out", default=os.path.join(HERE, "results", "ooc"))
     args = parser.parse_args(argv)
@@ -248,21 +290,33 @@ def main(argv=None):
     save(res, args.out)
 
     # capped passes first: a page this process maps cannot be dropped from the cache
-    cap = args.cap_mb * 2**20
-    cgroup = make_cgroup(cap)
-    if cgroup is None:
-        res["capped"] = "no writable memory cgroup: not measured"
-    else:
-        res["capped"] = {"cap MB": cap / 1e6, "data MB": data_bytes / 1e6}
-        try:
-            for what in ["read", *ORDERS]:
-                r = capped_pass(directory, cgroup, what, timeout=args.timeout)
-                res["capped"][what] = f"over {args.timeout} s" if r is None else {
-                    **r, "MB/s read": r["read_bytes"] / 1e6 / r["seconds"]}
-        finally:
-            os.rmdir(cgroup)
+    warm_dir = os.path.join(args.workdir, "warm.d")
+    with open(svm, "rb") as f, open(svm + ".head", "wb") as g:
+        g.writelines(f.readline() for _ in range(1000))
+    convert_svmlight(svm + ".head", warm_dir, n_features=N_FEATURES)
+    res["capped"] = capped_passes(directory, warm_dir, args.cap_mb, args.timeout,
+                                  list(ORDERS))
     print(json.dumps(res["capped"], indent=1), flush=True)
     save(res, args.out)
+
+    if args.big_rows:
+        # several times the memory the fit may use (the cgroup's cap): text written,
+        # converted as a user would (convert's rate at this size), the text deleted
+        big_svm, big_dir = os.path.join(args.workdir, "big.svm"), os.path.join(
+            args.workdir, "big.d")
+        generate(big_svm, None, args.big_rows)
+        seconds, big = timed(lambda: convert_svmlight(big_svm, big_dir))
+        text_mb = os.path.getsize(big_svm) / 1e6
+        os.remove(big_svm)
+        res["larger than memory"] = {
+            "convert": {"rows": big["n_samples"], "nnz": big["nnz"], "text MB": text_mb,
+                        "seconds": seconds, "nnz/s": big["nnz"] / seconds},
+            **capped_passes(big_dir, warm_dir, args.big_cap_mb, args.timeout,
+                            ["no shuffle", "shuffle_block=65536"])}
+        print(json.dumps(res["larger than memory"], indent=1), flush=True)
+        save(res, args.out)
+        if not args.keep:
+            shutil.rmtree(big_dir)
 
     Xm, ym = load_mmap(directory)
     X = sp.csr_matrix((np.array(Xm.data), np.array(Xm.indices), np.array(Xm.indptr)),

@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastgd._backend import get_backend
+from fastgd.epoch_order import Readahead
 from fastgd._rules import (FP_T, FP_U, HEAD_MAX_BYTES, HEAD_MAX_COLUMNS, HEAD_MIN_FREQ,
                            HP_NAMES, IP_TRACK, MAX_SLOTS, PAD, SCHED_ETA,
                            SYNC_MIN_BATCH, Penalty, Rule, Schedule, records)
@@ -435,6 +436,9 @@ class _PlainRun(_SGDRun):
         if par is not None:
             self.tstate = np.zeros((n_threads, 11 + PAD))
             self.head = hogwild_head(rows, n_threads)
+        # rows memory-mapped from disk: epochs in segments, the next ones read ahead
+        self.readahead = (Readahead.of(rows.data, rows.indices, rows.indptr, y)
+                          if par is None and rows.is_sparse else None)
 
     def model(self):
         return self.w, self.st[6]  # raw weights, as scikit-learn scores them
@@ -455,12 +459,17 @@ class _PlainRun(_SGDRun):
         if last:
             self._set_norms()
             self.ip[IP_TRACK] = 1
-        args = (r.data, r.indices, r.indptr, self.y, self.sw, self.next_order(epoch), self.w,
-                self.aw, self.q, self.st, self.ip, self.fp)
+        order = self.next_order(epoch)
+        args = (r.data, r.indices, r.indptr, self.y, self.sw, order, self.w, self.aw,
+                self.q, self.st, self.ip, self.fp)
         try:
             if self.par is not None:
                 with self.par.guard():
                     obj_sum = self.par.hogwild_plain_epoch(*args, self.tstate, *self.head)
+            elif self.readahead is not None:
+                self.st[8] = obj_sum = 0.0  # objective_sum, as plain_sgd_epoch starts
+                for a, b in self.readahead.segments(order):
+                    obj_sum = r.kern.plain_sgd_steps(*args[:5], order[a:b], *args[6:])
             else:
                 obj_sum = r.kern.plain_sgd_epoch(*args)
         finally:

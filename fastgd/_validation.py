@@ -12,13 +12,44 @@ import scipy.sparse as sp
 INDEX_MAX = np.iinfo(np.int32).max  # the kernels' column indices are int32
 
 
+class CheckedWhenWritten:
+    """The mark ``fastgd.datasets.load_mmap`` puts on the arrays of a CSR matrix whose
+    files ``convert_svmlight`` wrote and checked (finite values, indices in range) and
+    that have not changed since (size and modification time). The same mark on
+    ``data``, ``indices`` and ``indptr``, all three read-only, spares a fit the O(nnz)
+    checks below: on data larger than memory each of them is a read of the disk."""
+
+    def __init__(self, shape, nnz):
+        self.shape, self.nnz = shape, nnz
+
+    def put_on(self, X):
+        for arr in (X.data, X.indices, X.indptr):
+            arr._fastgd_checked = self
+        return X
+
+
+def checked_when_written(X):
+    """True for a CSR matrix of ``load_mmap`` that carries its ``CheckedWhenWritten``
+    mark (its arrays are the marked read-only memmaps, widened by columns at most)."""
+    if not sp.issparse(X) or X.format != "csr":
+        return False
+    mark = getattr(X.data, "_fastgd_checked", None)
+    return (mark is not None
+            and all(getattr(a, "_fastgd_checked", None) is mark and not a.flags.writeable
+                    for a in (X.indices, X.indptr))
+            and not X.data.flags.writeable
+            and X.shape[0] == mark.shape[0] and X.shape[1] >= mark.shape[1]
+            and X.data.shape[0] == X.indices.shape[0] == mark.nnz)
+
+
 def check_sparse_structure(X):
     """Raise a ValueError unless the CSR/CSC matrix ``X`` is well formed.
 
     Checked (O(nnz), nothing copied or modified): ``indptr`` has one entry per row
     (column for CSC) plus one, starts at 0, never decreases and ends within ``indices``
     and ``data``; every index lies in [0, n_features); the minor dimension fits the
-    kernels' int32 indices. Other formats are checked by scipy when converted.
+    kernels' int32 indices. Other formats are checked by scipy when converted. The
+    O(nnz) index range is skipped for a matrix ``checked_when_written``.
     """
     if not sp.issparse(X) or X.format not in ("csr", "csc"):
         return
@@ -47,7 +78,7 @@ def check_sparse_structure(X):
     if n_major and np.any(indptr[1:] < indptr[:-1]):
         raise ValueError(f"Malformed {X.format.upper()} matrix: indptr decreases (a "
                          f"{what} with a negative number of entries).")
-    if nnz:
+    if nnz and not checked_when_written(X):
         used = indices[:nnz]
         lo, hi = used.min(), used.max()
         if lo < 0:

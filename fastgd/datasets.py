@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from sklearn.datasets import load_svmlight_file
 
 from fastgd import _svmlight
-from fastgd._validation import INDEX_MAX
+from fastgd._validation import INDEX_MAX, CheckedWhenWritten
 
 _FILES = {"a9a": "a9a.xz", "a9a.t": "a9a.t.xz", "abalone": "abalone.trn.bz2"}
 _N_FEATURES = {"a9a": 123, "a9a.t": 123, "abalone": 8}
@@ -126,10 +126,22 @@ def convert_svmlight(src, dst_dir, n_features=None, zero_based="auto"):
         _narrow_indptr(os.path.join(dst_dir, "indptr.npy"))
     header = {"format": FORMAT, "version": FORMAT_VERSION, "n_samples": n_samples,
               "n_features": int(max_index + 1 if n_features is None else n_features),
-              "nnz": nnz, "zero_based": bool(zb), "sources": paths}
+              "nnz": nnz, "zero_based": bool(zb), "sources": paths,
+              "checked": _file_stamps(dst_dir)}
     with open(header_path, "w") as f:
         json.dump(header, f, indent=1)
     return header
+
+
+def _file_stamps(directory):
+    """Size and modification time (ns) of each array file: ``header['checked']`` records
+    them when ``convert_svmlight`` has checked what it wrote, and ``load_mmap`` trusts
+    those checks only while every file still matches."""
+    stamps = {}
+    for name in _ARRAYS:
+        st = os.stat(os.path.join(directory, name + ".npy"))
+        stamps[name] = [st.st_size, st.st_mtime_ns]
+    return stamps
 
 
 def _narrow_indptr(path):
@@ -162,6 +174,12 @@ def load_mmap(directory):
     estimator fits ``X`` as it is, without copying it (its pages are file cache, not
     process memory); only per-row arrays (order, weights, an int64 indptr) are
     allocated. A missing, incomplete or inconsistent directory is a ``ValueError``.
+
+    While its files are the ones ``convert_svmlight`` wrote (same sizes and modification
+    times as its header records), ``X`` carries their checks (finite values, indices
+    in range, canonical rows): a fit skips scikit-learn's finite check and the index
+    range check, each a full read of X, so that an epoch over data larger than memory
+    reads the disk once. Files changed since are checked by the fit as any input.
     """
     header_path = os.path.join(directory, "header.json")
     try:
@@ -193,6 +211,9 @@ def load_mmap(directory):
             raise ValueError(f"{directory}: {name}.npy has shape {arr.shape} and dtype "
                              f"{arr.dtype}, the header says ({length},)")
     X = _csr(arrays["data"], arrays["indices"], arrays["indptr"], (n, d))
+    if header.get("checked") == _file_stamps(directory):
+        CheckedWhenWritten((n, d), nnz).put_on(X)
+        X.has_canonical_format = True  # convert_svmlight's rows: no O(nnz) scan
     return X, arrays["y"]
 
 
@@ -258,7 +279,9 @@ def load_data(data, n_features=None):
             if X.shape[1] > n_features:
                 raise ValueError(f"{paths[0]}: {X.shape[1]} features; the model has "
                                  f"{n_features}")
+            canonical = X.has_canonical_format
             X = _csr(X.data, X.indices, X.indptr, (X.shape[0], n_features))
+            X.has_canonical_format = canonical
         return X, y
     for p in paths:
         if not os.path.isfile(p):

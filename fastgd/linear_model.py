@@ -41,7 +41,8 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from fastgd import _engine
 from fastgd._backend import kernels, resolve_backend
 from fastgd._progress import EpochBar
-from fastgd._validation import check_sparse_structure, without_duplicates
+from fastgd._validation import (check_sparse_structure, checked_when_written,
+                                without_duplicates)
 from fastgd.epoch_order import block_shuffle
 from fastgd._rules import (HP_NAMES, LOSSES, PENALTIES, REGRESSION_LOSSES, RULES, SCHEDULES,
                            SOLVERS, Penalty, Schedule, loss_param)
@@ -312,6 +313,7 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
         check_sparse_structure(X)
         X, y = validate_data(self, X, y, accept_sparse="csr",
                              dtype=[np.float64, np.float32], order="C",
+                             ensure_all_finite=not checked_when_written(X),
                              accept_large_sparse=True, reset=reset,
                              y_numeric=not self._is_classifier)
         if self.solver != "sgd":
@@ -1127,6 +1129,7 @@ class _ExactRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
         check_sparse_structure(X)
         X, y = validate_data(self, X, y, accept_sparse="csr",
                              dtype=[np.float64, np.float32], order="C",
+                             ensure_all_finite=not checked_when_written(X),
                              accept_large_sparse=True, multi_output=True, y_numeric=True)
         X = without_duplicates(X)
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64,
@@ -1571,6 +1574,7 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
         check_sparse_structure(X)
         X, y = validate_data(self, X, y, accept_sparse="csr",
                              dtype=[np.float64, np.float32], order="C",
+                             ensure_all_finite=not checked_when_written(X),
                              accept_large_sparse=True)
         X = without_duplicates(X)
         check_classification_targets(y)

@@ -7,6 +7,18 @@ cdef int64_t _MASK32, _MASK31
 cpdef double loss_value(int loss, double y, double p, double param) noexcept nogil
 cpdef double loss_dloss(int loss, double y, double p, double param) noexcept nogil
 
+cdef double _plain_sgd_steps(
+    const floating[:] data, const int32_t[:] indices, const int64_t[:] indptr,
+    const double[:] y, const double[:] sw, const int64_t[:] order, double[:] w,
+    double[:] aw, double[:] q, double[:] st, const int64_t[:] ip,
+    double[:] fp) noexcept nogil
+
+@cython.locals(r=double)
+cpdef plain_sgd_steps(const floating[:] data, const int32_t[:] indices,
+                      const int64_t[:] indptr, const double[:] y, const double[:] sw,
+                      const int64_t[:] order, double[:] w, double[:] aw, double[:] q,
+                      double[:] st, const int64_t[:] ip, double[:] fp)
+
 cdef double _plain_sgd_epoch(
     const floating[:] data, const int32_t[:] indices, const int64_t[:] indptr,
     const double[:] y, const double[:] sw, const int64_t[:] order, double[:] w,

@@ -57,13 +57,19 @@ def loss_dloss(loss, y, p, param):
 
 # ------------------------------------------------------------ scikit-learn's plain SGD
 @_jit
-def _plain_sgd_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, fp):
-    """See plain_sgd_epoch (the Cython build: the nogil body of that entry)."""
-    st[8] = 0.0
+def _plain_sgd_steps(data, indices, indptr, y, sw, order, w, aw, q, st, ip, fp):
+    """See plain_sgd_steps (the Cython build: the nogil body of that entry)."""
     _plain_run(data, indices, indptr, y, sw, order, 0, order.shape[0], w, aw, q, ip, fp,
                False, 1.0, st, w, q, order[:0])
     fp[FP_T] += order.shape[0]
     return st[8]
+
+
+@_jit
+def _plain_sgd_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, fp):
+    """See plain_sgd_epoch (the Cython build: the nogil body of that entry)."""
+    st[8] = 0.0
+    return _plain_sgd_steps(data, indices, indptr, y, sw, order, w, aw, q, st, ip, fp)
 
 
 @_entry
@@ -81,6 +87,18 @@ def plain_sgd_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, fp):
     """
     with cython.nogil:
         r = _plain_sgd_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, fp)
+    return r
+
+
+@_entry
+def plain_sgd_steps(data, indices, indptr, y, sw, order, w, aw, q, st, ip, fp):
+    """The steps of ``plain_sgd_epoch`` for the samples in ``order``, without zeroing
+    the running objective ``st[8]`` first: an epoch whose order is cut into pieces,
+    run one call each (st[8] zeroed before the first), takes exactly the steps of one
+    ``plain_sgd_epoch`` call and returns the same objective_sum (the out-of-core
+    read-ahead, ``fastgd.epoch_order.Readahead``, runs epochs so)."""
+    with cython.nogil:
+        r = _plain_sgd_steps(data, indices, indptr, y, sw, order, w, aw, q, st, ip, fp)
     return r
 
 

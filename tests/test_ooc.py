@@ -3,6 +3,7 @@ iter_svmlight, fits on memory-mapped CSR (no copy), the block-wise epoch order a
 progress bar."""
 
 import bz2
+import concurrent.futures
 import gzip
 import io
 import json
@@ -22,9 +23,10 @@ from sklearn.feature_extraction.text import HashingVectorizer
 
 import fastgd
 from fastgd import _svmlight
-from fastgd.datasets import (convert_svmlight, iter_svmlight, load, load_mmap,
-                             load_svmlight)
-from fastgd.epoch_order import block_shuffle
+from fastgd._validation import checked_when_written
+from fastgd.datasets import (_csr, convert_svmlight, iter_svmlight, load, load_data,
+                             load_mmap, load_svmlight)
+from fastgd.epoch_order import Readahead, block_shuffle
 
 OUTSIDE = tempfile.gettempdir()  # a cwd from which `python -c` imports the installed package
 MESSY = b"""# a comment line
@@ -170,7 +172,7 @@ def test_memmapped_fit_equals_in_memory_fit(tmp_path, params):
     convert_svmlight(tmp_path / "a.svm", tmp_path / "d")
     Xm, ym = load_mmap(tmp_path / "d")
     X, y = load_svmlight(tmp_path / "a.svm")
-    kw = dict(loss="log_loss", max_iter=3, tol=None, random_state=0, **params)
+    kw = {**dict(loss="log_loss", max_iter=3, tol=None, random_state=0), **params}
     a = fastgd.SGDClassifier(**kw).fit(Xm, ym)
     b = fastgd.SGDClassifier(**kw).fit(X, y)
     assert np.array_equal(a.coef_, b.coef_) and np.array_equal(a.intercept_, b.intercept_)
@@ -240,6 +242,145 @@ def test_memmapped_fit_allocates_far_less_than_the_data(tmp_path):
     ref = fastgd.SGDClassifier(loss="log_loss", max_iter=2, tol=None,
                                random_state=0).fit(X, np.array(ym))
     assert np.array_equal(np.load(tmp_path / "coef.npy"), ref.coef_)
+
+
+def test_converted_directory_is_trusted_until_its_files_change(tmp_path):
+    """convert_svmlight checked every value and index it wrote; load_mmap passes that on
+    (a fit then skips the O(nnz) checks, each a read of the disk) only while the files
+    are the ones it wrote, and the mark cannot be moved to other arrays."""
+    random_svmlight(tmp_path / "a.svm", n=500)
+    convert_svmlight(tmp_path / "a.svm", tmp_path / "d")
+    X, y = load_mmap(tmp_path / "d")
+    assert checked_when_written(X) and X.has_canonical_format
+    wide, _ = load_data(str(tmp_path / "d"), n_features=60)
+    assert wide.shape == (500, 60) and checked_when_written(wide)
+    for other in (X.copy(), X[:10], _csr(X.data, np.array(X.indices), X.indptr, X.shape),
+                  _csr(X.data, X.indices, X.indptr, (500, 5))):
+        assert not checked_when_written(other)
+    header = json.loads((tmp_path / "d" / "header.json").read_text())
+    del header["checked"]  # a directory written before the checks were recorded
+    (tmp_path / "d" / "header.json").write_text(json.dumps(header))
+    assert not checked_when_written(load_mmap(tmp_path / "d")[0])
+    convert_svmlight(tmp_path / "a.svm", tmp_path / "d")
+    indices = np.load(tmp_path / "d" / "indices.npy", mmap_mode="r+")
+    indices[7] = 10_000  # changed after convert: the fit checks it as any input
+    indices.flush()
+    del indices
+    X, y = load_mmap(tmp_path / "d")
+    assert not checked_when_written(X)
+    with pytest.raises(ValueError, match="index 10000 is out of range"):
+        fastgd.SGDClassifier(max_iter=1, tol=None).fit(X, y)
+
+
+@pytest.mark.parametrize("params", [dict(shuffle_block=64), dict(shuffle_block=300),
+                                    dict(), dict(shuffle=False, tol=1e-3, max_iter=20)])
+def test_readahead_segments_take_the_same_steps(tmp_path, monkeypatch, params):
+    """An epoch over memory-mapped rows runs in segments with the next rows' file pages
+    asked for ahead: the same bits and the same n_iter_ as the in-memory fit, and the
+    pages asked for are those of the rows read (a block-wise order: all of them)."""
+    random_svmlight(tmp_path / "a.svm", n=3000)
+    convert_svmlight(tmp_path / "a.svm", tmp_path / "d")
+    Xm, ym = load_mmap(tmp_path / "d")
+    X, y = load_svmlight(tmp_path / "a.svm")
+    monkeypatch.setattr(Readahead, "SEGMENT_BYTES", 1024)  # 256-row segments
+    monkeypatch.setattr(Readahead, "AHEAD_BYTES", 4096)
+    monkeypatch.setattr(Readahead, "GAP_BYTES", 512)
+    asked, calls = {}, []
+    real = os.posix_fadvise
+
+    def spy(fd, offset, length, advice):
+        if advice == os.POSIX_FADV_WILLNEED:
+            name = os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))
+            asked.setdefault(name, np.zeros(os.path.getsize(tmp_path / "d" / name), bool))
+            asked[name][offset:offset + length] = True
+        return real(fd, offset, length, advice)
+
+    class InThisThread:  # every request made, none dropped by the end of the epoch
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def submit(self, fn, *args):
+            fn(*args)
+
+        def shutdown(self, **kwargs):
+            pass
+
+    monkeypatch.setattr(os, "posix_fadvise", spy)
+    monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor", InThisThread)
+    steps = Readahead.segments
+    monkeypatch.setattr(Readahead, "segments",
+                        lambda self, order: calls.append(1) or steps(self, order))
+    kw = {**dict(loss="log_loss", max_iter=3, tol=None, random_state=0), **params}
+    a = fastgd.SGDClassifier(**kw).fit(Xm, ym)
+    b = fastgd.SGDClassifier(**kw).fit(X, y)
+    assert np.array_equal(a.coef_, b.coef_) and np.array_equal(a.intercept_, b.intercept_)
+    assert a.n_iter_ == b.n_iter_ and len(calls) == a.n_iter_
+    if "shuffle_block" in params:
+        header = 128  # numpy's .npy header
+        for name in ("data.npy", "indices.npy"):
+            assert asked[name][header:].all(), name
+    elif params.get("shuffle") is False:
+        assert not asked  # storage order: Linux's own readahead
+
+
+def test_an_epoch_reads_a_converted_directory_once(tmp_path):
+    """Out of the page cache, a one-epoch fit of a converted directory reads its files
+    from disk once, and its input checks read none of X (scikit-learn's finite check
+    and the index range check would: on data larger than memory, each a second read of
+    the disk; the files are trusted as convert_svmlight checked them)."""
+    n_rows, nnz_row, d = 40_000, 60, 20_000
+    rng = np.random.RandomState(0)
+    lines = []
+    for _ in range(400):
+        idx = np.sort(rng.choice(d, nnz_row, replace=False)) + 1
+        lines.append(("1 " if idx[0] % 2 else "-1 ")
+                     + " ".join(f"{j}:{v:.3f}" for j, v in zip(idx, rng.rand(nnz_row))))
+    block = ("\n".join(lines) + "\n").encode()
+    write(tmp_path / "big.svm", block * (n_rows // 400))
+    convert_svmlight(tmp_path / "big.svm", tmp_path / "big")
+    random_svmlight(tmp_path / "small.svm", n=300, d=d)
+    convert_svmlight(tmp_path / "small.svm", tmp_path / "small")
+    names = ("data", "indices", "indptr", "y")
+    size = sum(os.path.getsize(tmp_path / "big" / f"{a}.npy") for a in names)
+    code = f"""
+        import json, os
+        import fastgd
+        from fastgd._backend import wait_for_numba
+        from fastgd.datasets import load_mmap
+
+        def read_bytes():
+            with open("/proc/self/io") as f:
+                return next(int(l.split()[1]) for l in f if l.startswith("read_bytes"))
+
+        out = {{}}
+        for params in ({{"shuffle_block": 4096}}, {{"shuffle": False}}):
+            kw = dict(loss="log_loss", max_iter=1, tol=None, random_state=0, **params)
+            for _ in range(2):  # kernels for read-only arrays compiled or loaded here
+                fastgd.SGDClassifier(**kw).fit(*load_mmap({str(tmp_path / "small")!r}))
+                wait_for_numba()
+            for name in {names!r}:  # the big directory, out of the page cache
+                fd = os.open(os.path.join({str(tmp_path / "big")!r}, name + ".npy"),
+                             os.O_RDONLY)
+                os.fsync(fd)
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                os.close(fd)
+            X, y = load_mmap({str(tmp_path / "big")!r})
+            before = read_bytes()
+            fastgd.SGDClassifier(**kw)._validate_X_y(X, y, reset=True)
+            out["checks"] = read_bytes() - before
+            fastgd.SGDClassifier(**kw).fit(X, y)
+            out[str(params)] = read_bytes() - before
+            del X, y
+        print(json.dumps(out))
+    """
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=OUTSIDE,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    read = json.loads(proc.stdout.strip().splitlines()[-1])
+    checks = read.pop("checks")  # the last pass's: X's files were not read for them
+    if min(read.values()) < 0.3 * size:
+        pytest.skip(f"no disk reads to count here (tmpfs?): {read}, {size} bytes")
+    assert max(read.values()) < 1.3 * size and checks < 0.1 * size, (read, checks, size)
 
 
 def test_block_shuffle_is_a_blockwise_permutation():
