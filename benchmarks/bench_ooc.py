@@ -4,16 +4,21 @@
 2. One epoch from the memory-mapped CSR against the same epoch in memory (page cache
    warm; ratio from the same run), for each epoch order.
 3. Passes over the memory-mapped data in a process whose memory (page cache included)
-   is capped below the data size by a cgroup-v1 memory limit: seconds per pass and disk
-   read rate (``/proc/self/io``), against a sequential read of the files under the same
-   cap. The file cache is dropped (``posix_fadvise``) before each pass.
+   is capped below the data size by a cgroup-v1 memory limit: seconds per pass and bytes
+   read from disk (``/proc/self/io``), each against a sequential read of the files under
+   the same cap just before it, with fastgd's read-ahead (``fastgd.epoch_order.
+   Readahead``) and without. The file cache is dropped (``posix_fadvise``) before
+   each. ``--big-rows N`` repeats this on a file of N rows written as svmlight text and
+   converted (``--big-rows 10000000``: 12 GB, under ``--big-cap-mb 3072``: four times
+   the memory the process may use; this machine's disk cannot hold a file several
+   times its 24 GiB of RAM).
 4. The statistical price of ``shuffle_block``: the objective after k epochs against a
    full shuffle, on a9a in its order and sorted by label (the worst case).
 5. Vowpal Wabbit (``pip install vowpalwabbit``, not a fastgd dependency) on the same
    rows and passes: wall time per pass and the final objective, measured by
    ``fastgd.objective.objective`` on VW's weights.
 
-    python benchmarks/bench_ooc.py [--rows 1000000] [--cap-mb 600]
+    python benchmarks/bench_ooc.py [--rows 1000000] [--cap-mb 512] [--big-rows 10000000]
 
 Writes ``benchmarks/results/ooc.json`` and ``ooc.md`` (with the command line).
 """
@@ -137,29 +142,49 @@ def capped_pass(directory, warm_dir, cgroup, what, timeout, readahead=True):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def capped_passes(directory, warm_dir, cap_mb, timeout, orders):
-    """A sequential read of ``directory`` and one-epoch fits in each of ``orders``
-    (with fastgd's read-ahead, and without: page faults only), each in a fresh process
-    capped at ``cap_mb`` MiB (page cache included), the file cache dropped first."""
+def capped_passes(directory, warm_dir, cap_mb, timeout, orders, repeats):
+    """One-epoch fits in each of ``orders``, with fastgd's read-ahead and without (page
+    faults only), each in a fresh process capped at ``cap_mb`` MiB (page cache
+    included) with the file cache dropped, right after a sequential read of the same
+    files under the same cap: the disk's speed drifts by tens of percent from minute
+    to minute on a shared machine, so each pass is divided by its own read. Medians
+    (and ranges) over ``repeats`` rounds; ``orders`` that run past ``timeout`` once
+    are not repeated."""
     cgroup = make_cgroup(cap_mb * 2**20)
     if cgroup is None:
         return "no writable memory cgroup: not measured"
     data_bytes = sum(os.path.getsize(os.path.join(directory, n + ".npy"))
                      for n in ("data", "indices", "indptr", "y"))
-    out = {"cap MB": cap_mb * 2**20 / 1e6, "data MB": data_bytes / 1e6}
+    out = {"cap MB": cap_mb * 2**20 / 1e6, "data MB": data_bytes / 1e6,
+           "rounds": repeats}
+    runs = {}
     try:
-        for what, readahead in [("read", True)] + [(o, r) for o in orders
-                                                   for r in (True, False)]:
-            r = capped_pass(directory, warm_dir, cgroup, what, timeout, readahead)
-            key = what if what == "read" else (
-                f"{what}, {'read-ahead' if readahead else 'page faults only'}")
-            out[key] = f"over {timeout} s" if r is None else {
-                **r, "MB/s read": r["read_bytes"] / 1e6 / r["seconds"]}
-            if r is not None and what != "read" and isinstance(out["read"], dict):
-                out[key]["/ sequential read"] = r["seconds"] / out["read"]["seconds"]
-            print(key, out[key], flush=True)
+        for _ in range(repeats):
+            for what in orders:
+                for readahead in (True, False):
+                    key = f"{what}, {'read-ahead' if readahead else 'page faults only'}"
+                    if runs.get(key) == "timeout":
+                        continue
+                    read = capped_pass(directory, warm_dir, cgroup, "read", timeout)
+                    r = capped_pass(directory, warm_dir, cgroup, what, timeout, readahead)
+                    print(key, read, r, flush=True)
+                    if r is None:
+                        runs[key] = "timeout"
+                    else:
+                        runs.setdefault(key, []).append(
+                            (r["seconds"], r["seconds"] / read["seconds"],
+                             r["read_bytes"] / data_bytes, read["seconds"]))
     finally:
         os.rmdir(cgroup)
+    for key, rows in runs.items():
+        if rows == "timeout":
+            out[key] = f"over {timeout} s"
+            continue
+        cols = np.array(rows)
+        out[key] = {name: {"median": float(np.median(cols[:, k])),
+                           "range": [float(cols[:, k].min()), float(cols[:, k].max())]}
+                    for k, name in enumerate(["seconds", "/ sequential read",
+                                              "bytes read / data", "sequential read s"])}
     return out
 
 
@@ -263,6 +288,8 @@ def main(argv=None):
     parser.add_argument("--passes", type=int, default=5)
     parser.add_argument("--timeout", type=int, default=300,
                         help="seconds allowed to one capped pass")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="rounds of the capped passes (medians reported)")
     parser.add_argument("--big-rows", type=int, default=0,
                         help="also a generated file of this many rows, fitted under "
                              "--big-cap-mb (e.g. 10000000: 12 GB converted)")
@@ -295,7 +322,7 @@ def main(argv=None):
         g.writelines(f.readline() for _ in range(1000))
     convert_svmlight(svm + ".head", warm_dir, n_features=N_FEATURES)
     res["capped"] = capped_passes(directory, warm_dir, args.cap_mb, args.timeout,
-                                  list(ORDERS))
+                                  list(ORDERS), args.repeats)
     print(json.dumps(res["capped"], indent=1), flush=True)
     save(res, args.out)
 
@@ -312,7 +339,7 @@ def main(argv=None):
             "convert": {"rows": big["n_samples"], "nnz": big["nnz"], "text MB": text_mb,
                         "seconds": seconds, "nnz/s": big["nnz"] / seconds},
             **capped_passes(big_dir, warm_dir, args.big_cap_mb, args.timeout,
-                            ["no shuffle", "shuffle_block=65536"])}
+                            ["no shuffle", "shuffle_block=65536"], args.repeats)}
         print(json.dumps(res["larger than memory"], indent=1), flush=True)
         save(res, args.out)
         if not args.keep:

@@ -53,13 +53,13 @@ class Readahead:
     have been handed to a background thread that asks the kernel to read them
     (``POSIX_FADV_WILLNEED``, in pieces: Linux reads at most its readahead window per
     call), so the disk works while the kernel computes. Rows less than ``GAP_BYTES``
-    apart are read with what lies between them (a block of a block-wise shuffle);
-    an order that walks the file forwards is one segment (Linux's readahead serves
-    its page faults as well as this would), and rows scattered over the file (a full shuffle: a stretch
-    longer than ``MAX_SPAN_BYTES``, or ``MAX_RUNS`` stretches in one segment) are left
-    to page faults. Rows no later segment reads are marked ``MADV_COLD``: the first
-    pages to go when memory runs short, kept (a later epoch reads them from memory)
-    while it does not.
+    apart are read with what lies between them (a block of a block-wise shuffle).
+    An order that walks the file forwards is one segment: Linux's own readahead
+    serves its page faults as well. Rows scattered over the file (a full shuffle: a
+    stretch longer than ``MAX_SPAN_BYTES``, or ``MAX_RUNS`` stretches in one segment)
+    are left to page faults. Rows no later segment reads are marked ``MADV_COLD``:
+    the first pages to go when memory runs short, kept (a later epoch reads them from
+    memory) while it does not.
     """
 
     SEGMENT_BYTES = 4 << 20  # of row data (values and indices) per kernel call
@@ -70,8 +70,9 @@ class Readahead:
     CHUNK_BYTES = 2 << 20  # per posix_fadvise call
 
     def __init__(self, arrays, indptr):
-        self.arrays, self.indptr = arrays, indptr  # [(memmap, one entry per row?)]
-        self.nnz_bytes = sum(a.itemsize for a, per_row in arrays if not per_row)
+        # arrays: (memmap, one entry per row?, offset of its first byte in its mmap)
+        self.arrays, self.indptr = arrays, indptr
+        self.nnz_bytes = sum(a.itemsize for a, per_row, _ in arrays if not per_row)
         n_rows = indptr.shape[0] - 1
         self.bytes_per_row = self.nnz_bytes * max(int(indptr[-1]), 1) / max(n_rows, 1)
         # rows are grouped in buckets of about GAP_BYTES: the unit of what is asked for
@@ -88,7 +89,8 @@ class Readahead:
                 if arr is y:
                     continue  # y read into memory: nothing to ask for
                 return None
-            arrays.append((arr, arr is y))
+            at = arr.ctypes.data - np.frombuffer(arr._mmap, dtype=np.uint8).ctypes.data
+            arrays.append((arr, arr is y, at))
         return cls(arrays, indptr)
 
     def segments(self, order):
@@ -100,8 +102,7 @@ class Readahead:
         step = max(256, int(self.SEGMENT_BYTES / row_bytes))
         ahead = max(1, int(self.AHEAD_BYTES / (step * row_bytes)))
         self.live = []  # [lo, hi, last segment reading them] of the rows asked for
-        self.files = [(os.open(a.filename, os.O_RDONLY), a, per_row)
-                      for a, per_row in self.arrays]
+        self.fds = [os.open(a.filename, os.O_RDONLY) for a, _, _ in self.arrays]
         self.reader = concurrent.futures.ThreadPoolExecutor(
             1, thread_name_prefix="fastgd-readahead")
         try:
@@ -115,7 +116,7 @@ class Readahead:
                 self._release(k)
         finally:
             self.reader.shutdown(wait=True, cancel_futures=True)
-            for fd, _, _ in self.files:
+            for fd in self.fds:
                 os.close(fd)
 
     def _request(self, rows, segment):
@@ -154,27 +155,23 @@ class Readahead:
         its file, or in its mmap (page-aligned begin)."""
         nz0, nz1 = int(self.indptr[lo]), int(self.indptr[hi])
         out = []
-        for fd, arr, per_row in self.files:
+        for fd, (arr, per_row, at) in zip(self.fds, self.arrays):
             start, stop = (lo, hi) if per_row else (nz0, nz1)
-            mm = arr._mmap
-            # numpy maps the file from its offset rounded down to ALLOCATIONGRANULARITY
-            at = arr.ctypes.data - np.frombuffer(mm, dtype=np.uint8).ctypes.data
-            if file_offsets:
+            if file_offsets:  # numpy maps from the offset rounded down to a granule
                 at += arr.offset - arr.offset % mmap.ALLOCATIONGRANULARITY
             begin, end = at + start * arr.itemsize, at + stop * arr.itemsize
             if not file_offsets:
                 begin -= begin % mmap.PAGESIZE
-                end = min(end, len(mm))
             if end > begin:
-                out.append((fd if file_offsets else arr, begin, end))
+                out.append((fd if file_offsets else arr._mmap, begin, end))
         return out
 
     @staticmethod
     def _cool(ranges):
-        for arr, begin, end in ranges:
+        for mm, begin, end in ranges:
             try:
-                arr._mmap.madvise(MADV_COLD, begin, end - begin)
-            except (OSError, ValueError):
+                mm.madvise(MADV_COLD, begin, end - begin)
+            except (AttributeError, OSError, ValueError):
                 return  # a hint only (MADV_COLD: Linux 5.4 and newer)
 
     def _read(self, ranges):

@@ -172,7 +172,8 @@ def test_memmapped_fit_equals_in_memory_fit(tmp_path, params):
     convert_svmlight(tmp_path / "a.svm", tmp_path / "d")
     Xm, ym = load_mmap(tmp_path / "d")
     X, y = load_svmlight(tmp_path / "a.svm")
-    kw = {**dict(loss="log_loss", max_iter=3, tol=None, random_state=0), **params}
+    kw = {**dict(loss="log_loss", max_iter=3, tol=None, random_state=0, backend=backend),
+          **params}
     a = fastgd.SGDClassifier(**kw).fit(Xm, ym)
     b = fastgd.SGDClassifier(**kw).fit(X, y)
     assert np.array_equal(a.coef_, b.coef_) and np.array_equal(a.intercept_, b.intercept_)
@@ -272,9 +273,10 @@ def test_converted_directory_is_trusted_until_its_files_change(tmp_path):
         fastgd.SGDClassifier(max_iter=1, tol=None).fit(X, y)
 
 
+@pytest.mark.parametrize("backend", ["numba", "cython"])
 @pytest.mark.parametrize("params", [dict(shuffle_block=64), dict(shuffle_block=300),
                                     dict(), dict(shuffle=False, tol=1e-3, max_iter=20)])
-def test_readahead_segments_take_the_same_steps(tmp_path, monkeypatch, params):
+def test_readahead_segments_take_the_same_steps(tmp_path, monkeypatch, params, backend):
     """An epoch over memory-mapped rows runs in segments with the next rows' file pages
     asked for ahead: the same bits and the same n_iter_ as the in-memory fit, and the
     pages asked for are those of the rows read (a block-wise order: all of them)."""
@@ -310,7 +312,8 @@ def test_readahead_segments_take_the_same_steps(tmp_path, monkeypatch, params):
     steps = Readahead.segments
     monkeypatch.setattr(Readahead, "segments",
                         lambda self, order: calls.append(1) or steps(self, order))
-    kw = {**dict(loss="log_loss", max_iter=3, tol=None, random_state=0), **params}
+    kw = {**dict(loss="log_loss", max_iter=3, tol=None, random_state=0, backend=backend),
+          **params}
     a = fastgd.SGDClassifier(**kw).fit(Xm, ym)
     b = fastgd.SGDClassifier(**kw).fit(X, y)
     assert np.array_equal(a.coef_, b.coef_) and np.array_equal(a.intercept_, b.intercept_)
