@@ -326,6 +326,20 @@ def test_readahead_segments_take_the_same_steps(tmp_path, monkeypatch, params, b
         assert not asked  # storage order: Linux's own readahead
 
 
+def test_readahead_without_its_files(tmp_path, monkeypatch):
+    """Files removed after they were mapped: the mapping still reads them, and the fit
+    runs without reading ahead (nothing to open)."""
+    random_svmlight(tmp_path / "a.svm", n=1000)
+    convert_svmlight(tmp_path / "a.svm", tmp_path / "d")
+    Xm, ym = load_mmap(tmp_path / "d")
+    X, y = load_svmlight(tmp_path / "a.svm")
+    monkeypatch.setattr(Readahead, "SEGMENT_BYTES", 1024)
+    os.remove(tmp_path / "d" / "indices.npy")
+    kw = dict(loss="log_loss", max_iter=2, tol=None, random_state=0, shuffle_block=64)
+    a = fastgd.SGDClassifier(**kw).fit(Xm, ym)
+    assert np.array_equal(a.coef_, fastgd.SGDClassifier(**kw).fit(X, y).coef_)
+
+
 def test_an_epoch_reads_a_converted_directory_once(tmp_path):
     """Out of the page cache, a one-epoch fit of a converted directory reads its files
     from disk once, and its input checks read none of X (scikit-learn's finite check
