@@ -28,7 +28,10 @@ def _head(X, n):
     """The first ``n`` rows of ``X``, a view of its arrays: the kernels a warm-up on it
     compiles or loads are those of ``X``'s array types (read-only memmaps included)."""
     if sp.issparse(X):
-        return sp.csr_matrix((X.data, X.indices, X.indptr[:n + 1]), shape=(n, X.shape[1]))
+        from fastgd.datasets import _csr  # scipy's constructor would copy them
+
+        nnz = int(X.indptr[n])
+        return _csr(X.data[:nnz], X.indices[:nnz], X.indptr[:n + 1], (n, X.shape[1]))
     return X[:n]
 
 

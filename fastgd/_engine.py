@@ -405,8 +405,8 @@ class _SGDRun:
 
 
 class _PlainRun(_SGDRun):
-    """scikit-learn's per-sample SGD (``plain_sgd_epoch``), or Hogwild! threads running
-    it (``hogwild_plain_epoch``)."""
+    """scikit-learn's per-sample SGD (``plain_sgd_epoch``, run as ``plain_sgd_steps``),
+    or Hogwild! threads running it (``hogwild_plain_epoch``)."""
 
     def __init__(self, rows, y, sw, coef, intercept, cfg, *, par, n_threads, avg_coef,
                  avg_intercept, intercept_decay, track, **common):
@@ -466,12 +466,11 @@ class _PlainRun(_SGDRun):
             if self.par is not None:
                 with self.par.guard():
                     obj_sum = self.par.hogwild_plain_epoch(*args, self.tstate, *self.head)
-            elif self.readahead is not None:
-                self.st[8] = obj_sum = 0.0  # objective_sum, as plain_sgd_epoch starts
-                for a, b in self.readahead.segments(order):
+            else:  # plain_sgd_epoch, in segments read ahead on memory-mapped rows
+                self.st[8] = obj_sum = 0.0
+                for a, b in (((0, order.shape[0]),) if self.readahead is None
+                             else self.readahead.segments(order)):
                     obj_sum = r.kern.plain_sgd_steps(*args[:5], order[a:b], *args[6:])
-            else:
-                obj_sum = r.kern.plain_sgd_epoch(*args)
         finally:
             self.ip[IP_TRACK] = int(self.track)
         if last:

@@ -17,7 +17,7 @@ y = np.arange(40) % 2
 fastgd.SGDClassifier(max_iter=2, tol=None).fit(X, y)
 fastgd.SGDClassifier(max_iter=2, tol=None, optimizer="adam", batch_size=4).fit(X, y)
 out = {}
-for name in ("plain_sgd_epoch", "optimizer_epoch"):
+for name in ("plain_sgd_steps", "optimizer_epoch"):
     d = getattr(_nb_sgd, name)
     out[name] = [sum(d.stats.cache_hits.values()), sum(d.stats.cache_misses.values())]
 print(json.dumps(out))
@@ -45,7 +45,7 @@ def test_warmup_compiles_every_specialisation():
     from fastgd.kernels import _nb_sgd
 
     kernels.warmup()
-    for name in ("plain_sgd_epoch", "optimizer_epoch", "margins"):
+    for name in ("plain_sgd_steps", "optimizer_epoch", "margins"):
         sigs = getattr(_nb_sgd, name).signatures
         dtypes = {str(sig[0].dtype) for sig in sigs}
         assert {"float32", "float64"} <= dtypes, (name, sigs)

@@ -172,8 +172,7 @@ def test_memmapped_fit_equals_in_memory_fit(tmp_path, params):
     convert_svmlight(tmp_path / "a.svm", tmp_path / "d")
     Xm, ym = load_mmap(tmp_path / "d")
     X, y = load_svmlight(tmp_path / "a.svm")
-    kw = {**dict(loss="log_loss", max_iter=3, tol=None, random_state=0, backend=backend),
-          **params}
+    kw = dict(loss="log_loss", max_iter=3, tol=None, random_state=0, **params)
     a = fastgd.SGDClassifier(**kw).fit(Xm, ym)
     b = fastgd.SGDClassifier(**kw).fit(X, y)
     assert np.array_equal(a.coef_, b.coef_) and np.array_equal(a.intercept_, b.intercept_)
