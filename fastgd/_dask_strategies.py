@@ -483,7 +483,13 @@ def run_async(ctx, state, meta, launch, on_result, n_tasks, deterministic, gate=
     ``state['nxt'][b]`` counts block b's applied results; with ``checkpoint=`` the state
     is saved after every ``checkpoint_every`` x n_blocks applied results (a round's
     worth) and at the end. A fit resumed from it starts each block at its count: the
-    tasks in flight at the save are run again, from the model as it was saved."""
+    tasks in flight at the save are run again, from the model as it was saved.
+
+    With ``tol``, each round's worth of applied results ends a round r: the stopping
+    rule of the synchronous strategies (``stop_check`` on the objective of W, or with
+    ``early_stopping`` on the held-out score, one map-reduce pass) runs on the model as
+    it is then. When it stops, the tasks still in flight are cancelled and their results
+    dropped; state['round'] (the fit's n_iter_) is r."""
     from distributed import as_completed
 
     p = ctx.params
@@ -491,10 +497,13 @@ def run_async(ctx, state, meta, launch, on_result, n_tasks, deterministic, gate=
     nxt = [int(k) for k in state["nxt"]]  # next task of each block
     busy = [False] * ctx.n_blocks
     every = max(1, int(p.checkpoint_every)) * ctx.n_blocks
-    count = 0
+    count, total = 0, int(np.sum(state["nxt"]))
+    stopped = bool(state.get("stopped", False))
     ac = None if deterministic else as_completed(loop=ctx.client.loop)
 
     def start_ready():
+        if stopped:
+            return
         for b in range(ctx.n_blocks):
             if not busy[b] and nxt[b] < n_tasks and (gate is None or gate(b, nxt[b])):
                 fut = launch(b, nxt[b])
@@ -512,11 +521,21 @@ def run_async(ctx, state, meta, launch, on_result, n_tasks, deterministic, gate=
             applied.add(result["tag"])
             on_result(b, k, result)
             state["nxt"][b] = k + 1
-            count += 1
-            if p.checkpoint is not None and count % every == 0:
+            count, total = count + 1, total + 1
+            if p.tol is not None and total % ctx.n_blocks == 0:
+                r = total // ctx.n_blocks
+                obj = _objective_of(ctx, state, state["W"].copy(), r)
+                stopped = state["stopped"] = bool(
+                    stop_check(state, obj, ctx.cfg, p.tol, p.n_iter_no_change))
+                state["round"] = r
+            if p.checkpoint is not None and (count % every == 0 or stopped):
                 save_checkpoint(p.checkpoint, meta, state)
+        if stopped:
+            ctx.client.cancel([f for f, _, _ in pending.values()])
+            break
         start_ready()
-    state["round"] = n_tasks
+    if not stopped:
+        state["round"] = n_tasks
     if p.checkpoint is not None:
         save_checkpoint(p.checkpoint, meta, state)
     return applied
@@ -611,7 +630,7 @@ def _async_state(ctx, W0, **arrays):
     """The client-side state of an asynchronous fit (the model W, each block's count of
     applied results 'nxt', ``arrays``), or the checkpointed one; and the meta."""
     state = {"W": W0.copy(), "nxt": np.zeros(ctx.n_blocks, np.int64), "round": 0,
-             **arrays}
+             **new_stopper(W0.shape[0], ctx.cfg), **arrays}
     return resumed(ctx, state)
 
 

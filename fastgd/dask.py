@@ -9,10 +9,10 @@ an array. See SPEC section 8 and ``fastgd._dask_strategies`` for the algorithms.
 ``max_iter`` counts rounds: 'average' and 'easgd' (``local_epochs`` / ``tau`` epochs of
 every block per round), 'gradient' (one full-batch step per round, as the single-machine
 ``batch_size='full'`` path counts epochs), 'ssp' (clocks per block) and 'downpour' /
-'adarevision' (tasks per block). ``tol`` stops the synchronous strategies by
+'adarevision' (tasks per block). ``tol`` stops a fit by
 scikit-learn's rule on the objective of SPEC section 1 after each round (with
-``early_stopping``, on the score of rows held out of every block); the asynchronous ones
-run their ``max_iter`` rounds.
+``early_stopping``, on the score of rows held out of every block); for the asynchronous
+ones a round is n_blocks applied results, and the rule reads the model as it is then.
 """
 
 import glob as _glob
@@ -253,12 +253,6 @@ class _DaskSGD(BaseEstimator):
         s = self.strategy
         if s not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}; got {s!r}.")
-        if self.early_stopping and (s in ("ssp", *ASYNC) or self.asynchronous):
-            raise ValueError(
-                f"early_stopping stops a synchronous strategy after a round, as tol does; "
-                f"strategy={s!r}{' with asynchronous=True' if self.asynchronous else ''} "
-                "runs its max_iter rounds. Use 'average', 'gradient' or 'easgd', or hold "
-                "out a validation set yourself.")
         if self.early_stopping and self.tol is None:
             raise ValueError("early_stopping=True needs a tol (scikit-learn's default "
                              "1e-3): with tol=None no round is ever compared.")

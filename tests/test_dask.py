@@ -24,7 +24,7 @@ from fastgd.objective import objective  # noqa: E402
 # the fault-injection plugin below is defined here; workers cannot import this module
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
-TIMEOUT = 300  # seconds a worker may take to come back after it was killed (busy CI)
+TIMEOUT = 300  # seconds a cluster may take to start its workers (busy CI)
 ALPHA = 1e-3
 LOG = dict(loss="log_loss", alpha=ALPHA, random_state=0, tol=None)
 
@@ -81,19 +81,23 @@ class KillOnce(distributed.WorkerPlugin):
             os._exit(1)
 
 
+@pytest.fixture
+def kill_client():
+    """A cluster of its own for each test that kills a worker: the fit must finish on
+    the survivor whether or not the nanny brings the dead worker back (on a busy
+    machine, it may give up), and the next test does not wait for it."""
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+    with distributed.Client(cluster, set_as_default=False) as c:
+        c.wait_for_workers(2, timeout=TIMEOUT)
+        yield c
+    cluster.close(timeout=TIMEOUT)
+
+
 def fit_with_kill(client, est, X, y, pattern, marker):
-    """Fit with a worker killed mid-fit; the fit must finish on the survivor (the nanny
-    restarts the dead worker, at its own pace: the next kill test waits for it)."""
-    try:
-        client.wait_for_workers(2, timeout=TIMEOUT)
-    except TimeoutError:  # a nanny gave up restarting its worker (a slow start under load)
-        client.restart(timeout=TIMEOUT)
-        client.wait_for_workers(2, timeout=TIMEOUT)
+    """Fit with a worker killed when a task whose key holds ``pattern`` starts."""
     client.register_plugin(KillOnce(pattern, marker), name="kill-once")
-    try:
-        est.fit(X, y)
-    finally:
-        client.unregister_worker_plugin("kill-once")
+    est.fit(X, y)
     assert os.path.exists(marker), "no worker was killed: the test tested nothing"
     return est
 
@@ -301,27 +305,28 @@ def test_synchronous_bit_identical_for_any_number_of_workers(client, one_worker_
 
 @pytest.mark.parametrize("strategy,extra", [
     *SYNC, ("downpour", dict(deterministic=True)), ("ssp", dict(deterministic=True))])
-def test_worker_killed_mid_fit(client, mushrooms, tmp_path, strategy, extra):
+def test_worker_killed_mid_fit(kill_client, mushrooms, tmp_path, strategy, extra):
     """A worker process dies when round 1's task of block 1 starts: the fit completes on
     the survivors (and the restarted worker), with the coef_ of the run without failure
     (asynchronous strategies: in their deterministic mode)."""
     _, _, (Xd, yd) = mushrooms
-    params = dict(strategy=strategy, max_iter=3, client=client, **LOG, **extra)
+    params = dict(strategy=strategy, max_iter=3, client=kill_client, **LOG, **extra)
     clean = fd.SGDClassifier(**params).fit(Xd, yd)
     pattern = {"downpour": "-k1-b1-", "ssp": "-c1-b1-"}.get(strategy, "-r1-b1-")
-    killed = fit_with_kill(client, fd.SGDClassifier(**params), Xd, yd, pattern,
+    killed = fit_with_kill(kill_client, fd.SGDClassifier(**params), Xd, yd, pattern,
                            str(tmp_path / "killed"))
     np.testing.assert_array_equal(killed.coef_, clean.coef_)
     np.testing.assert_array_equal(killed.intercept_, clean.intercept_)
 
 
-def test_worker_killed_mid_fit_asynchronous(client, mushrooms, tmp_path):
+def test_worker_killed_mid_fit_asynchronous(kill_client, mushrooms, tmp_path):
     """In completion order an asynchronous fit varies from run to run; after a killed
     worker it still completes, with the objective of a run without failure within 2x."""
     X, y, (Xd, yd) = mushrooms
-    params = dict(strategy="adarevision", max_iter=6, server_eta=0.5, client=client, **LOG)
+    params = dict(strategy="adarevision", max_iter=6, server_eta=0.5, client=kill_client,
+                  **LOG)
     clean = fd.SGDClassifier(**params).fit(Xd, yd)
-    killed = fit_with_kill(client, fd.SGDClassifier(**params), Xd, yd, "-k2-b0-",
+    killed = fit_with_kill(kill_client, fd.SGDClassifier(**params), Xd, yd, "-k2-b0-",
                            str(tmp_path / "killed"))
     assert F(killed, X, y) <= 2.0 * F(clean, X, y)
     assert F(killed, X, y) < 0.2 * np.log(2)
@@ -559,6 +564,51 @@ def test_early_stopping_local_fits(client, mushrooms, strategy):
     assert model.score(X, y) > 0.95
 
 
+ASYNC_STOP = [("downpour", dict(server_eta=0.5)), ("adarevision", dict(server_eta=0.5)),
+              ("ssp", dict(staleness=1)), ("easgd", dict(asynchronous=True))]
+
+
+@pytest.mark.parametrize("strategy,extra", ASYNC_STOP)
+def test_tol_stops_asynchronous_strategies(client, mushrooms, strategy, extra):
+    """In deterministic mode a round is n_blocks applied results: the fit stops at the
+    first round whose objective failed to improve on the best by tol n_iter_no_change
+    times, and F after each round is what a max_iter=r fit reaches (the same steps)."""
+    X, y, (Xd, yd) = mushrooms
+    params = dict(strategy=strategy, client=client, deterministic=True, **extra,
+                  **dict(LOG, tol=1e-2, n_iter_no_change=2))
+    model = fd.SGDClassifier(max_iter=60, **params).fit(Xd, yd)
+    r = model.n_iter_
+    assert 3 <= r < 60
+    F_r = [F(fd.SGDClassifier(max_iter=k, **dict(params, tol=None)).fit(Xd, yd), X, y)
+           for k in range(1, r + 1)]
+    best = np.minimum.accumulate(F_r)
+    no_improve = np.array(F_r[1:]) > best[:-1] - 1e-2
+    assert no_improve[-2:].all() and not (no_improve[:-1] & no_improve[1:])[:-1].any()
+    assert F(model, X, y) == F_r[-1]
+
+
+@pytest.mark.parametrize("strategy,extra", ASYNC_STOP[::3])
+def test_early_stopping_asynchronous(client, mushrooms, strategy, extra):
+    X, y, (Xd, yd) = mushrooms
+    model = fd.SGDClassifier(strategy=strategy, early_stopping=True, max_iter=100,
+                             n_iter_no_change=5, client=client, **extra,
+                             **dict(LOG, tol=1e-3))
+    model.fit(Xd, yd)
+    assert model.n_iter_ < 100
+    assert model.score(X, y) > 0.95
+
+
+def test_stopped_asynchronous_checkpoint_resumes_as_stopped(client, mushrooms, tmp_path):
+    X, y, (Xd, yd) = mushrooms
+    params = dict(strategy="downpour", client=client, deterministic=True, server_eta=0.5,
+                  max_iter=60, checkpoint=str(tmp_path / "ckpt"),
+                  **dict(LOG, tol=1e-2, n_iter_no_change=2))
+    first = fd.SGDClassifier(**params).fit(Xd, yd)
+    again = fd.SGDClassifier(**params).fit(Xd, yd)
+    assert again.n_iter_ == first.n_iter_ < 60
+    np.testing.assert_array_equal(again.coef_, first.coef_)
+
+
 def test_sample_weight_and_early_stopping_errors(client, mushrooms):
     X, y, (Xd, yd) = mushrooms
     est = fd.SGDClassifier(strategy="gradient", client=client, max_iter=2, **LOG)
@@ -572,9 +622,6 @@ def test_sample_weight_and_early_stopping_errors(client, mushrooms):
     bad[1200] = -1.0
     with pytest.raises(ValueError, match=r"block 2 \(rows 1000..1499\).*>= 0"):
         est.fit(Xd, yd, sample_weight=da.from_array(bad, chunks=500))
-    for kw in (dict(strategy="downpour"), dict(strategy="easgd", asynchronous=True)):
-        with pytest.raises(ValueError, match="early_stopping stops a synchronous"):
-            fd.SGDClassifier(client=client, early_stopping=True, **kw).fit(Xd, yd)
     with pytest.raises(ValueError, match="needs a tol"):
         fd.SGDClassifier(client=client, early_stopping=True, tol=None).fit(Xd, yd)
     tiny = as_dask(X[:40], y[:40], 1)
