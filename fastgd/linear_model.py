@@ -1003,6 +1003,8 @@ _SKLEARN_ONLY_SOLVERS = {"liblinear", "newton-cg", "newton-cholesky", "svd",
 #: also has conjugate gradient, by scikit-learn's name for it
 _EXACT_SOLVERS = ("auto", "sag", "saga", "svrg", "lbfgs")
 _LSQ_SOLVERS = _EXACT_SOLVERS + ("sparse_cg",)
+#: LogisticRegression also has Newton's method with the Hessian factored (fastgd/_newton.py)
+_LOGISTIC_SOLVERS = _EXACT_SOLVERS + ("newton-cholesky",)
 
 
 def _vr_config(*, loss, alpha, l1_ratio, fit_intercept, solver, max_iter, tol, verbose,
@@ -1448,11 +1450,13 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
     ``verbose``, ``warm_start``, ``n_jobs``; plus ``backend``.
 
     - ``solver``: ``'auto'`` (SAGA with an L1 part; for L2 or no penalty L-BFGS or
-      SAGA, by ``_smooth_solver``), ``'sag'`` and ``'lbfgs'`` (L2 or none,
-      scikit-learn's message otherwise), ``'saga'`` and ``'svrg'`` (any penalty, by
-      their proximal step). scikit-learn's other solver names are a ValueError that says
-      so. With ``'lbfgs'``, ``tol`` and ``max_iter`` are its gtol and iterations, as in
-      scikit-learn (fastgd/_lbfgs.py).
+      SAGA, by ``_smooth_solver``), ``'sag'``, ``'lbfgs'`` and ``'newton-cholesky'``
+      (L2 or none, scikit-learn's message otherwise), ``'saga'`` and ``'svrg'`` (any
+      penalty, by their proximal step). scikit-learn's other solver names are a
+      ValueError that says so. With ``'lbfgs'``, ``tol`` and ``max_iter`` are its gtol
+      and iterations, as in scikit-learn (fastgd/_lbfgs.py); with ``'newton-cholesky'``
+      scikit-learn's rule (max |∇F| <= tol and half the Newton decrement <= tol) and
+      Newton iterations (fastgd/_newton.py).
     - ``tol``: scikit-learn's sag stopping rule, max|Δw| / max|w| <= tol after an epoch
       (an epoch is n steps; SVRG: one outer iteration); ``max_iter``: epochs.
     - ``n_jobs``: threads of the lock-free ASAGA / AsySVRG for a binary problem with
@@ -1552,14 +1556,14 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
     def _solver_for(self, penalty):
         """The solver, with scikit-learn's errors; 'auto' is 'saga' with an L1 part and
         stays 'auto' otherwise (``_smooth_solver`` picks once the data is known)."""
-        _check_exact_solver(self.solver, "LogisticRegression")
+        _check_exact_solver(self.solver, "LogisticRegression", _LOGISTIC_SOLVERS)
         if self.dual:
             raise ValueError(f"Solver {self.solver} supports only dual=False, got "
                              f"dual={self.dual}")
         solver = self.solver
         if solver == "auto" and penalty in ("l1", "elasticnet"):
             solver = "saga"
-        if solver in ("sag", "lbfgs") and penalty not in ("l2", None):
+        if solver in ("sag", "lbfgs", "newton-cholesky") and penalty not in ("l2", None):
             raise ValueError(f"Solver {solver} supports only 'l2' or None penalties, got "
                              f"{penalty} penalty.")
         return solver
@@ -1620,7 +1624,7 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
             solver = cfg.solver = _smooth_solver(rows, sw, train_idx, cfg,
                                                  0.25 if K == 2 else 0.5, K > 2)
         rng = check_random_state(self.random_state)
-        from fastgd import _lbfgs, _vr
+        from fastgd import _lbfgs, _newton, _vr
 
         if self.max_iter == 0:  # the start, as scikit-learn (to inspect it)
             r = _engine.Result(coef, intercept, 0, 1.0, [], state=state)
@@ -1629,6 +1633,13 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
             # ZeroDivisionError there; the solvers' step 1/L = 1/alpha would zero the scale)
             coef[:] = 0.0
             r = _engine.Result(coef, 0.0, 1, 1.0, [], state=None)
+        elif solver == "newton-cholesky":
+            r = _newton.fit_newton_cholesky(
+                rows, np.where(y_enc == 1, 1.0, -1.0) if K == 2 else y_enc, sw,
+                coef[0] if K == 2 else coef, intercept[0] if K == 2 else intercept, cfg,
+                train_idx=train_idx, K=K)
+            coef = r.coef[None, :] if K == 2 else r.coef
+            intercept = np.array([r.intercept]) if K == 2 else r.intercept
         elif solver == "lbfgs" and K == 2:
             r = _lbfgs.fit_lbfgs(rows, np.where(y_enc == 1, 1.0, -1.0), sw, coef[0],
                                  intercept[0], cfg, t=1.0, train_idx=train_idx)
@@ -1650,7 +1661,9 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
             intercept = np.zeros(n_problems)
         if solver == "lbfgs" and self.max_iter > 0:
             _lbfgs.warn_if_not_converged(r.state, self.max_iter)
-        elif solver != "lbfgs":
+        elif solver == "newton-cholesky" and self.max_iter > 0:
+            _newton.warn_if_not_converged(r.state, self.max_iter)
+        elif solver not in ("lbfgs", "newton-cholesky"):
             _warn_not_converged(r.n_iter, self.max_iter)
         self.classes_ = classes
         self.coef_ = coef.astype(X.dtype)
@@ -1658,7 +1671,7 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
         self.n_iter_ = np.array([r.n_iter], dtype=np.int32)
         self.solver_ = solver
         self.loss_curve_ = r.loss_curve
-        self._vr_state = r.state if solver != "lbfgs" else None
+        self._vr_state = r.state if solver not in ("lbfgs", "newton-cholesky") else None
         return self
 
     def decision_function(self, X):

@@ -309,5 +309,35 @@ def weighted_loss_sum(y, p, sw, loss, param):
     return s
 
 
+# ------------------------------------------------------------------ Newton's method
+@_jit
+def _hessian_sum(data, indices, indptr, dense_d, order, h, H):
+    """See hessian_sum."""
+    d = H.shape[0] - 1
+    for ii in range(order.shape[0]):
+        i = order[ii]
+        hi = h[i]
+        if hi == 0.0:
+            continue
+        start, end = _row(indptr, dense_d, i)
+        for a in range(start, end):
+            ja = _col(indices, dense_d, start, a)
+            xa = hi * data[a]
+            for b in range(a, end):
+                H[ja, _col(indices, dense_d, start, b)] += xa * data[b]
+            H[ja, d] += xa
+        H[d, d] += hi
+
+
+@_entry
+def hessian_sum(data, indices, indptr, dense_d, order, h, H):
+    """H (d + 1, d + 1) += sum_{i in order} h_i (x_i, 1)(x_i, 1)^T, each pair of a row's
+    entries once: entry (a, b) of the row goes to H[j_a, j_b] for a <= b (the intercept
+    to column d), so that H + H^T - diag(H) is the sum. Rows without a duplicate column.
+    One pass, sum_i nnz_i^2 / 2 products: what solver='newton-cholesky' assembles."""
+    with cython.nogil:
+        _hessian_sum(data, indices, indptr, dense_d, order, h, H)
+
+
 def _empty(dtype):
     return np.zeros(0, dtype=dtype)

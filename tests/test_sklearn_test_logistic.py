@@ -2,9 +2,9 @@
 ``linear_model/tests/test_logistic.py``, pointed at fastgd: its ``LogisticRegression``
 is fastgd's (tests/sklearn_runner.py).
 
-Kept: every test with a parametrisation that takes the value 'sag', 'saga' or 'lbfgs';
-of those, the cases whose ``solver`` is another of scikit-learn's solvers are skipped
-(fastgd has sag, saga, svrg and lbfgs). Skipped by name: tests of scikit-learn's private code. Expected
+Kept: every test with a parametrisation that takes the value 'sag', 'saga', 'lbfgs' or
+'newton-cholesky'; of those, the cases whose ``solver`` is another of scikit-learn's
+solvers are skipped (fastgd has sag, saga, svrg, lbfgs and newton-cholesky). Skipped by name: tests of scikit-learn's private code. Expected
 failures: listed with why.
 """
 
@@ -13,7 +13,7 @@ import pytest
 from sklearn_runner import global_random_seed as _seed  # tests/ (conftest.py)
 from sklearn_runner import load, mark
 
-SAG = ("sag", "saga", "lbfgs")
+SAG = ("sag", "saga", "lbfgs", "newton-cholesky")
 
 # none of the kept tests reaches scikit-learn's private code with fastgd's class
 PRIVATE = {}

@@ -1,0 +1,222 @@
+"""solver='newton-cholesky': Newton's method with the Hessian assembled and factored.
+
+The objective is the one ``fastgd._lbfgs`` minimises (L2 penalty or none), of the binary
+logistic loss or the multinomial one over K classes (parameters θ = [W, b], (K, d + 1)):
+
+    F(θ) = (1/n) Σ s_i L_i + α/2 ||W||²,   ∇F = (1/n) Σ s_i x̃_i ⊗ (p_i - y_i) + α [W, 0],
+    ∇²F = (1/n) Σ s_i (diag(p_i) - p_i p_iᵀ) ⊗ x̃_i x̃_iᵀ + α [I, 0],   x̃_i = (x_i, 1)
+
+(binary: p_i = σ(x̃_i·θ), the one block s_i p_i (1 - p_i)). One iteration is one
+compiled loss-and-gradient pass, the margins, and the Hessian by the kernel
+``hessian_sum`` (Σ_i nnz_i² / 2 products per class pair: for few features, as in
+scikit-learn, where it "is a good choice for n_samples >> n_features"); the Newton step
+solves ∇²F Δ = -∇F by Cholesky (SciPy's LAPACK), then scikit-learn's backtracking line
+search (Armijo, σ = 2⁻¹¹, halving). The softmax's loss does not change when the same
+vector is added to every class: that direction gets the curvature 1 (the projection onto
+it is added to ∇²F), so the step never moves along it and the matrix stays positive
+definite, with an unpenalised intercept and without a penalty.
+
+It stops as scikit-learn's NewtonCholeskySolver: max |∇F| <= tol and then half the
+Newton decrement, Δᵀ ∇²F Δ / 2 <= tol; ``max_iter`` counts iterations (``n_iter_``).
+"""
+
+import os
+import warnings
+
+import numpy as np
+import scipy.linalg
+from scipy.special import expit, softmax
+
+from fastgd import _engine
+from fastgd._lbfgs import _checked_order
+
+ARMIJO = 2.0 ** -11  # scikit-learn's sufficient decrease
+MAX_HALVINGS = 40
+
+
+class _Binary:
+    """F, ∇F and ∇²F of the binary problem (y as ±1) over the compiled kernels."""
+
+    def __init__(self, rows, y, sw, order, cfg):
+        self.rows, self.y, self.sw, self.order, self.cfg = rows, y, sw, order, cfg
+        d = rows.n_features
+        self.shape = (1, d + 1)
+        self.gbuf = np.zeros(d + 1)
+        self.p = np.empty(rows.n_samples)
+        self.ip, self.fp = cfg.records(rows.dense_d)
+
+    def value_grad(self, theta):
+        r, d, n = self.rows, self.shape[1] - 1, self.order.shape[0]
+        total = r.kern.loss_gradient(r.data, r.indices, r.indptr, self.y, self.sw,
+                                     self.order, theta[0], self.ip, self.fp, self.gbuf)
+        return total / n, self.gbuf[None, :] / n
+
+    def hessian(self, theta, H):
+        r = self.rows
+        r.kern.margins(r.data, r.indices, r.indptr, r.dense_d, r.n_samples, theta[0, :-1],
+                       float(theta[0, -1]), self.p)
+        s = expit(self.p)
+        hessian_block(r, self.order, self.sw * s * (1.0 - s), H)
+
+
+class _Multinomial:
+    """F, ∇F and ∇²F of the K-class softmax problem (y as class indices)."""
+
+    def __init__(self, rows, y, sw, order, K):
+        self.rows, self.y, self.sw, self.order = rows, y, sw, order
+        d = rows.n_features
+        self.shape = (K, d + 1)
+        self.mu = np.zeros(self.shape)
+        self.gsnap = np.zeros((rows.n_samples, K))
+        self.buf = np.zeros((2, K))
+
+    def value_grad(self, theta):
+        r, n = self.rows, self.order.shape[0]
+        total = r.backend.multinomial.multinomial_snapshot(
+            r.data, r.indices, r.indptr, r.dense_d, self.y, self.sw, self.order, theta,
+            self.mu, self.gsnap, self.buf)
+        return total / n, self.mu  # mu is already the mean
+
+    def hessian(self, theta, H):
+        r, (K, d1) = self.rows, self.shape
+        Z = np.empty((r.n_samples, K))
+        for k in range(K):
+            r.kern.margins(r.data, r.indices, r.indptr, r.dense_d, r.n_samples,
+                           theta[k, :-1], float(theta[k, -1]), Z[:, k])
+        P = softmax(Z, axis=1)
+        block = np.empty((d1, d1))
+        for k in range(K):
+            for m in range(k, K):
+                h = self.sw * P[:, k] * ((k == m) - P[:, m])
+                hessian_block(r, self.order, h, block)
+                H[k * d1:(k + 1) * d1, m * d1:(m + 1) * d1] = block
+                H[m * d1:(m + 1) * d1, k * d1:(k + 1) * d1] = block.T
+
+
+def check_hessian_fits(dim):
+    """A clear error, before anything is allocated, when the dim x dim Hessian would
+    take more than half the memory available now (Linux; elsewhere nothing is checked)."""
+    need = 8.0 * dim * dim
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not Linux
+        return
+    if need > 0.5 * available:
+        raise ValueError(
+            f"solver='newton-cholesky' needs the {dim:,} x {dim:,} Hessian "
+            f"({need / 2**30:.1f} GiB; {available / 2**30:.1f} GiB of memory available): "
+            "it is for many more samples than features x classes. Use solver='lbfgs' "
+            "or 'saga' (or 'auto').")
+
+
+def hessian_block(rows, order, h, out):
+    """out = Σ_{i in order} h_i x̃_i x̃_iᵀ, symmetric (the kernel sums one triangle)."""
+    out[:] = 0.0
+    rows.kern.hessian_sum(rows.data, rows.indices, rows.indptr, rows.dense_d, order,
+                          np.ascontiguousarray(h), out)
+    diagonal = out.diagonal().copy()
+    out += out.T
+    out[np.diag_indices_from(out)] = diagonal
+
+
+def fit_newton_cholesky(rows, y, sw, coef, intercept, cfg, *, train_idx, K=2):
+    """Fit the binary (K = 2: ``y`` ±1, ``coef`` (d,)) or multinomial (``y`` class
+    indices, ``coef`` (K, d)) logistic problem; returns an ``_engine.Result`` and
+    ``state`` {'converged', 'nit'} for ``warn_if_not_converged``."""
+    order = _checked_order(cfg, train_idx)
+    n = order.shape[0]
+    d = rows.n_features
+    sw = np.ascontiguousarray(sw, dtype=np.float64)
+    if K == 2:
+        problem = _Binary(rows, np.ascontiguousarray(y, dtype=np.float64), sw, order, cfg)
+    else:
+        problem = _Multinomial(rows, np.ascontiguousarray(y, dtype=np.int64), sw, order, K)
+    rows_, d1 = problem.shape
+    theta = np.zeros(problem.shape)
+    theta[:, :d] = np.reshape(coef, (rows_, d))
+    theta[:, d] = np.reshape(intercept, rows_) if cfg.fit_intercept else 0.0
+    a2 = cfg.alpha
+    mask = np.ones(d1)  # the coordinates that move: no intercept without fit_intercept
+    mask[d] = float(cfg.fit_intercept)
+
+    def F_grad(theta):
+        loss, g = problem.value_grad(theta)
+        W = theta[:, :d]
+        g = g.copy()
+        g[:, :d] += a2 * W
+        g *= mask
+        return loss + 0.5 * a2 * float(np.vdot(W, W)), g
+
+    dim = rows_ * d1
+    check_hessian_fits(dim)
+    H = np.empty((dim, dim))
+    fixed = np.flatnonzero(np.tile(mask == 0.0, rows_))
+    # the directions F does not see: the same vector added to every class (softmax)
+    same = np.kron(np.ones((rows_, rows_)) / rows_, np.eye(d1)) if rows_ > 1 else None
+    F, g = F_grad(theta)
+    reference = _engine.zero_model_objective(y, sw, order, cfg, rows.kern) if K == 2 \
+        else float(sw[order].sum()) * np.log(K) / n
+    loss_curve, converged, it = [], False, 0
+    for it in range(1, cfg.max_iter + 1):
+        problem.hessian(theta, H)
+        H /= n
+        H[np.diag_indices(dim)] += a2 * np.tile(np.r_[np.ones(d), 0.0], rows_)
+        if same is not None:
+            H += same
+        H[fixed, :] = 0.0
+        H[:, fixed] = 0.0
+        H[fixed, fixed] = 1.0
+        try:
+            step = -scipy.linalg.cho_solve(scipy.linalg.cho_factor(H, check_finite=False),
+                                           g.ravel(), check_finite=False)
+        except (np.linalg.LinAlgError, ValueError):
+            step = -scipy.linalg.lstsq(H, g.ravel(), check_finite=False)[0]
+        step = step.reshape(problem.shape)
+        if np.abs(g).max() <= cfg.tol and 0.5 * float(step.ravel() @ (H @ step.ravel())) \
+                <= cfg.tol:
+            converged, it = True, it - 1
+            break
+        slope = float(np.vdot(g, step))
+        t = 1.0
+        for _ in range(MAX_HALVINGS):
+            trial = theta + t * step
+            F_new, g_new = F_grad(trial)
+            if F_new <= F + ARMIJO * t * slope or (
+                    abs(F_new - F) <= 16 * np.finfo(float).eps * abs(F)
+                    and np.abs(g_new).sum() < np.abs(g).sum()):
+                break
+            t *= 0.5
+        else:  # no decrease left at round-off: as good as Newton gets
+            converged = np.abs(g).max() <= max(cfg.tol, 1e-12)
+            it -= 1
+            break
+        theta, F, g = trial, F_new, g_new
+        if not np.isfinite(F):
+            raise _engine._divergence(it)
+        loss_curve.append(F)
+        if cfg.verbose:
+            print(f"-- Iteration {it} (newton-cholesky): F {F:.6g}, max |grad| "
+                  f"{np.abs(g).max():.3g}")
+    _engine.check_objective(max(it, 1), F, reference)
+    coef_out, intercept_out = _model(theta, K, d)
+    if K > 2 and cfg.fit_intercept:
+        intercept_out = intercept_out - intercept_out.mean()
+    return _engine.Result(coef_out, intercept_out, it, 1.0 + it, loss_curve,
+                          state={"converged": bool(converged), "nit": it})
+
+
+def _model(theta, K, d):
+    if K == 2:
+        return theta[0, :d].copy(), float(theta[0, d])
+    return theta[:, :d].copy(), theta[:, d].copy()
+
+
+def warn_if_not_converged(state, max_iter):
+    """scikit-learn's ConvergenceWarning for its newton-cholesky."""
+    if state["converged"]:
+        return
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.warn(f"Newton solver did not converge after {state['nit']} iterations "
+                  f"(max_iter={max_iter}). Increase the number of iterations.",
+                  ConvergenceWarning, stacklevel=3)

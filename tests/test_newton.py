@@ -1,0 +1,127 @@
+"""solver='newton-cholesky' of LogisticRegression (fastgd/_newton.py) against
+scikit-learn's own newton-cholesky, and its Hessian kernel against NumPy, on both
+backends, dense and CSR."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose
+from sklearn import linear_model as sk
+from sklearn.datasets import load_iris, make_classification
+from sklearn.exceptions import ConvergenceWarning
+
+import fastgd
+from fastgd import _engine
+from fastgd._newton import hessian_block
+
+BACKENDS = ("numba", "cython")
+TIGHT = dict(solver="newton-cholesky", tol=1e-10)
+
+
+def _sklearn(**kw):
+    return sk.LogisticRegression(solver="newton-cholesky", tol=1e-12, max_iter=1000, **kw)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_hessian_sum_is_the_weighted_gram_matrix(backend, dtype, sparse):
+    """Σ_{i in order} h_i x̃_i x̃_iᵀ, x̃ = (x, 1), over a subset of the rows in any order,
+    with unsorted column indices and zero weights."""
+    rng = np.random.RandomState(0)
+    X = sp.random(40, 7, density=0.4, format="csr", random_state=1, dtype=dtype)
+    X.indices[:] = X.indices.copy()  # scipy's are sorted: reverse each row's entries
+    for i in range(X.shape[0]):
+        a, b = X.indptr[i], X.indptr[i + 1]
+        X.indices[a:b] = X.indices[a:b][::-1].copy()
+        X.data[a:b] = X.data[a:b][::-1].copy()
+    X.has_sorted_indices = False
+    h = rng.uniform(0.1, 2.0, 40)
+    h[::5] = 0.0
+    order = rng.permutation(40)[:30].astype(np.int64)
+    rows = _engine.Rows.of(X if sparse else X.toarray(), backend)
+    H = np.empty((8, 8))
+    hessian_block(rows, order, h, H)
+    Xt = np.hstack([X.toarray().astype(np.float64), np.ones((40, 1))])[order]
+    assert_allclose(H, Xt.T @ (h[order, None] * Xt), rtol=1e-12, atol=1e-13)
+    assert (H == H.T).all()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("kw", [dict(C=0.7), dict(C=np.inf), dict(fit_intercept=False),
+                                dict(class_weight="balanced", C=3.0)],
+                         ids=["C", "no-penalty", "no-intercept", "class-weight"])
+def test_binary_equals_sklearn(backend, sparse, kw):
+    X, y = make_classification(150, 6, n_informative=3, n_redundant=0, flip_y=0.2,
+                               random_state=0)  # no collinear columns: one minimiser
+    sw = np.random.RandomState(1).uniform(0.2, 3.0, X.shape[0])
+    ours = fastgd.LogisticRegression(backend=backend, **TIGHT, **kw).fit(
+        sp.csr_matrix(X) if sparse else X, y, sample_weight=sw)
+    ref = _sklearn(**kw).fit(X, y, sample_weight=sw)
+    assert ours.solver_ == "newton-cholesky" and 1 <= ours.n_iter_[0] <= 20
+    assert_allclose(ours.coef_, ref.coef_, rtol=1e-7, atol=1e-9)
+    assert_allclose(ours.intercept_, ref.intercept_, rtol=1e-7, atol=1e-9)
+    assert len(ours.loss_curve_) == ours.n_iter_[0]
+    assert np.all(np.diff(ours.loss_curve_) <= 1e-15)  # descends (but at round-off)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("kw", [dict(C=1.0), dict(C=1e4), dict(C=1.0, fit_intercept=False)],
+                         ids=["C", "weak-penalty", "no-intercept"])
+def test_multinomial_equals_sklearn(backend, sparse, kw):
+    X, y = load_iris(return_X_y=True)
+    ours = fastgd.LogisticRegression(backend=backend, **TIGHT, **kw).fit(
+        sp.csr_matrix(X) if sparse else X, y)
+    ref = _sklearn(**kw).fit(X, y)
+    assert ours.coef_.shape == (3, 4) and ours.n_iter_[0] <= 30
+    rtol = 1e-5 if kw["C"] > 1 else 1e-7  # C = 1e4: condition number ~1e9
+    assert_allclose(ours.coef_, ref.coef_, rtol=rtol, atol=1e-8)
+    assert_allclose(ours.intercept_, ref.intercept_, rtol=rtol, atol=1e-8)
+    assert abs(ours.intercept_.sum()) < 1e-10  # the softmax's free direction not taken
+
+
+def test_backends_and_float32_agree():
+    X, y = make_classification(300, 12, n_classes=3, n_informative=6, random_state=3)
+    Xs = sp.csr_matrix(X)
+    fits = [fastgd.LogisticRegression(backend=b, **TIGHT).fit(Z, y)
+            for b in BACKENDS for Z in (Xs, Xs.astype(np.float32))]
+    assert_allclose(fits[0].coef_, fits[2].coef_, rtol=1e-12)  # numba = cython
+    assert_allclose(fits[1].coef_, fits[3].coef_, rtol=1e-6)
+    assert fits[1].coef_.dtype == np.float32
+    assert_allclose(fits[0].coef_, fits[1].coef_, rtol=1e-5, atol=1e-6)
+
+
+def test_shared_set_equals_sklearn(shared_data):
+    X, y = shared_data("a9a.xz")
+    ours = fastgd.LogisticRegression(solver="newton-cholesky", C=0.5, tol=1e-8).fit(X, y)
+    ref = _sklearn(C=0.5).fit(X, y)
+    assert ours.n_iter_[0] <= 15
+    assert_allclose(ours.coef_, ref.coef_, rtol=1e-5, atol=1e-6)
+
+
+def test_stopping_rule_and_warning():
+    X, y = make_classification(200, 5, random_state=2)
+    loose = fastgd.LogisticRegression(solver="newton-cholesky", tol=1e-2).fit(X, y)
+    tight = fastgd.LogisticRegression(**TIGHT).fit(X, y)
+    assert loose.n_iter_[0] < tight.n_iter_[0]
+    with pytest.warns(ConvergenceWarning, match="Newton solver did not converge after 1"):
+        fastgd.LogisticRegression(solver="newton-cholesky", max_iter=1).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        start = fastgd.LogisticRegression(solver="newton-cholesky", max_iter=0).fit(X, y)
+    assert (start.coef_ == 0).all() and start.n_iter_[0] == 0
+
+
+def test_errors():
+    X, y = make_classification(60, 5, random_state=2)
+    with pytest.raises(ValueError, match="Solver newton-cholesky supports only 'l2' or None"):
+        fastgd.LogisticRegression(solver="newton-cholesky", l1_ratio=1.0).fit(X, y)
+    wide = sp.random(4, 300_000, density=1e-5, format="csr", random_state=0)
+    with pytest.raises(ValueError, match=r"needs the 300,001 x 300,001 Hessian .*'lbfgs'"):
+        fastgd.LogisticRegression(solver="newton-cholesky").fit(wide, [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="solver='newton-cg' is one of scikit-learn's"):
+        fastgd.LogisticRegression(solver="newton-cg").fit(X, y)
