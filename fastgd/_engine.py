@@ -14,10 +14,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastgd._backend import get_backend
-from fastgd.epoch_order import Readahead
 from fastgd._rules import (FP_T, FP_U, HEAD_MAX_BYTES, HEAD_MAX_COLUMNS, HEAD_MIN_FREQ,
                            HP_NAMES, IP_TRACK, MAX_SLOTS, PAD, SCHED_ETA,
                            SYNC_MIN_BATCH, Penalty, Rule, Schedule, records)
+from fastgd.epoch_order import Readahead
 
 
 @dataclass

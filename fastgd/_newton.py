@@ -213,7 +213,7 @@ def _model(theta, K, d):
 
 def warn_if_not_converged(state, max_iter):
     """scikit-learn's ConvergenceWarning for its newton-cholesky."""
-    if state["converged"]:
+    if state is None or state["converged"]:  # None: solved without iterating
         return
     from sklearn.exceptions import ConvergenceWarning
 

@@ -1034,11 +1034,33 @@ def _vr_config(*, loss, alpha, l1_ratio, fit_intercept, solver, max_iter, tol, v
 #: first up to kappa = 1.15 (a9a, 3.3x faster than L-BFGS), L-BFGS from 1.43 (w8a,
 #: 1.6x faster than SAGA with Lipschitz sampling); a heuristic, not a theorem.
 AUTO_LBFGS_KAPPA = 1.3
+#: ... and Newton's method (binary, penalised) when the Hessian is small and cheap: at
+#: most AUTO_NEWTON_DIM coefficients, and rows of at most AUTO_NEWTON_ROW entries on
+#: average weighted by their length (Σ nnz_i² / Σ nnz_i: the Hessian costs that many
+#: products per entry of X, a gradient about two). Fitted on the shared sets
+#: (benchmarks/bench_target.py, 2026-12-07): Newton first or within noise of the first on
+#: mushrooms (113 coefficients, rows of 21), covtype (55, 12), a9a (124, 14) and ijcnn1
+#: (23, 13); behind L-BFGS on w8a (301, 23). A heuristic, not a theorem.
+AUTO_NEWTON_DIM = 256
+AUTO_NEWTON_ROW = 24
+
+
+def _newton_is_cheap(rows, train_idx):
+    if rows.n_features + 1 > AUTO_NEWTON_DIM:
+        return False
+    if rows.dense_d:
+        return rows.dense_d <= AUTO_NEWTON_ROW
+    lengths = np.diff(rows.indptr)[train_idx].astype(np.float64)
+    return float(lengths @ lengths) <= AUTO_NEWTON_ROW * max(float(lengths.sum()), 1.0)
 
 
 def _smooth_solver(rows, sw, train_idx, cfg, curvature, multinomial):
-    """'saga' or 'lbfgs' for an L2 (or unpenalised) logistic problem: what gets to a
-    target first (benchmarks/bench_target.py measures all of them).
+    """'newton-cholesky', 'saga' or 'lbfgs' for an L2 (or unpenalised) logistic problem:
+    what gets to a target first (benchmarks/bench_target.py measures all of them).
+
+    Newton's method takes a handful of iterations whatever the conditioning; each
+    assembles and factors the Hessian, so it goes first where that is cheap
+    (``_newton_is_cheap``, binary problems with a penalty).
 
     The variance-reduced solvers step by 1/L, L = curvature (max_i ||x_i||² +
     fit_intercept) max_i s_i (with Lipschitz sampling, ``fastgd._vr.importance``, L_Q <
@@ -1054,6 +1076,8 @@ def _smooth_solver(rows, sw, train_idx, cfg, curvature, multinomial):
 
     if cfg.alpha <= 0.0:
         return "lbfgs"
+    if not multinomial and _newton_is_cheap(rows, train_idx):
+        return "newton-cholesky"
     p, L = (None, None) if multinomial else _vr.sampling(rows, sw, train_idx, cfg)
     if p is None:
         max_sq = float(_vr.row_sq_norms(rows, train_idx).max())  # one pass, no copy
@@ -1449,8 +1473,8 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
     liblinear option), ``class_weight``, ``random_state``, ``solver``, ``max_iter``,
     ``verbose``, ``warm_start``, ``n_jobs``; plus ``backend``.
 
-    - ``solver``: ``'auto'`` (SAGA with an L1 part; for L2 or no penalty L-BFGS or
-      SAGA, by ``_smooth_solver``), ``'sag'``, ``'lbfgs'`` and ``'newton-cholesky'``
+    - ``solver``: ``'auto'`` (SAGA with an L1 part; for L2 or no penalty Newton-Cholesky,
+      L-BFGS or SAGA, by ``_smooth_solver``), ``'sag'``, ``'lbfgs'`` and ``'newton-cholesky'``
       (L2 or none, scikit-learn's message otherwise), ``'saga'`` and ``'svrg'`` (any
       penalty, by their proximal step). scikit-learn's other solver names are a
       ValueError that says so. With ``'lbfgs'``, ``tol`` and ``max_iter`` are its gtol

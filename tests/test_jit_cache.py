@@ -49,3 +49,7 @@ def test_warmup_compiles_every_specialisation():
         sigs = getattr(_nb_sgd, name).signatures
         dtypes = {str(sig[0].dtype) for sig in sigs}
         assert {"float32", "float64"} <= dtypes, (name, sigs)
+    # and the read-only one of memory-mapped rows (fastgd.datasets.load_mmap)
+    readonly = {str(sig[0].dtype) for sig in _nb_sgd.plain_sgd_steps.signatures
+                if not sig[0].mutable}
+    assert readonly == {"float32", "float64"}, _nb_sgd.plain_sgd_steps.signatures

@@ -216,6 +216,7 @@ def test_logistic_auto_picks_by_sag_condition():
     X, _, y = _problem(n=2000, d=10, seed=3)
     X /= np.linalg.norm(X, axis=1, keepdims=True) + 1e-12  # ||x_i|| <= 1
     n = X.shape[0]
+    X = np.hstack([X, np.zeros((n, 250))])  # a Hessian too wide for Newton (below)
     # kappa = 0.25 (1 + 1) C: C below 2 AUTO_LBFGS_KAPPA is SAGA's, above it L-BFGS's
     C_sag, C_lbfgs = AUTO_LBFGS_KAPPA, 4 * AUTO_LBFGS_KAPPA
     assert fastgd.LogisticRegression(C=C_sag, tol=1e-6).fit(X, y).solver_ == "saga"
@@ -231,3 +232,31 @@ def test_logistic_auto_picks_by_sag_condition():
         auto = fastgd.LogisticRegression(C=C, tol=1e-10, max_iter=5000).fit(Xf, y)
         exact = LogisticRegression(C=C, solver="newton-cholesky", tol=1e-12).fit(Xf, y)
         np.testing.assert_allclose(auto.coef_, exact.coef_, rtol=1e-5, atol=1e-7)
+
+
+def test_logistic_auto_picks_newton_where_the_hessian_is_cheap():
+    """'auto' on a binary penalised problem: Newton-Cholesky with at most
+    AUTO_NEWTON_DIM coefficients and short rows (Σ nnz_i² / Σ nnz_i <= AUTO_NEWTON_ROW),
+    else the kappa rule; multinomial problems never."""
+    import fastgd
+    from fastgd.linear_model import AUTO_NEWTON_DIM, AUTO_NEWTON_ROW
+
+    X, y_reg, y = _problem(n=400, d=8, seed=4)
+    auto = fastgd.LogisticRegression(C=0.5, tol=1e-10).fit(X, y)
+    exact = LogisticRegression(C=0.5, solver="newton-cholesky", tol=1e-12).fit(X, y)
+    assert auto.solver_ == "newton-cholesky"
+    np.testing.assert_allclose(auto.coef_, exact.coef_, rtol=1e-8, atol=1e-10)
+    y3 = np.digitize(y_reg, np.quantile(y_reg, [1 / 3, 2 / 3]))
+    assert fastgd.LogisticRegression(C=0.5).fit(X, y3).solver_ != "newton-cholesky"
+    assert fastgd.LogisticRegression(C=np.inf).fit(X, y).solver_ == "lbfgs"
+    wide = sp.random(400, AUTO_NEWTON_DIM, density=0.02, format="csr", random_state=0)
+    assert fastgd.LogisticRegression(C=0.5).fit(wide, y).solver_ != "newton-cholesky"
+    rng = np.random.RandomState(0)
+    short = sp.random(400, 100, density=0.05, format="csr", random_state=rng)  # rows of 5
+    assert fastgd.LogisticRegression(C=0.5).fit(short, y).solver_ == "newton-cholesky"
+    long_rows = short.tolil()
+    long_rows[:40] = rng.rand(40, 100)  # a tenth of the rows full: Σ m² / Σ m ~ 70
+    long_rows = long_rows.tocsr()
+    lengths = np.diff(long_rows.indptr)
+    assert (lengths ** 2).sum() > AUTO_NEWTON_ROW * lengths.sum()
+    assert fastgd.LogisticRegression(C=0.5).fit(long_rows, y).solver_ != "newton-cholesky"

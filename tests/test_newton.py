@@ -125,3 +125,12 @@ def test_errors():
         fastgd.LogisticRegression(solver="newton-cholesky").fit(wide, [0, 1, 0, 1])
     with pytest.raises(ValueError, match="solver='newton-cg' is one of scikit-learn's"):
         fastgd.LogisticRegression(solver="newton-cg").fit(X, y)
+
+
+def test_warm_start_from_the_optimum_takes_no_step():
+    X, y = make_classification(200, 5, random_state=2)
+    est = fastgd.LogisticRegression(warm_start=True, **TIGHT).fit(X, y)
+    coef = est.coef_.copy()
+    est.fit(X, y)
+    assert est.n_iter_[0] == 0 and est.loss_curve_ == []
+    assert_allclose(est.coef_, coef, rtol=0, atol=0)
