@@ -101,6 +101,24 @@ def _advanced_rng(random_state, t):
     return check_random_state(random_state)
 
 
+def _rows_to_score(est, X):
+    """X after scikit-learn's checks for a fitted ``est``; a converted directory's rows
+    (``fastgd.datasets.load_mmap``, checked when written) skip the finite check, on data
+    larger than memory a second read of the disk."""
+    check_is_fitted(est)
+    check_sparse_structure(X)
+    return validate_data(est, X, accept_sparse="csr", reset=False,
+                         ensure_all_finite=not checked_when_written(X))
+
+
+def _linear_scores(est, X, ravel=False):
+    """``X @ coef_.T + intercept_`` (``ravel``: one column becomes 1-D, as
+    scikit-learn's decision_function returns it)."""
+    X = _rows_to_score(est, X)
+    scores = safe_sparse_dot(X, est.coef_.T, dense_output=True) + est.intercept_
+    return scores.ravel() if ravel and scores.ndim > 1 and scores.shape[1] == 1 else scores
+
+
 class _BaseSGD(SparseCoefMixin, BaseEstimator):
     """Parameters, validation and the fit loop shared by every fastgd estimator."""
 
@@ -781,8 +799,7 @@ class SGDClassifier(LinearClassifierMixin, _BaseSGD):
     # ---------------------------------------------------------------- predicting
     def decision_function(self, X):
         """Confidence scores ``X @ coef_.T + intercept_`` (scikit-learn's)."""
-        check_sparse_structure(X)
-        return super().decision_function(X)
+        return _linear_scores(self, X, ravel=True)
 
     def _check_proba(self):
         if not getattr(LOSSES.get(self.loss), "proba", False):
@@ -979,11 +996,7 @@ class SGDRegressor(RegressorMixin, _BaseSGD):
         return fitted
 
     def _decision_function(self, X):
-        check_is_fitted(self)
-        check_sparse_structure(X)
-        X = validate_data(self, X, accept_sparse="csr", reset=False)
-        scores = safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
-        return scores.ravel()
+        return _linear_scores(self, X).ravel()
 
     def predict(self, X):
         """Predicted targets ``X @ coef_ + intercept_``."""
@@ -1244,10 +1257,7 @@ class _ExactRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         """Predicted targets ``X @ coef_.T + intercept_``."""
-        check_is_fitted(self)
-        check_sparse_structure(X)
-        X = validate_data(self, X, accept_sparse="csr", reset=False)
-        return safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
+        return _linear_scores(self, X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -1700,8 +1710,7 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
 
     def decision_function(self, X):
         """Confidence scores ``X @ coef_.T + intercept_`` (scikit-learn's)."""
-        check_sparse_structure(X)
-        return super().decision_function(X)
+        return _linear_scores(self, X, ravel=True)
 
     def predict_proba(self, X):
         """Class probabilities: the logistic function of the score for two classes, the

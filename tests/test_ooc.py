@@ -340,8 +340,8 @@ def test_readahead_without_its_files(tmp_path, monkeypatch):
 
 
 def test_an_epoch_reads_a_converted_directory_once(tmp_path):
-    """Out of the page cache, a one-epoch fit of a converted directory reads its files
-    from disk once, and its input checks read none of X (scikit-learn's finite check
+    """Out of the page cache, a one-epoch fit (and a prediction) of a converted
+    directory reads its files from disk once, and its input checks read none of X (scikit-learn's finite check
     and the index range check would: on data larger than memory, each a second read of
     the disk; the files are trusted as convert_svmlight checked them)."""
     n_rows, nnz_row, d = 40_000, 60, 20_000
@@ -384,9 +384,20 @@ def test_an_epoch_reads_a_converted_directory_once(tmp_path):
             before = read_bytes()
             fastgd.SGDClassifier(**kw)._validate_X_y(X, y, reset=True)
             out["checks"] = read_bytes() - before
-            fastgd.SGDClassifier(**kw).fit(X, y)
+            est = fastgd.SGDClassifier(**kw).fit(X, y)
             out[str(params)] = read_bytes() - before
             del X, y
+        for name in {names!r}:  # a prediction of the big directory reads it once too
+            fd = os.open(os.path.join({str(tmp_path / "big")!r}, name + ".npy"),
+                         os.O_RDONLY)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            os.close(fd)
+        X, y = load_mmap({str(tmp_path / "big")!r})
+        before = read_bytes()
+        fastgd.linear_model._rows_to_score(est, X)
+        out["predict_checks"] = read_bytes() - before
+        est.predict(X)
+        out["predict"] = read_bytes() - before
         print(json.dumps(out))
     """
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=OUTSIDE,
@@ -394,9 +405,11 @@ def test_an_epoch_reads_a_converted_directory_once(tmp_path):
     assert proc.returncode == 0, proc.stderr
     read = json.loads(proc.stdout.strip().splitlines()[-1])
     checks = read.pop("checks")  # the last pass's: X's files were not read for them
+    assert read.pop("predict_checks") < 0.1 * size, read
     if min(read.values()) < 0.3 * size:
         pytest.skip(f"no disk reads to count here (tmpfs?): {read}, {size} bytes")
     assert max(read.values()) < 1.3 * size and checks < 0.1 * size, (read, checks, size)
+    assert read["predict"] > 0.6 * size  # it did read X from the disk
 
 
 def test_block_shuffle_is_a_blockwise_permutation():
