@@ -95,39 +95,40 @@ class Readahead:
 
     def segments(self, order):
         n = order.shape[0]
-        self.fds = []
+        fds = []
         if n > 1 and not np.all(order[1:] > order[:-1]):
             try:
                 for arr, _, _ in self.arrays:
-                    self.fds.append(os.open(arr.filename, os.O_RDONLY))
+                    fds.append(os.open(arr.filename, os.O_RDONLY))
             except OSError:  # a file renamed or removed since it was mapped
-                for fd in self.fds:
+                for fd in fds:
                     os.close(fd)
-                self.fds = []
-        if not self.fds:
+                fds = []
+        if not fds:
             yield 0, n  # storage order: Linux's own readahead serves its faults
             return
         row_bytes = max(self.bytes_per_row, 1.0)
         step = max(256, int(self.SEGMENT_BYTES / row_bytes))
         ahead = max(1, int(self.AHEAD_BYTES / (step * row_bytes)))
-        self.live = []  # [lo, hi, last segment reading them] of the rows asked for
-        self.reader = concurrent.futures.ThreadPoolExecutor(
+        live = []  # [lo, hi, last segment reading them] of the rows asked for
+        reader = concurrent.futures.ThreadPoolExecutor(
             1, thread_name_prefix="fastgd-readahead")
         try:
             requested = 0  # segments [0, requested) were asked for
             for k, a in enumerate(range(0, n, step)):
                 while requested * step < min(n, a + (ahead + 1) * step):
                     self._request(order[requested * step:(requested + 1) * step],
-                                  requested)
+                                  requested, fds, live, reader)
                     requested += 1
                 yield a, min(a + step, n)
-                self._release(k)
+                self._release(k, live, reader)
         finally:
-            self.reader.shutdown(wait=True, cancel_futures=True)
-            for fd in self.fds:
+            reader.shutdown(wait=True, cancel_futures=True)
+            for fd in fds:
                 os.close(fd)
 
-    def _request(self, rows, segment):
+    def _request(self, rows, segment, fds, live, reader):
+        """Ask ``reader`` to read the stretches of ``rows`` not in ``live`` yet."""
         buckets = rows // self.bucket_rows + 1
         marks = self.marks
         marks[buckets] = True
@@ -138,7 +139,7 @@ class Readahead:
         n_rows = self.indptr.shape[0] - 1
         for b0, b1 in zip(edges[::2], edges[1::2]):
             lo, hi = int(b0) * self.bucket_rows, min(int(b1) * self.bucket_rows, n_rows)
-            for run in self.live:  # only what was not asked for yet
+            for run in live:  # only what was not asked for yet
                 if run[0] < hi and lo < run[1]:
                     run[2] = segment  # still read then
                 if run[0] <= lo < run[1]:
@@ -149,21 +150,22 @@ class Readahead:
                 continue
             if (self.indptr[hi] - self.indptr[lo]) * self.nnz_bytes > self.MAX_SPAN_BYTES:
                 continue  # rows scattered over the file: left to page faults
-            self.live.append([lo, hi, segment])
-            self.reader.submit(self._read, self._byte_ranges(lo, hi, file_offsets=True))
+            live.append([lo, hi, segment])
+            reader.submit(self._read, self._byte_ranges(lo, hi, fds))
 
-    def _release(self, done):
-        for run in [r for r in self.live if r[2] <= done]:
-            self.live.remove(run)
-            self.reader.submit(self._cool, self._byte_ranges(run[0], run[1],
-                                                             file_offsets=False))
+    def _release(self, done, live, reader):
+        """Mark the rows no segment after ``done`` reads as the first to evict."""
+        for run in [r for r in live if r[2] <= done]:
+            live.remove(run)
+            reader.submit(self._cool, self._byte_ranges(run[0], run[1]))
 
-    def _byte_ranges(self, lo, hi, file_offsets):
-        """(fd or array, begin, end) of rows [lo, hi) in each mapped array: offsets in
-        its file, or in its mmap (page-aligned begin)."""
+    def _byte_ranges(self, lo, hi, fds=None):
+        """(fd, begin, end) of rows [lo, hi) in each mapped array's file (``fds``), or
+        without them (mmap, begin, end) in its mapping (page-aligned begin)."""
+        file_offsets = fds is not None
         nz0, nz1 = int(self.indptr[lo]), int(self.indptr[hi])
         out = []
-        for fd, (arr, per_row, at) in zip(self.fds, self.arrays):
+        for fd, (arr, per_row, at) in zip(fds or [None] * len(self.arrays), self.arrays):
             start, stop = (lo, hi) if per_row else (nz0, nz1)
             if file_offsets:  # numpy maps from the offset rounded down to a granule
                 at += arr.offset - arr.offset % mmap.ALLOCATIONGRANULARITY

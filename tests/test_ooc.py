@@ -341,9 +341,10 @@ def test_readahead_without_its_files(tmp_path, monkeypatch):
 
 def test_an_epoch_reads_a_converted_directory_once(tmp_path):
     """Out of the page cache, a one-epoch fit (and a prediction) of a converted
-    directory reads its files from disk once, and its input checks read none of X (scikit-learn's finite check
-    and the index range check would: on data larger than memory, each a second read of
-    the disk; the files are trusted as convert_svmlight checked them)."""
+    directory reads its files from disk once, and its input checks read none of X
+    (scikit-learn's finite check and the index range check would: on data larger than
+    memory, each a second read of the disk; the files are trusted as convert_svmlight
+    checked them)."""
     n_rows, nnz_row, d = 40_000, 60, 20_000
     rng = np.random.RandomState(0)
     lines = []
