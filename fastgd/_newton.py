@@ -38,7 +38,7 @@ class _Binary:
     """F, ∇F and ∇²F of the binary problem (y as ±1) over the compiled kernels."""
 
     def __init__(self, rows, y, sw, order, cfg):
-        self.rows, self.y, self.sw, self.order, self.cfg = rows, y, sw, order, cfg
+        self.rows, self.y, self.sw, self.order = rows, y, sw, order
         d = rows.n_features
         self.shape = (1, d + 1)
         self.gbuf = np.zeros(d + 1)
@@ -46,7 +46,7 @@ class _Binary:
         self.ip, self.fp = cfg.records(rows.dense_d)
 
     def value_grad(self, theta):
-        r, d, n = self.rows, self.shape[1] - 1, self.order.shape[0]
+        r, n = self.rows, self.order.shape[0]
         total = r.kern.loss_gradient(r.data, r.indices, r.indptr, self.y, self.sw,
                                      self.order, theta[0], self.ip, self.fp, self.gbuf)
         return total / n, self.gbuf[None, :] / n
@@ -154,8 +154,10 @@ def fit_newton_cholesky(rows, y, sw, coef, intercept, cfg, *, train_idx, K=2):
     # the directions F does not see: the same vector added to every class (softmax)
     same = np.kron(np.ones((rows_, rows_)) / rows_, np.eye(d1)) if rows_ > 1 else None
     F, g = F_grad(theta)
-    reference = _engine.zero_model_objective(y, sw, order, cfg, rows.kern) if K == 2 \
-        else float(sw[order].sum()) * np.log(K) / n
+    def reference():  # F(0, 0), computed only if the final F is absurd (check_objective)
+        if K == 2:
+            return _engine.zero_model_objective(y, sw, order, cfg, rows.kern)
+        return float(sw[order].sum()) * np.log(K) / n
     loss_curve, converged, it = [], False, 0
     for it in range(1, cfg.max_iter + 1):
         problem.hessian(theta, H)

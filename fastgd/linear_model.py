@@ -1693,19 +1693,18 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
             coef, intercept = r.coef, r.intercept
         if not self.fit_intercept:
             intercept = np.zeros(n_problems)
-        if solver == "lbfgs" and self.max_iter > 0:
-            _lbfgs.warn_if_not_converged(r.state, self.max_iter)
-        elif solver == "newton-cholesky" and self.max_iter > 0:
-            _newton.warn_if_not_converged(r.state, self.max_iter)
-        elif solver not in ("lbfgs", "newton-cholesky"):
+        second_order = {"lbfgs": _lbfgs, "newton-cholesky": _newton}.get(solver)
+        if second_order is None:
             _warn_not_converged(r.n_iter, self.max_iter)
+        elif self.max_iter > 0:
+            second_order.warn_if_not_converged(r.state, self.max_iter)
         self.classes_ = classes
         self.coef_ = coef.astype(X.dtype)
         self.intercept_ = intercept.astype(X.dtype)
         self.n_iter_ = np.array([r.n_iter], dtype=np.int32)
         self.solver_ = solver
         self.loss_curve_ = r.loss_curve
-        self._vr_state = r.state if solver not in ("lbfgs", "newton-cholesky") else None
+        self._vr_state = r.state if second_order is None else None
         return self
 
     def decision_function(self, X):
