@@ -24,6 +24,12 @@ def value(x):
     return x
 
 
+def blockwise(fn, calls):
+    """[fn(*args) for args in calls]: the blocks of one worker in one task
+    (``Context.map_blocks``)."""
+    return [fn(*args) for args in calls]
+
+
 def task_seed(random_state, round_, block):
     """The integer seed of block ``block`` in round ``round_``: SeedSequence of
     (random_state, round, block), so that it does not depend on which worker runs it."""

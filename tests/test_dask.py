@@ -5,6 +5,7 @@ housing (dense regression) and small synthetic sets; every fit takes at most 20 
 """
 
 import os
+import re
 import sys
 
 import numpy as np
@@ -303,16 +304,41 @@ def test_synchronous_bit_identical_for_any_number_of_workers(client, one_worker_
     np.testing.assert_array_equal(two.intercept_, one.intercept_)
 
 
+@pytest.mark.parametrize("placement", ["spread", "one worker"])
+def test_a_synchronous_round_is_one_task_per_worker(client, placement):
+    """A round's blocks run in one task per worker (Context.map_blocks), each block in
+    exactly one of them; blocks that all sit on one worker are still split in two."""
+    X, y = make_classification(800, 5, random_state=0)
+    Xd, yd = as_dask(X, y, 100)  # 8 blocks
+    workers = sorted(client.scheduler_info()["workers"])
+    if placement == "one worker":
+        Xd, yd = client.persist([Xd, yd], workers=workers[:1])
+    else:
+        Xd, yd = client.persist([Xd, yd])
+    client.gather(distributed.futures_of([Xd, yd]))  # the blocks are in memory
+    holders = {a for v in client.who_has(Xd).values() for a in v}
+    assert len(holders) == (1 if placement == "one worker" else 2)
+    with distributed.get_task_stream(client) as stream:
+        model = fd.SGDClassifier(strategy="average", max_iter=2, client=client, **LOG)
+        model.fit(Xd, yd)
+    keys = [str(r["key"]) for r in stream.data if "-avg-r1-" in str(r["key"])]
+    assert len(keys) == 2
+    blocks = sorted(int(b) for k in keys
+                    for b in re.findall(r"b(\d+)", k.split("-avg-r1-")[1]))
+    assert blocks == list(range(8))
+
+
 @pytest.mark.parametrize("strategy,extra", [
     *SYNC, ("downpour", dict(deterministic=True)), ("ssp", dict(deterministic=True))])
 def test_worker_killed_mid_fit(kill_client, mushrooms, tmp_path, strategy, extra):
-    """A worker process dies when round 1's task of block 1 starts: the fit completes on
+    """A worker process dies when a task of round 1 starts (asynchronous strategies: block
+    1's; synchronous ones: a worker's group of blocks): the fit completes on
     the survivors (and the restarted worker), with the coef_ of the run without failure
     (asynchronous strategies: in their deterministic mode)."""
     _, _, (Xd, yd) = mushrooms
     params = dict(strategy=strategy, max_iter=3, client=kill_client, **LOG, **extra)
     clean = fd.SGDClassifier(**params).fit(Xd, yd)
-    pattern = {"downpour": "-k1-b1-", "ssp": "-c1-b1-"}.get(strategy, "-r1-b1-")
+    pattern = {"downpour": "-k1-b1-", "ssp": "-c1-b1-"}.get(strategy, "-r1-b")
     killed = fit_with_kill(kill_client, fd.SGDClassifier(**params), Xd, yd, pattern,
                            str(tmp_path / "killed"))
     np.testing.assert_array_equal(killed.coef_, clean.coef_)
