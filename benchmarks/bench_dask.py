@@ -385,6 +385,7 @@ def main():
         "fastgd n_jobs=1 (saga)": ("single", dict(n_jobs=1, solver="saga")),
         "fastgd n_jobs=1 (saga, lipschitz)": ("single", dict(n_jobs=1, solver="saga",
                                                              sampling="lipschitz")),
+        "fastgd n_jobs=1 (lbfgs)": ("single", dict(n_jobs=1, solver="lbfgs")),
         "fastgd n_jobs=1 (sgd)": ("single", dict(n_jobs=1, **local)),
         "fastgd n_jobs=2 (Hogwild!)": ("single", dict(n_jobs=2, **local)),
         f"dask average ('{schedule}')": ("dask", dict(strategy="average")),
@@ -395,6 +396,7 @@ def main():
         "dask ssp (s=1)": ("dask", dict(strategy="ssp", staleness=1, **local)),
         "dask gradient (adagrad)": ("dask", dict(strategy="gradient", optimizer="adagrad",
                                                  eta0=0.5)),
+        "dask gradient (lbfgs)": ("dask", dict(strategy="gradient", solver="lbfgs")),
         "dask downpour": ("dask", dict(strategy="downpour", server_eta=0.5)),
         "dask adarevision": ("dask", dict(strategy="adarevision", server_eta=0.5)),
     }

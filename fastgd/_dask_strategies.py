@@ -476,6 +476,66 @@ def fit_gradient(ctx, W0, n_rounds, kern, n_slots):
     return run_rounds(ctx, state, one_round, n_rounds)
 
 
+def fit_lbfgs(ctx, W0):
+    """strategy='gradient' with solver='lbfgs': SciPy's L-BFGS-B (Byrd, Lu, Nocedal, Zhu
+    1995) with the single-machine solver's options (``fastgd._lbfgs``: scikit-learn's
+    for its lbfgs) on the map-reduce loss and gradient, as Spark MLlib's LBFGS: each
+    evaluation of F and its gradient is one pass over the blocks, summed in block order,
+
+        F(w, b) = (1/n) sum_i s_i L(y_i, x_i.w + b) + alpha/2 ||w||^2.
+
+    The one-vs-rest problems are solved one after another; ``n_iter_`` is the most
+    L-BFGS iterations any took. No checkpoint (the curvature pairs would be lost)."""
+    from fastgd._lbfgs import _minimize
+
+    cfg, spec = ctx.cfg, ctx.spec
+    K, d1 = W0.shape
+    n = float(ctx.n_rows.sum())
+    a2 = cfg.alpha
+    W = W0.copy()
+    n_iter = 0
+    for k in range(K):
+        # problem k alone: the two-class form of targets() gives its +-1 labels
+        spec_k = spec if K == 1 else dict(
+            spec, classes=[spec["classes"][k]] * 2, pos_weight=[spec["pos_weight"][k]],
+            neg_weight=[spec["neg_weight"][k]])
+        evaluations = [0]
+
+        def sums(x):
+            """(sum_i s_i L_i, sum_i s_i L'_i [x_i, 1]) at x, in block order."""
+            w = ctx.shared(x[None], f"lbfgs-p{k}-e{evaluations[0]}")
+            parts = ctx.map_blocks(tasks.gradient, lambda b: (w, spec_k, 0, 1.0, True),
+                                   name=f"lbfgs-p{k}-e{evaluations[0]}")
+            evaluations[0] += 1
+            loss, G = 0.0, np.zeros(d1)
+            for res in parts:  # block order
+                loss += res["loss"][0]
+                G += res["G"][0]
+            return loss, G
+
+        def objective(x):
+            x = x.copy()
+            if not cfg.fit_intercept:
+                x[-1] = 0.0
+            loss, G = sums(x)
+            grad = G / n
+            grad[:-1] += a2 * x[:-1]
+            if not cfg.fit_intercept:
+                grad[-1] = 0.0
+            return loss / n + 0.5 * a2 * float(x[:-1] @ x[:-1]), grad
+
+        def reference():  # F(0, 0), only when the final F looks absurd
+            return sums(np.zeros(d1))[0] / n
+
+        res, _ = _minimize(objective, W[k].copy(), cfg, reference, None, None,
+                           lambda x: (x[:-1], x[-1]))
+        W[k] = res.x
+        if not cfg.fit_intercept:
+            W[k, -1] = 0.0
+        n_iter = max(n_iter, int(res.nit))
+    return {"W": W, "round": n_iter}
+
+
 # ------------------------------------------------------------------ 'easgd' (sync)
 def elastic_pull(x_local, centre, alpha):
     """EASGD's elastic move (Zhang, Choromanska, LeCun 2015, eq. 5-6):

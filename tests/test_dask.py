@@ -286,6 +286,66 @@ def test_deterministic_asynchronous_runs_repeat(client, mushrooms, strategy):
     np.testing.assert_array_equal(a.coef_, b.coef_)
 
 
+# ------------------------------------------------------------- L-BFGS
+@pytest.mark.parametrize("n_classes,extra", [
+    (2, dict(class_weight={0: 2.0, 1: 0.5})), (2, dict(fit_intercept=False)),
+    (3, dict(alpha=1e-3)), (2, dict(loss="squared_error"))])
+def test_lbfgs_reaches_the_single_machine_optimum(client, n_classes, extra):
+    """strategy='gradient', solver='lbfgs': the single machine's L-BFGS on the
+    map-reduce gradient. Summed in block order instead of row order, its iterates differ
+    from the single-machine ones by round-off only, and both reach the same optimum."""
+    X, y = make_classification(600, 8, n_informative=5, n_redundant=0,
+                               n_classes=n_classes, random_state=n_classes)
+    regress = extra.get("loss") == "squared_error"
+    Single = fastgd.SGDRegressor if regress else fastgd.SGDClassifier
+    Dist = fd.SGDRegressor if regress else fd.SGDClassifier
+    params = dict(LOG, solver="lbfgs", max_iter=200, **extra)
+    params["tol"] = 1e-10
+    if regress:
+        params.pop("loss")
+        params.pop("class_weight", None)
+    single = Single(**params).fit(X, y)
+    model = Dist(strategy="gradient", client=client, **params).fit(*as_dask(X, y, 150))
+    assert abs(model.n_iter_ - single.n_iter_) <= 3
+    np.testing.assert_allclose(model.coef_, single.coef_, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(model.intercept_, single.intercept_, rtol=1e-6, atol=1e-8)
+    if not regress:
+        for k in range(model.coef_.shape[0]):  # each problem at its optimum
+            yk = np.where(y == model.classes_[-1 if n_classes == 2 else k], 1.0, -1.0)
+            sw = (np.where(yk > 0, 0.5, 2.0) if "class_weight" in extra else 1.0)
+            p = X @ model.coef_[k] + model.intercept_[k]
+            g = X.T @ (sw * -yk / (1.0 + np.exp(yk * p))) / X.shape[0] \
+                + params["alpha"] * model.coef_[k]
+            assert np.abs(g).max() < 1e-7
+
+
+def test_lbfgs_is_bit_identical_for_any_workers_and_a_killed_one(client, one_worker_client,
+                                                                 kill_client, mushrooms,
+                                                                 tmp_path):
+    _, _, (Xd, yd) = mushrooms
+    params = dict(LOG, strategy="gradient", solver="lbfgs", max_iter=12)
+    two = fd.SGDClassifier(client=client, **params).fit(Xd, yd)
+    one = fd.SGDClassifier(client=one_worker_client, **params).fit(Xd, yd)
+    killed = fit_with_kill(kill_client, fd.SGDClassifier(client=kill_client, **params),
+                           Xd, yd, "-lbfgs-p0-e3-", str(tmp_path / "killed"))
+    for other in (one, killed):
+        np.testing.assert_array_equal(other.coef_, two.coef_)
+        np.testing.assert_array_equal(other.intercept_, two.intercept_)
+    assert two.n_iter_ == 12
+
+
+def test_lbfgs_errors(client, mushrooms):
+    _, _, (Xd, yd) = mushrooms
+    for params, match in [
+            (dict(strategy="average"), "needs strategy='gradient'"),
+            (dict(strategy="gradient", batch_fraction=0.5), "exact gradients"),
+            (dict(strategy="gradient", checkpoint="ckpt"), "no checkpoint"),
+            (dict(strategy="gradient", penalty="l1"), "penalty='l2' or None"),
+            (dict(strategy="gradient", early_stopping=True, tol=1e-3), "early_stopping")]:
+        with pytest.raises(ValueError, match=match):
+            fd.SGDClassifier(solver="lbfgs", client=client, **{**LOG, **params}).fit(Xd, yd)
+
+
 # ------------------------------------------------------------- reproducibility
 SYNC = [("average", dict(local_epochs=2)),
         ("gradient", dict(optimizer="adagrad", eta0=0.5)),
