@@ -72,9 +72,10 @@ class Context:
             calls = [(self.X[b], self.y[b], self.sw[b], self.holdout[b], *args_of(b),
                       (name, int(b), 0)) for b in group]
             key = f"fastgd-{self.token}-{name}-" + "-".join(f"b{b}" for b in group)
-            futs.append(self.client.submit(
-                tasks.blockwise, fn, calls, key=key, pure=False,
-                workers=None if worker is None else [worker], allow_other_workers=True))
+            where = {} if worker is None else dict(workers=[worker],
+                                                   allow_other_workers=True)
+            futs.append(self.client.submit(tasks.blockwise, fn, calls, key=key,
+                                           pure=False, **where))
         results = [res for part in self.client.gather(futs) for res in part]
         results.sort(key=lambda res: res["tag"][1])
         _check_tags(results)

@@ -507,6 +507,8 @@ class SGDClassifier(ClassifierMixin, _DaskSGD):
     resumed fit runs the tasks in flight at the save again).
     ``class_weight='balanced'`` counts the classes over every block; ``early_stopping``
     holds out ``validation_fraction`` of every block (synchronous strategies).
+    ``strategy='gradient', solver='lbfgs'`` is the single-machine L-BFGS on the
+    map-reduce gradient (``max_iter`` its iterations, ``tol`` its gradient tolerance).
     """
 
     _is_classifier = True

@@ -7,6 +7,7 @@ housing (dense regression) and small synthetic sets; every fit takes at most 20 
 import os
 import re
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -386,6 +387,23 @@ def test_a_synchronous_round_is_one_task_per_worker(client, placement):
     blocks = sorted(int(b) for k in keys
                     for b in re.findall(r"b(\d+)", k.split("-avg-r1-")[1]))
     assert blocks == list(range(8))
+
+
+def test_blocks_whose_holder_is_unknown_run_in_tasks_of_their_own(client):
+    """A block still being computed has no holder yet: it is a group of its own, which
+    Dask places where it likes; the results still come back in block order."""
+    from fastgd._dask_strategies import Context
+
+    blocks = [client.submit(lambda i: (time.sleep(1.0), np.full((2, 1), float(i)))[1], i,
+                            pure=False) for i in range(3)]
+    ctx = Context(client=client, X=blocks, y=[None] * 3, sw=[None] * 3,
+                  holdout=[None] * 3, n_rows=np.ones(3), spec={}, cfg=None, params=None,
+                  token="unknown", support=None, seed=0)
+    assert ctx.groups() == [(None, [0]), (None, [1]), (None, [2])]
+    results = ctx.map_blocks(lambda Xb, yb, sb, hb, k, tag: {"tag": tag, "v": Xb[0, 0] + k},
+                             lambda b: (10 * b,), name="x")
+    assert [r["v"] for r in results] == [0.0, 11.0, 22.0]
+    assert [r["tag"] for r in results] == [("x", 0, 0), ("x", 1, 0), ("x", 2, 0)]
 
 
 @pytest.mark.parametrize("strategy,extra", [
