@@ -243,15 +243,16 @@ def cost_study(Single, Dist, client, Xd, yd, X, y, common, eta0, rounds=(8, 16, 
                repeats=3):
     """Markdown rows: 'average' (1 local epoch per round, constant step) against the
     single-machine fit of as many epochs, best of ``repeats`` each, measured in turns;
-    with the median local-fit task (Dask's task stream: the worker's compute) and what
-    is left per round: wall - (sum of the local fits) / workers, i.e. Dask's scheduling,
-    the model's transfers and the client's averaging."""
+    with the median task (Dask's task stream: a worker's compute; a round runs one task
+    per worker, its blocks' local fits in turn) and what is left per round: wall - (sum
+    of the tasks) / workers, i.e. Dask's scheduling, the model's transfers and the
+    client's averaging."""
     from distributed import get_task_stream
 
     n_workers = len(client.scheduler_info()["workers"])
     params = dict(common, learning_rate="constant", eta0=eta0)
     lines = ["| rounds = epochs | single machine (s) | dask 'average' (s) | ratio | "
-             "local fit, median (ms) | rest per round (ms) |", "|---:|" + "---:|" * 5]
+             "task, median (ms) | rest per round (ms) |", "|---:|" + "---:|" * 5]
     for k in rounds:
         single, dask, tasks = [], [], []
         for _ in range(repeats):
