@@ -48,6 +48,7 @@ DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
 TARGETS = (1e-2, 1e-3, 1e-4)
 ROUNDS = (1, 2, 4, 8, 16, 32)
 DENSE_MAX_GB = 4.0  # dask-ml's LogisticRegression takes dense X only
+NEWTON_MAX_FEATURES = 2000  # Newton's (d + 1)^2 Hessian: not run on wider data
 
 
 def load(name, max_rows):
@@ -401,6 +402,11 @@ def main():
         "dask downpour": ("dask", dict(strategy="downpour", server_eta=0.5)),
         "dask adarevision": ("dask", dict(strategy="adarevision", server_eta=0.5)),
     }
+    if X.shape[1] <= NEWTON_MAX_FEATURES and not regression:
+        methods["fastgd n_jobs=1 (newton-cholesky)"] = ("single", dict(
+            n_jobs=1, solver="newton-cholesky"))
+        methods["dask gradient (newton-cholesky)"] = ("dask", dict(
+            strategy="gradient", solver="newton-cholesky"))
     Single(max_iter=1, **common).fit(X[:100], y[:100])  # compile
     Dist(max_iter=1, **common).fit(Xd, yd)  # workers load the kernels
     results = {}

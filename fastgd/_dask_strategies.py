@@ -477,6 +477,47 @@ def fit_gradient(ctx, W0, n_rounds, kern, n_slots):
     return run_rounds(ctx, state, one_round, n_rounds)
 
 
+def _problems(ctx):
+    """(k, spec of problem k alone) for the K one-vs-rest problems: the two-class form
+    of ``tasks.targets`` gives problem k's +-1 labels."""
+    spec = ctx.spec
+    K = 1 if not spec["classify"] or len(spec["classes"]) == 2 else len(spec["classes"])
+    for k in range(K):
+        yield k, spec if K == 1 else dict(
+            spec, classes=[spec["classes"][k]] * 2, pos_weight=[spec["pos_weight"][k]],
+            neg_weight=[spec["neg_weight"][k]])
+
+
+class _MapReduce:
+    """One binary (or regression) problem's mean loss, gradient and (logistic)
+    Hessian at theta (1, d + 1), each by one map-reduce pass summed in block order:
+    what ``fastgd._newton.newton`` and L-BFGS read."""
+
+    def __init__(self, ctx, spec, name):
+        self.ctx, self.spec, self.name, self.calls = ctx, spec, name, 0
+        self.n = float(ctx.n_rows.sum())
+        self.shape = (1, ctx.support.shape[0] + 1)
+
+    def _pass(self, fn, theta, *args):
+        name = f"{self.name}-e{self.calls}"
+        self.calls += 1
+        w = self.ctx.shared(np.asarray(theta, dtype=np.float64).reshape(self.shape), name)
+        return self.ctx.map_blocks(fn, lambda b: (w, self.spec, *args), name=name)
+
+    def value_grad(self, theta):
+        loss, G = 0.0, np.zeros(self.shape)
+        for res in self._pass(tasks.gradient, theta, 0, 1.0, True):  # block order
+            loss += res["loss"][0]
+            G += res["G"]
+        return loss / self.n, G / self.n
+
+    def hessian(self, theta, H):
+        H[:] = 0.0
+        for res in self._pass(tasks.hessian, theta):  # block order
+            H += res["H"]
+        H /= self.n
+
+
 def fit_lbfgs(ctx, W0):
     """strategy='gradient' with solver='lbfgs': SciPy's L-BFGS-B (Byrd, Lu, Nocedal, Zhu
     1995) with the single-machine solver's options (``fastgd._lbfgs``: scikit-learn's
@@ -489,44 +530,25 @@ def fit_lbfgs(ctx, W0):
     L-BFGS iterations any took. No checkpoint (the curvature pairs would be lost)."""
     from fastgd._lbfgs import _minimize
 
-    cfg, spec = ctx.cfg, ctx.spec
-    K, d1 = W0.shape
-    n = float(ctx.n_rows.sum())
-    a2 = cfg.alpha
+    cfg = ctx.cfg
     W = W0.copy()
     n_iter = 0
-    for k in range(K):
-        # problem k alone: the two-class form of targets() gives its +-1 labels
-        spec_k = spec if K == 1 else dict(
-            spec, classes=[spec["classes"][k]] * 2, pos_weight=[spec["pos_weight"][k]],
-            neg_weight=[spec["neg_weight"][k]])
-        evaluations = [0]
-
-        def sums(x):
-            """(sum_i s_i L_i, sum_i s_i L'_i [x_i, 1]) at x, in block order."""
-            w = ctx.shared(x[None], f"lbfgs-p{k}-e{evaluations[0]}")
-            parts = ctx.map_blocks(tasks.gradient, lambda b: (w, spec_k, 0, 1.0, True),
-                                   name=f"lbfgs-p{k}-e{evaluations[0]}")
-            evaluations[0] += 1
-            loss, G = 0.0, np.zeros(d1)
-            for res in parts:  # block order
-                loss += res["loss"][0]
-                G += res["G"][0]
-            return loss, G
+    for k, spec_k in _problems(ctx):
+        problem = _MapReduce(ctx, spec_k, f"lbfgs-p{k}")
 
         def objective(x):
             x = x.copy()
             if not cfg.fit_intercept:
                 x[-1] = 0.0
-            loss, G = sums(x)
-            grad = G / n
-            grad[:-1] += a2 * x[:-1]
+            loss, G = problem.value_grad(x)
+            grad = G[0]
+            grad[:-1] += cfg.alpha * x[:-1]
             if not cfg.fit_intercept:
                 grad[-1] = 0.0
-            return loss / n + 0.5 * a2 * float(x[:-1] @ x[:-1]), grad
+            return loss + 0.5 * cfg.alpha * float(x[:-1] @ x[:-1]), grad
 
         def reference():  # F(0, 0), only when the final F looks absurd
-            return sums(np.zeros(d1))[0] / n
+            return problem.value_grad(np.zeros(problem.shape))[0]
 
         res, _ = _minimize(objective, W[k].copy(), cfg, reference, None, None,
                            lambda x: (x[:-1], x[-1]))
@@ -534,6 +556,31 @@ def fit_lbfgs(ctx, W0):
         if not cfg.fit_intercept:
             W[k, -1] = 0.0
         n_iter = max(n_iter, int(res.nit))
+    return {"W": W, "round": n_iter}
+
+
+def fit_newton(ctx, W0):
+    """strategy='gradient' with solver='newton-cholesky': the single-machine Newton's
+    method (``fastgd._newton.newton``: the Hessian factored by Cholesky, scikit-learn's
+    line search and stopping rule) on logistic regression, its gradient and Hessian
+    H = (1/n) sum_i s_i p_i (1 - p_i) x~_i x~_i^T by map-reduce (each block's part
+    by the compiled ``hessian_sum``), as Spark's IRLS solves GLMs by the normal
+    equations. For few features: (d + 1)^2 numbers per block and round. The
+    one-vs-rest problems one after another; ``n_iter_`` is the most iterations any
+    took. No checkpoint."""
+    from fastgd._newton import newton
+
+    W = W0.copy()
+    n_iter = 0
+    for k, spec_k in _problems(ctx):
+        problem = _MapReduce(ctx, spec_k, f"newton-p{k}")
+        theta = W[k:k + 1].copy()
+        if not ctx.cfg.fit_intercept:
+            theta[0, -1] = 0.0
+        theta, it, _, _ = newton(problem, theta, ctx.cfg,
+                                 lambda: problem.value_grad(np.zeros(problem.shape))[0])
+        W[k] = theta[0]
+        n_iter = max(n_iter, it)
     return {"W": W, "round": n_iter}
 
 

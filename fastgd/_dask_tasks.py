@@ -180,6 +180,34 @@ def gradient(Xb, yb, sb, holdout, W, spec, seed, fraction, with_grad, tag):
     return out
 
 
+def hessian(Xb, yb, sb, holdout, W, spec, tag):
+    """The block's part of binary logistic regression's Hessian at the model ``W``
+    (1, d + 1): H = sum_i s_i p_i (1 - p_i) x~_i x~_i^T, x~_i = (x_i, 1),
+    p_i = sigma(x~_i . W[0]), s_i the sample weight times the class weight (the
+    compiled ``hessian_sum``, as the single-machine newton-cholesky). Returns the tag
+    and ``H``."""
+    from scipy.special import expit
+
+    from fastgd._engine import Rows
+    from fastgd._newton import hessian_block
+
+    Xb, yb, sw = training_part(Xb, yb, sb, holdout)
+    if sp.issparse(Xb):
+        Xb = Xb.tocsr()
+        if not Xb.has_canonical_format:  # the kernel reads each column once per row
+            Xb = Xb.copy()
+            Xb.sum_duplicates()
+    else:
+        Xb = np.ascontiguousarray(Xb)
+    Y = targets(yb, spec["classes"], spec["classify"])[:, 0]
+    s = np.where(Y > 0, spec["pos_weight"][0], spec["neg_weight"][0]) * sw
+    p = expit(np.asarray(Xb @ W[0, :-1]).ravel() + W[0, -1])
+    rows = Rows.of(Xb, spec["backend"])
+    H = np.empty((W.shape[1], W.shape[1]))
+    hessian_block(rows, np.arange(Xb.shape[0], dtype=np.int64), s * p * (1.0 - p), H)
+    return {"tag": tag, "H": H}
+
+
 def local_fit(Xb, yb, sb, holdout, spec, W, carry, seed, epochs, tag):
     """``epochs`` epochs of the single-machine estimator on the block's training rows
     and their sample weights, from ``W`` (K, d + 1), carried on from ``carry = (t, S)``:

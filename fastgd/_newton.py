@@ -57,6 +57,7 @@ class _Binary:
                        float(theta[0, -1]), self.p)
         s = expit(self.p)
         hessian_block(r, self.order, self.sw * s * (1.0 - s), H)
+        H /= self.order.shape[0]
 
 
 class _Multinomial:
@@ -91,6 +92,7 @@ class _Multinomial:
                 hessian_block(r, self.order, h, block)
                 H[k * d1:(k + 1) * d1, m * d1:(m + 1) * d1] = block
                 H[m * d1:(m + 1) * d1, k * d1:(k + 1) * d1] = block.T
+        H /= self.order.shape[0]
 
 
 def check_hessian_fits(dim):
@@ -135,6 +137,27 @@ def fit_newton_cholesky(rows, y, sw, coef, intercept, cfg, *, train_idx, K=2):
     theta = np.zeros(problem.shape)
     theta[:, :d] = np.reshape(coef, (rows_, d))
     theta[:, d] = np.reshape(intercept, rows_) if cfg.fit_intercept else 0.0
+
+    def reference():  # F(0, 0), computed only if the final F is absurd (check_objective)
+        if K == 2:
+            return _engine.zero_model_objective(y, sw, order, cfg, rows.kern)
+        return float(sw[order].sum()) * np.log(K) / n
+
+    theta, it, loss_curve, converged = newton(problem, theta, cfg, reference)
+    coef_out, intercept_out = _model(theta, K, d)
+    if K > 2 and cfg.fit_intercept:
+        intercept_out = intercept_out - intercept_out.mean()
+    return _engine.Result(coef_out, intercept_out, it, 1.0 + it, loss_curve,
+                          state={"converged": bool(converged), "nit": it})
+
+
+def newton(problem, theta, cfg, reference):
+    """Newton's method from ``theta`` on ``problem`` (``shape`` (K', d + 1);
+    ``value_grad(theta)``: the mean loss and its gradient; ``hessian(theta, H)``: the
+    mean loss's Hessian into H), with the L2 penalty of ``cfg``, scikit-learn's line
+    search and stopping rule. Returns (theta, iterations, loss_curve, converged)."""
+    rows_, d1 = problem.shape
+    d = d1 - 1
     a2 = cfg.alpha
     mask = np.ones(d1)  # the coordinates that move: no intercept without fit_intercept
     mask[d] = float(cfg.fit_intercept)
@@ -154,14 +177,9 @@ def fit_newton_cholesky(rows, y, sw, coef, intercept, cfg, *, train_idx, K=2):
     # the directions F does not see: the same vector added to every class (softmax)
     same = np.kron(np.ones((rows_, rows_)) / rows_, np.eye(d1)) if rows_ > 1 else None
     F, g = F_grad(theta)
-    def reference():  # F(0, 0), computed only if the final F is absurd (check_objective)
-        if K == 2:
-            return _engine.zero_model_objective(y, sw, order, cfg, rows.kern)
-        return float(sw[order].sum()) * np.log(K) / n
     loss_curve, converged, it = [], False, 0
     for it in range(1, cfg.max_iter + 1):
         problem.hessian(theta, H)
-        H /= n
         H[np.diag_indices(dim)] += a2 * np.tile(np.r_[np.ones(d), 0.0], rows_)
         if same is not None:
             H += same
@@ -200,11 +218,7 @@ def fit_newton_cholesky(rows, y, sw, coef, intercept, cfg, *, train_idx, K=2):
             print(f"-- Iteration {it} (newton-cholesky): F {F:.6g}, max |grad| "
                   f"{np.abs(g).max():.3g}")
     _engine.check_objective(max(it, 1), F, reference)
-    coef_out, intercept_out = _model(theta, K, d)
-    if K > 2 and cfg.fit_intercept:
-        intercept_out = intercept_out - intercept_out.mean()
-    return _engine.Result(coef_out, intercept_out, it, 1.0 + it, loss_curve,
-                          state={"converged": bool(converged), "nit": it})
+    return theta, it, loss_curve, converged
 
 
 def _model(theta, K, d):

@@ -239,7 +239,7 @@ SCHEDULES = {s.name.lower(): s for s in Schedule if s <= Schedule.ADAPTIVE}
 PENALTIES = {"l2": Penalty.L2, "l1": Penalty.L1, "elasticnet": Penalty.ELASTICNET,
              None: Penalty.NONE, "none": Penalty.NONE}
 
-SOLVERS = ("sgd", "sag", "saga", "svrg", "lbfgs")
+SOLVERS = ("sgd", "sag", "saga", "svrg", "lbfgs", "newton-cholesky")
 
 
 def loss_param(loss, epsilon):

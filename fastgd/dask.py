@@ -8,8 +8,9 @@ an array. See SPEC section 8 and ``fastgd._dask_strategies`` for the algorithms.
 
 ``max_iter`` counts rounds: 'average' and 'easgd' (``local_epochs`` / ``tau`` epochs of
 every block per round), 'gradient' (one full-batch step per round, as the single-machine
-``batch_size='full'`` path counts epochs; with ``solver='lbfgs'``, L-BFGS iterations,
-and ``tol`` is its gradient tolerance, as in the single-machine solver), 'ssp' (clocks per block) and 'downpour' /
+``batch_size='full'`` path counts epochs; with ``solver='lbfgs'`` or
+``'newton-cholesky'``, their iterations, and ``tol`` is their tolerance, as in the
+single-machine solvers), 'ssp' (clocks per block) and 'downpour' /
 'adarevision' (tasks per block). ``tol`` stops a fit by
 scikit-learn's rule on the objective of SPEC section 1 after each round (with
 ``early_stopping``, on the score of rows held out of every block); for the asynchronous
@@ -271,15 +272,15 @@ class _DaskSGD(BaseEstimator):
                              f"{self.server_optimizer!r}.")
         if not float(self.server_eta) > 0:
             raise ValueError(f"server_eta must be > 0; got {self.server_eta!r}.")
-        if self.solver == "lbfgs":
+        if self.solver in ("lbfgs", "newton-cholesky"):
             if s != "gradient":
                 raise ValueError(
-                    f"solver='lbfgs' runs on the map-reduce gradient: it needs "
+                    f"solver={self.solver!r} runs on the map-reduce gradient: it needs "
                     f"strategy='gradient'; got strategy={s!r}.")
             if float(self.batch_fraction) < 1.0 or self.checkpoint is not None:
                 raise ValueError(
-                    "solver='lbfgs' needs exact gradients (batch_fraction=1.0) and keeps "
-                    "its curvature pairs in memory (no checkpoint); got batch_fraction="
+                    f"solver={self.solver!r} needs exact gradients (batch_fraction=1.0) "
+                    "and keeps its state in memory (no checkpoint); got batch_fraction="
                     f"{self.batch_fraction!r}, checkpoint={self.checkpoint!r}.")
         elif s in ("gradient", *ASYNC):
             if self.solver != "sgd" or self.average:
@@ -435,6 +436,8 @@ class _DaskSGD(BaseEstimator):
             return strategies.fit_average(ctx, W0, n)
         if s == "gradient" and self.solver == "lbfgs":
             return strategies.fit_lbfgs(ctx, W0)
+        if s == "gradient" and self.solver == "newton-cholesky":
+            return strategies.fit_newton(ctx, W0)
         if s == "gradient":
             return strategies.fit_gradient(ctx, W0, n, kernels(self.backend), MAX_SLOTS)
         if s == "ssp":
@@ -508,7 +511,8 @@ class SGDClassifier(ClassifierMixin, _DaskSGD):
     ``class_weight='balanced'`` counts the classes over every block; ``early_stopping``
     holds out ``validation_fraction`` of every block (synchronous strategies).
     ``strategy='gradient', solver='lbfgs'`` is the single-machine L-BFGS on the
-    map-reduce gradient (``max_iter`` its iterations, ``tol`` its gradient tolerance).
+    map-reduce gradient (``max_iter`` its iterations, ``tol`` its gradient tolerance);
+    ``solver='newton-cholesky'`` Newton's method on the map-reduce gradient and Hessian.
     """
 
     _is_classifier = True

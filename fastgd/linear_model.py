@@ -226,10 +226,18 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
                 raise ValueError(
                     f"solver={self.solver!r} takes its own constant step (eta0); the "
                     "fastgd.schedules schedules are for solver='sgd'.")
-            if self.solver == "lbfgs" and self.penalty in ("l1", "elasticnet"):
+            if self.solver in ("lbfgs", "newton-cholesky") and self.penalty in (
+                    "l1", "elasticnet"):
                 raise ValueError(
-                    f"solver='lbfgs' supports penalty='l2' or None (L-BFGS needs a smooth "
-                    f"objective); got penalty={self.penalty!r}. Use solver='saga' for L1.")
+                    f"solver={self.solver!r} supports penalty='l2' or None (it needs a "
+                    f"smooth objective); got penalty={self.penalty!r}. Use solver='saga' "
+                    "for L1.")
+            if self.solver == "newton-cholesky" and self._loss_name() != "log_loss":
+                raise ValueError(
+                    "solver='newton-cholesky' solves logistic regression (its Hessian is "
+                    "the log loss's): it needs SGDClassifier(loss='log_loss'); got "
+                    f"loss={self._loss_name()!r}. Use solver='lbfgs' for other smooth "
+                    "losses.")
             if self.optimizer != "sgd":
                 raise ValueError(
                     f"solver={self.solver!r}: variance-reduced solvers (sag, saga, svrg) "
@@ -406,6 +414,11 @@ class _BaseSGD(SparseCoefMixin, BaseEstimator):
 
                 return fit_lbfgs(rows, y, sw, coef, intercept, cfg, t=float(t),
                                  train_idx=train_idx, stop=stop, callback=callback)
+            if cfg.solver == "newton-cholesky":
+                from fastgd._newton import fit_newton_cholesky
+
+                return fit_newton_cholesky(rows, y, sw, coef, intercept, cfg,
+                                           train_idx=train_idx)
             if cfg.solver != "sgd":
                 from fastgd._vr import fit_vr
 

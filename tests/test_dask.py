@@ -288,19 +288,24 @@ def test_deterministic_asynchronous_runs_repeat(client, mushrooms, strategy):
 
 
 # ------------------------------------------------------------- L-BFGS
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cholesky"])
 @pytest.mark.parametrize("n_classes,extra", [
     (2, dict(class_weight={0: 2.0, 1: 0.5})), (2, dict(fit_intercept=False)),
     (3, dict(alpha=1e-3)), (2, dict(loss="squared_error"))])
-def test_lbfgs_reaches_the_single_machine_optimum(client, n_classes, extra):
-    """strategy='gradient', solver='lbfgs': the single machine's L-BFGS on the
-    map-reduce gradient. Summed in block order instead of row order, its iterates differ
-    from the single-machine ones by round-off only, and both reach the same optimum."""
+def test_second_order_solvers_reach_the_single_machine_optimum(client, solver, n_classes,
+                                                                extra):
+    """strategy='gradient', solver='lbfgs' or 'newton-cholesky': the single machine's
+    solver on the map-reduce gradient (and Hessian). Summed in block order instead of
+    row order, its iterates differ from the single-machine ones by round-off only, and
+    both reach the same optimum."""
+    if solver == "newton-cholesky" and extra.get("loss") == "squared_error":
+        pytest.skip("newton-cholesky is for the log loss")
     X, y = make_classification(600, 8, n_informative=5, n_redundant=0,
                                n_classes=n_classes, random_state=n_classes)
     regress = extra.get("loss") == "squared_error"
     Single = fastgd.SGDRegressor if regress else fastgd.SGDClassifier
     Dist = fd.SGDRegressor if regress else fd.SGDClassifier
-    params = dict(LOG, solver="lbfgs", max_iter=200, **extra)
+    params = dict(LOG, solver=solver, max_iter=200, **extra)
     params["tol"] = 1e-10
     if regress:
         params.pop("loss")
@@ -320,22 +325,23 @@ def test_lbfgs_reaches_the_single_machine_optimum(client, n_classes, extra):
             assert np.abs(g).max() < 1e-7
 
 
-def test_lbfgs_is_bit_identical_for_any_workers_and_a_killed_one(client, one_worker_client,
-                                                                 kill_client, mushrooms,
-                                                                 tmp_path):
+@pytest.mark.parametrize("solver,iterations", [("lbfgs", 12), ("newton-cholesky", 3)])
+def test_second_order_bit_identical_for_any_workers_and_a_killed_one(
+        client, one_worker_client, kill_client, mushrooms, tmp_path, solver, iterations):
     _, _, (Xd, yd) = mushrooms
-    params = dict(LOG, strategy="gradient", solver="lbfgs", max_iter=12)
+    params = dict(LOG, strategy="gradient", solver=solver, max_iter=iterations)
     two = fd.SGDClassifier(client=client, **params).fit(Xd, yd)
     one = fd.SGDClassifier(client=one_worker_client, **params).fit(Xd, yd)
+    pattern = f"-{solver.split('-')[0]}-p0-e3-"  # the fourth pass over the blocks
     killed = fit_with_kill(kill_client, fd.SGDClassifier(client=kill_client, **params),
-                           Xd, yd, "-lbfgs-p0-e3-", str(tmp_path / "killed"))
+                           Xd, yd, pattern, str(tmp_path / "killed"))
     for other in (one, killed):
         np.testing.assert_array_equal(other.coef_, two.coef_)
         np.testing.assert_array_equal(other.intercept_, two.intercept_)
-    assert two.n_iter_ == 12
+    assert two.n_iter_ == iterations
 
 
-def test_lbfgs_errors(client, mushrooms):
+def test_second_order_errors(client, mushrooms):
     _, _, (Xd, yd) = mushrooms
     for params, match in [
             (dict(strategy="average"), "needs strategy='gradient'"),
@@ -345,6 +351,11 @@ def test_lbfgs_errors(client, mushrooms):
             (dict(strategy="gradient", early_stopping=True, tol=1e-3), "early_stopping")]:
         with pytest.raises(ValueError, match=match):
             fd.SGDClassifier(solver="lbfgs", client=client, **{**LOG, **params}).fit(Xd, yd)
+    with pytest.raises(ValueError, match="needs strategy='gradient'"):
+        fd.SGDClassifier(solver="newton-cholesky", client=client, **LOG).fit(Xd, yd)
+    with pytest.raises(ValueError, match="needs SGDClassifier\\(loss='log_loss'\\)"):
+        fd.SGDRegressor(solver="newton-cholesky", strategy="gradient",
+                        client=client).fit(Xd, yd)
 
 
 # ------------------------------------------------------------- reproducibility

@@ -134,3 +134,40 @@ def test_warm_start_from_the_optimum_takes_no_step():
     est.fit(X, y)
     assert est.n_iter_[0] == 0 and est.loss_curve_ == []
     assert_allclose(est.coef_, coef, rtol=0, atol=0)
+
+
+# ------------------------------------------------------------- SGDClassifier
+@pytest.mark.parametrize("sparse", [False, True])
+def test_sgd_classifier_newton_is_logistic_regression_one_vs_rest(sparse):
+    """SGDClassifier(loss='log_loss', solver='newton-cholesky') minimises SPEC section
+    1's objective, which is LogisticRegression's with C = 1 / (alpha n): binary, the
+    same iterations; one-vs-rest, each class's binary problem with its class weight."""
+    X, y = make_classification(300, 6, n_informative=4, n_redundant=0, n_classes=3,
+                               random_state=4)
+    X = sp.csr_matrix(X) if sparse else X
+    alpha, n = 1e-3, X.shape[0]
+    kw = dict(solver="newton-cholesky", tol=1e-10, max_iter=50)
+    binary = fastgd.SGDClassifier(loss="log_loss", alpha=alpha, **kw).fit(X, y == 1)
+    ref = fastgd.LogisticRegression(C=1.0 / (alpha * n), **kw).fit(X, y == 1)
+    assert_allclose(binary.coef_, ref.coef_, rtol=1e-12, atol=1e-14)
+    assert_allclose(binary.intercept_, ref.intercept_, rtol=1e-12)
+    assert binary.n_iter_ == ref.n_iter_[0]
+    weights = {0: 2.0, 1: 1.0, 2: 0.5}
+    ovr = fastgd.SGDClassifier(loss="log_loss", alpha=alpha, class_weight=weights,
+                               **kw).fit(X, y)
+    for k in range(3):
+        one = fastgd.LogisticRegression(C=1.0 / (alpha * n), **kw).fit(
+            X, y == k, sample_weight=np.where(y == k, weights[k], 1.0))
+        assert_allclose(ovr.coef_[k], one.coef_[0], rtol=1e-10, atol=1e-12)
+        assert_allclose(ovr.intercept_[k], one.intercept_[0], rtol=1e-10, atol=1e-12)
+
+
+def test_sgd_newton_errors():
+    X, y = make_classification(60, 5, random_state=2)
+    with pytest.raises(ValueError, match="needs SGDClassifier\\(loss='log_loss'\\)"):
+        fastgd.SGDClassifier(solver="newton-cholesky").fit(X, y)  # hinge
+    with pytest.raises(ValueError, match="needs SGDClassifier\\(loss='log_loss'\\)"):
+        fastgd.SGDRegressor(solver="newton-cholesky").fit(X, y)
+    with pytest.raises(ValueError, match="supports penalty='l2' or None"):
+        fastgd.SGDClassifier(loss="log_loss", solver="newton-cholesky",
+                             penalty="l1").fit(X, y)
