@@ -17,7 +17,9 @@ from fastgd.__main__ import main
 from fastgd.datasets import load
 from fastgd.objective import objective
 
-OUTSIDE = tempfile.gettempdir()  # a cwd from which `python -m` imports the installed package
+# an empty cwd, from which `python -m` imports the installed package (in
+# /tmp itself, a stray file such as nt.py would shadow the standard library)
+OUTSIDE = tempfile.mkdtemp(prefix="fastgd-cwd-")
 DATA = pathlib.Path(fastgd.__file__).parent / "data"
 A9A, A9A_T = str(DATA / "a9a.xz"), str(DATA / "a9a.t.xz")
 FLAGS = ["--loss", "log_loss", "--optimizer", "adam", "--batch-size", "8", "--eta0",

@@ -28,7 +28,9 @@ from fastgd.datasets import (_csr, convert_svmlight, iter_svmlight, load, load_d
                              load_mmap, load_svmlight)
 from fastgd.epoch_order import Readahead, block_shuffle
 
-OUTSIDE = tempfile.gettempdir()  # a cwd from which `python -c` imports the installed package
+# an empty cwd, from which `python -c` imports the installed package (in
+# /tmp itself, a stray file such as nt.py would shadow the standard library)
+OUTSIDE = tempfile.mkdtemp(prefix="fastgd-cwd-")
 MESSY = b"""# a comment line
 +1 3:0.5 1:2 3:0.25 7:-1e-3   # unsorted, a duplicate, an exponent
 -1 2:1.5

@@ -25,7 +25,9 @@ from fastgd.objective import objective
 
 BACKENDS = available_backends()
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-OUTSIDE = tempfile.gettempdir()  # a cwd from which `python -c` imports the installed package
+# an empty cwd, from which `python -c` imports the installed package (in
+# /tmp itself, a stray file such as nt.py would shadow the standard library)
+OUTSIDE = tempfile.mkdtemp(prefix="fastgd-cwd-")
 ADAPTIVE = ["adam", "adagrad", "rmsprop", "amsgrad", "nadam", "adadelta"]
 
 
