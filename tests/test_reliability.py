@@ -344,7 +344,10 @@ def test_sigint_stops_fit_and_rolls_back(kw):
     """A fit that would run for hours (max_iter=10**9, tol=None) ends on SIGINT and
     leaves the estimator as it was; the timeout only catches a fit that goes on."""
     code = f"""
-        import sys, numpy as np, fastgd
+        import signal, sys, numpy as np, fastgd
+        # Ctrl-C as in an interactive Python, even when the test runs in a background
+        # job, whose children inherit SIGINT ignored (then Python installs no handler)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         rs = np.random.RandomState(0)
         X = rs.randn(2000, 20)
         y = np.argmax(X[:, :3], axis=1)
