@@ -477,26 +477,15 @@ def fit_gradient(ctx, W0, n_rounds, kern, n_slots):
     return run_rounds(ctx, state, one_round, n_rounds)
 
 
-def _problems(ctx):
-    """(k, spec of problem k alone) for the K one-vs-rest problems: the two-class form
-    of ``tasks.targets`` gives problem k's +-1 labels."""
-    spec = ctx.spec
-    K = 1 if not spec["classify"] or len(spec["classes"]) == 2 else len(spec["classes"])
-    for k in range(K):
-        yield k, spec if K == 1 else dict(
-            spec, classes=[spec["classes"][k]] * 2, pos_weight=[spec["pos_weight"][k]],
-            neg_weight=[spec["neg_weight"][k]])
-
-
 class _MapReduce:
     """One binary (or regression) problem's mean loss, gradient and (logistic)
     Hessian at theta (1, d + 1), each by one map-reduce pass summed in block order:
     what ``fastgd._newton.newton`` and L-BFGS read."""
 
-    def __init__(self, ctx, spec, name):
+    def __init__(self, ctx, spec, name, d1):
         self.ctx, self.spec, self.name, self.calls = ctx, spec, name, 0
         self.n = float(ctx.n_rows.sum())
-        self.shape = (1, ctx.support.shape[0] + 1)
+        self.shape = (1, d1)
 
     def _pass(self, fn, theta, *args):
         name = f"{self.name}-e{self.calls}"
@@ -517,6 +506,31 @@ class _MapReduce:
             H += res["H"]
         H /= self.n
 
+    def zero_loss(self):
+        """F(0, 0), for the final check of an absurd F (``check_objective``)."""
+        return self.value_grad(np.zeros(self.shape))[0]
+
+
+def _one_vs_rest(ctx, W0, name, solve):
+    """Each one-vs-rest problem k in turn (the two-class form of ``tasks.targets``
+    gives its +-1 labels): ``solve(problem, theta)`` from W0[k] (intercept 0 without
+    fit_intercept) returns (theta, iterations). Returns the state {'W', 'round'}, the
+    most iterations any problem took."""
+    spec = ctx.spec
+    K, d1 = W0.shape
+    W = W0.copy()
+    n_iter = 0
+    for k in range(K):
+        spec_k = spec if K == 1 else dict(
+            spec, classes=[spec["classes"][k]] * 2, pos_weight=[spec["pos_weight"][k]],
+            neg_weight=[spec["neg_weight"][k]])
+        theta = W[k].copy()
+        if not ctx.cfg.fit_intercept:
+            theta[-1] = 0.0
+        W[k], it = solve(_MapReduce(ctx, spec_k, f"{name}-p{k}", d1), theta)
+        n_iter = max(n_iter, it)
+    return {"W": W, "round": n_iter}
+
 
 def fit_lbfgs(ctx, W0):
     """strategy='gradient' with solver='lbfgs': SciPy's L-BFGS-B (Byrd, Lu, Nocedal, Zhu
@@ -531,11 +545,8 @@ def fit_lbfgs(ctx, W0):
     from fastgd._lbfgs import _minimize
 
     cfg = ctx.cfg
-    W = W0.copy()
-    n_iter = 0
-    for k, spec_k in _problems(ctx):
-        problem = _MapReduce(ctx, spec_k, f"lbfgs-p{k}")
 
+    def solve(problem, theta):
         def objective(x):
             x = x.copy()
             if not cfg.fit_intercept:
@@ -547,16 +558,11 @@ def fit_lbfgs(ctx, W0):
                 grad[-1] = 0.0
             return loss + 0.5 * cfg.alpha * float(x[:-1] @ x[:-1]), grad
 
-        def reference():  # F(0, 0), only when the final F looks absurd
-            return problem.value_grad(np.zeros(problem.shape))[0]
-
-        res, _ = _minimize(objective, W[k].copy(), cfg, reference, None, None,
+        res, _ = _minimize(objective, theta, cfg, problem.zero_loss, None, None,
                            lambda x: (x[:-1], x[-1]))
-        W[k] = res.x
-        if not cfg.fit_intercept:
-            W[k, -1] = 0.0
-        n_iter = max(n_iter, int(res.nit))
-    return {"W": W, "round": n_iter}
+        return res.x, int(res.nit)
+
+    return _one_vs_rest(ctx, W0, "lbfgs", solve)
 
 
 def fit_newton(ctx, W0):
@@ -570,18 +576,11 @@ def fit_newton(ctx, W0):
     took. No checkpoint."""
     from fastgd._newton import newton
 
-    W = W0.copy()
-    n_iter = 0
-    for k, spec_k in _problems(ctx):
-        problem = _MapReduce(ctx, spec_k, f"newton-p{k}")
-        theta = W[k:k + 1].copy()
-        if not ctx.cfg.fit_intercept:
-            theta[0, -1] = 0.0
-        theta, it, _, _ = newton(problem, theta, ctx.cfg,
-                                 lambda: problem.value_grad(np.zeros(problem.shape))[0])
-        W[k] = theta[0]
-        n_iter = max(n_iter, it)
-    return {"W": W, "round": n_iter}
+    def solve(problem, theta):
+        theta, it, _, _ = newton(problem, theta[None], ctx.cfg, problem.zero_loss)
+        return theta[0], it
+
+    return _one_vs_rest(ctx, W0, "newton", solve)
 
 
 # ------------------------------------------------------------------ 'easgd' (sync)
