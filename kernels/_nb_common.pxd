@@ -227,7 +227,9 @@ cdef const double[::1] _ZIG_X
 cdef const double[::1] _ZIG_F
 cdef double _ZIG_R
 cdef inline int64_t _next32(int64_t h) noexcept nogil
-@cython.locals(h=int64_t, i=Py_ssize_t, neg=bint, x=double, a=double, b=double)
+@cython.locals(i=Py_ssize_t, neg=bint, x=double, a=double, b=double)
+cdef double _gauss_slow(int64_t h) noexcept nogil
+@cython.locals(h=int64_t, i=Py_ssize_t, x=double)
 cdef inline double _gauss(int64_t key, int64_t j) noexcept nogil
 cdef inline double _noise_sd(const double[:] fp, double t) noexcept nogil
 cdef inline bint _tools_on(const double[:] fp) noexcept nogil
