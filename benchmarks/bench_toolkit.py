@@ -98,6 +98,7 @@ def cost_configs():
 
 def bench_cost(datasets, repeat, epochs):
     from fastgd import SGDClassifier
+    from fastgd._backend import wait_for_numba
 
     results = {}
     for dname, (X, y, _) in datasets.items():
@@ -106,6 +107,9 @@ def bench_cost(datasets, repeat, epochs):
             configs = cost_configs()
             for _, _, kw in configs:  # warm-up: JIT caches, first-touch of the data
                 SGDClassifier(**kw, max_iter=1).fit(Xl[:200], y[:200])
+                # 'auto' fits run on Cython while Numba loads: time (and compile) Numba's
+                if wait_for_numba():
+                    SGDClassifier(**kw, max_iter=1).fit(Xl[:200], y[:200])
             times = {label: [] for label, _, _ in configs}
             for _ in range(repeat):
                 for label, _, kw in configs:

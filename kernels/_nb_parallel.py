@@ -508,7 +508,7 @@ def _sync_optimizer_epoch(data, indices, indptr, y, sw, order, w, state, q, ip, 
                         klist[K, nk] = j
                         nk += 1
         count = nk if use_list else n_features
-        c1, c2, c1n = _corrections(fp, t)
+        c1, c2, c1n = _corrections(rule, fp, t)
         u += a1 * eta_t
         if scaled:
             scale = _shrunk(scale, eta_t, a2, w, n_features, 1.0)

@@ -175,7 +175,7 @@ def _rule_step(w, g, state, ip, fp):
         g[j] = gj
         sq += gj * gj
     f = _norm_factor(sq, fp[FP_CLIP_NORM])
-    c1, c2, c1n = _corrections(fp, t)
+    c1, c2, c1n = _corrections(rule, fp, t)
     for j in range(n):
         if f < 1.0:
             g[j] *= f
