@@ -947,9 +947,12 @@ def _tooled(rule, lo, hi, use_list, klist, gbuf, w, state, hp, a2, sd, key, clip
     nag = rule == RULE_NAG
     decoupled = rule == RULE_ADAMW
     gamma = hp[HP_MOMENTUM]
-    if use_list or sd > 0.0 or hp[FP_CLIP_NORM] > 0.0 or nag:
+    if use_list or sd > 0.0 or nag:
         return _tooled_pass(nag, decoupled, lo, hi, use_list, klist, gbuf, w, state, gamma,
                             a2, sd, key, clip_value)
+    if hp[FP_CLIP_NORM] > 0.0:  # dense rows, no noise: the same loop without branches
+        return _tooled_pass(False, decoupled, lo, hi, False, klist, gbuf, w, state, gamma,
+                            a2, 0.0, key, clip_value)
     if decoupled:
         for j in range(lo, hi):
             gbuf[_u(j)] = _clipped(gbuf[_u(j)], clip_value)
