@@ -941,9 +941,9 @@ def _tooled(rule, lo, hi, use_list, klist, gbuf, w, state, hp, a2, sd, key, clip
     """SPEC section 7 on the coordinates klist[lo:hi] (or lo..hi-1): gbuf[j] becomes the
     step's gradient g_j of SPEC section 2 (the L2 term as the rule takes it: none for
     adamw, at the look-ahead point for nag), plus noise, clipped by value. Returns
-    sum_j g_j^2 for clip_norm (0 without it). The rule then steps with a2 = 0 (adamw:
-    its decay). Clipping by value alone on dense rows runs a loop without branches or
-    sum, which the compiler vectorises."""
+    sum_j g_j^2, which clip_norm reads (clipping by value alone on dense rows returns 0:
+    its loop, without the sum or branches, is one the compiler vectorises). The rule
+    then steps with a2 = 0 (adamw: its decay)."""
     nag = rule == RULE_NAG
     decoupled = rule == RULE_ADAMW
     gamma = hp[HP_MOMENTUM]
