@@ -25,25 +25,33 @@ import warnings
 
 import numpy as np
 import scipy.linalg
-from scipy.special import expit, softmax
+from scipy.special import softmax
 
 from fastgd import _engine
 from fastgd._lbfgs import _checked_order
+from fastgd._rules import SYNC_MIN_BATCH
 
 ARMIJO = 2.0 ** -11  # scikit-learn's sufficient decrease
 MAX_HALVINGS = 40
+#: the threads' private Hessians (n_jobs > 1) take at most this much memory together
+THREAD_HESSIANS_MAX_BYTES = 256 << 20
 
 
 class _Binary:
-    """F, ∇F and ∇²F of the binary problem (y as ±1) over the compiled kernels."""
+    """F, ∇F and ∇²F of the binary problem (y as ±1) over the compiled kernels: the
+    Hessian's curvature is computed in its own pass (``logistic_hessian_sum``), split
+    between ``n_jobs`` threads, each summing into its own matrix, when that pays."""
 
     def __init__(self, rows, y, sw, order, cfg):
         self.rows, self.y, self.sw, self.order = rows, y, sw, order
         d = rows.n_features
         self.shape = (1, d + 1)
         self.gbuf = np.zeros(d + 1)
-        self.p = np.empty(rows.n_samples)
         self.ip, self.fp = cfg.records(rows.dense_d)
+        threads = min(cfg.n_jobs, order.shape[0] // SYNC_MIN_BATCH)
+        self.par = _engine._parallel_kernels(rows, threads) if \
+            threads * (d + 1) ** 2 * 8 <= THREAD_HESSIANS_MAX_BYTES else None
+        self.Hk = None if self.par is None else np.empty((threads, d + 1, d + 1))
 
     def value_grad(self, theta):
         r, n = self.rows, self.order.shape[0]
@@ -52,11 +60,17 @@ class _Binary:
         return total / n, self.gbuf[None, :] / n
 
     def hessian(self, theta, H):
-        r = self.rows
-        r.kern.margins(r.data, r.indices, r.indptr, r.dense_d, r.n_samples, theta[0, :-1],
-                       float(theta[0, -1]), self.p)
-        s = expit(self.p)
-        hessian_block(r, self.order, self.sw * s * (1.0 - s), H)
+        r, w = self.rows, np.ascontiguousarray(theta[0])
+        if self.par is None:
+            H[:] = 0.0
+            r.kern.logistic_hessian_sum(r.data, r.indices, r.indptr, r.dense_d, self.order,
+                                        self.sw, w, H)
+        else:
+            self.Hk[:] = 0.0
+            self.par.sync_logistic_hessian_sum(r.data, r.indices, r.indptr, r.dense_d,
+                                               self.order, self.sw, w, self.Hk)
+            H[:] = self.Hk[0]
+        _symmetrised(H)
         H /= self.order.shape[0]
 
 
@@ -116,9 +130,14 @@ def hessian_block(rows, order, h, out):
     out[:] = 0.0
     rows.kern.hessian_sum(rows.data, rows.indices, rows.indptr, rows.dense_d, order,
                           np.ascontiguousarray(h), out)
-    diagonal = out.diagonal().copy()
-    out += out.T
-    out[np.diag_indices_from(out)] = diagonal
+    _symmetrised(out)
+
+
+def _symmetrised(H):
+    """H + Hᵀ - diag(H) in place: the full matrix from the triangle the kernels sum."""
+    diagonal = H.diagonal().copy()
+    H += H.T
+    H[np.diag_indices_from(H)] = diagonal
 
 
 def fit_newton_cholesky(rows, y, sw, coef, intercept, cfg, *, train_idx, K=2):

@@ -216,6 +216,18 @@ cdef double _gradient_pass(const floating[:] data, const int32_t[:] indices,
                            const double[:] w, const int64_t[:] ip, const double[:] fp,
                            double[:] gbuf) noexcept nogil
 
+@cython.locals(d=Py_ssize_t, a=Py_ssize_t, b=Py_ssize_t, ja=Py_ssize_t, xa=double)
+cdef inline void _gram_add(const floating[:] data, const int32_t[:] indices,
+                           Py_ssize_t dense_d, Py_ssize_t start, Py_ssize_t end, double c,
+                           double[:, :] H) noexcept nogil
+@cython.locals(d=Py_ssize_t, b=double, ii=Py_ssize_t, i=Py_ssize_t, start=Py_ssize_t,
+               end=Py_ssize_t, p=double, e=double, c=double)
+cdef void _logistic_hessian_rows(const floating[:] data, const int32_t[:] indices,
+                                 const int64_t[:] indptr, Py_ssize_t dense_d,
+                                 const int64_t[:] order, Py_ssize_t lo, Py_ssize_t hi,
+                                 const double[:] sw, const double[:] w,
+                                 double[:, :] H) noexcept nogil
+
 # ------------------------------------------ gradient noise and clipping (SPEC 7)
 cdef int64_t _M32
 cdef double _TWO_M32

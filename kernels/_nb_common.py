@@ -802,6 +802,47 @@ def _gradient_pass(data, indices, indptr, y, sw, order, lo, hi, w, ip, fp, gbuf)
     return loss_sum
 
 
+
+# ------------------------------------------------ Newton's Hessian (newton-cholesky)
+@_inline
+def _gram_add(data, indices, dense_d, start, end, c, H):
+    """H += c (x_i, 1)(x_i, 1)^T, each pair of the row's entries once: entry (a, b) goes
+    to H[j_a, j_b] for a <= b, the intercept to column d (so H + H^T - diag(H) is the
+    sum). Dense rows take a loop without the CSR gather (it vectorises)."""
+    d = H.shape[0] - 1
+    if dense_d > 0:
+        for a in range(start, end):
+            ja = _u(a - start)
+            xa = c * data[_u(a)]
+            for b in range(a, end):
+                H[ja, _u(b - start)] += xa * data[_u(b)]
+            H[ja, d] += xa
+    else:
+        for a in range(start, end):
+            ja = _u(indices[_u(a)])
+            xa = c * data[_u(a)]
+            for b in range(a, end):
+                H[ja, _u(indices[_u(b)])] += xa * data[_u(b)]
+            H[ja, d] += xa
+    H[d, d] += c
+
+
+@_jit
+def _logistic_hessian_rows(data, indices, indptr, dense_d, order, lo, hi, sw, w, H):
+    """H += Σ_{ii in [lo, hi)} s_i σ(p_i)(1 - σ(p_i)) (x_i, 1)(x_i, 1)^T, i = order[ii],
+    p_i = x_i·w[:d] + w[d], one triangle (``_gram_add``): the margins, the logistic
+    curvature (e/(1+e)², e = exp(-|p|)) and the Gram sum in one pass over the rows."""
+    d = w.shape[0] - 1
+    b = w[d]
+    for ii in range(lo, hi):
+        i = order[ii]
+        start, end = _row(indptr, dense_d, i)
+        p = _row_dot(data, indices, dense_d, start, end, w) + b
+        e = exp(-abs(p))
+        c = sw[i] * (e / ((1.0 + e) * (1.0 + e)))
+        if c != 0.0:
+            _gram_add(data, indices, dense_d, start, end, c, H)
+
 # ----------------------------------------- gradient noise and clipping (SPEC section 7)
 # The noise is a pure function of (seed, t, coordinate): a counter-based generator
 # (hashes of the counter, as Random123's), with no state in the kernels, the same on both

@@ -88,3 +88,16 @@ cpdef sync_loss_gradient(const floating[:] data, const int32_t[:] indices,
                          const int64_t[:] indptr, const double[:] y, const double[:] sw,
                          const int64_t[:] order, const double[:] w, const int64_t[:] ip,
                          const double[:] fp, double[:, :] gbuf, double[:, :] tstate)
+
+@cython.locals(K=Py_ssize_t, n=Py_ssize_t, d1=Py_ssize_t, k=Py_ssize_t, c=Py_ssize_t,
+               a=Py_ssize_t, b=Py_ssize_t)
+cdef void _sync_logistic_hessian_sum(
+    const floating[:] data, const int32_t[:] indices, const int64_t[:] indptr,
+    Py_ssize_t dense_d, const int64_t[:] order, const double[:] sw, const double[:] w,
+    double[:, :, :] H) noexcept nogil
+
+@cython.locals(team=Py_ssize_t)
+cpdef sync_logistic_hessian_sum(const floating[:] data, const int32_t[:] indices,
+                                const int64_t[:] indptr, Py_ssize_t dense_d,
+                                const int64_t[:] order, const double[:] sw,
+                                const double[:] w, double[:, :, :] H)

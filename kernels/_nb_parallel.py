@@ -104,6 +104,7 @@ if not cython.compiled:  # Numba; the Cython build has these in the same module
                                            SYNC_MIN_BATCH, _ROUND_STEPS, _WSCALE_MIN,
                                            _batch_gradient, _busy, _coord_index,
                                            _coordinate, _corrections, _gradient_pass,
+                                           _logistic_hessian_rows,
                                            _noise_key,
                                            _noise_sd, _norm_factor, _opt_run, _plain_run,
                                            _reduced, _rescale, _set_team, _shrunk,
@@ -623,3 +624,31 @@ def sync_loss_gradient(data, indices, indptr, y, sw, order, w, ip, fp, gbuf, tst
                                 tstate)
         _set_team(team)
     return r
+
+
+# ------------------------------------------- Newton's Hessian (solver='newton-cholesky')
+@_pjit
+def _sync_logistic_hessian_sum(data, indices, indptr, dense_d, order, sw, w, H):
+    """See sync_logistic_hessian_sum (the Cython build: the nogil body of that entry)."""
+    K = H.shape[0]
+    n = order.shape[0]
+    d1 = H.shape[1]
+    for k in prange(K):
+        _logistic_hessian_rows(data, indices, indptr, dense_d, order, k * n // K,
+                               (k + 1) * n // K, sw, w, H[k])
+    for c in prange(K):  # the threads' sums into H[0], in thread order
+        for a in range(c * d1 // K, (c + 1) * d1 // K):
+            for k in range(1, K):
+                for b in range(d1):
+                    H[0, a, b] += H[k, a, b]
+
+
+@_entry
+def sync_logistic_hessian_sum(data, indices, indptr, dense_d, order, sw, w, H):
+    """``logistic_hessian_sum`` with the rows split between H.shape[0] threads, each
+    summing into its own H[k] (zeros on entry; ``(n_threads, d + 1, d + 1)``); the sum
+    ends in H[0], reduced in thread order (deterministic for a thread count)."""
+    with cython.nogil:
+        team = _set_team(H.shape[0])
+        _sync_logistic_hessian_sum(data, indices, indptr, dense_d, order, sw, w, H)
+        _set_team(team)

@@ -92,15 +92,21 @@ cpdef margins(const floating[:] data, const int32_t[:] indices, const int64_t[:]
               Py_ssize_t dense_d, Py_ssize_t n_rows, const double[:] w, double intercept,
               double[:] out)
 
-@cython.locals(d=Py_ssize_t, ii=Py_ssize_t, i=Py_ssize_t, start=Py_ssize_t,
-               end=Py_ssize_t, a=Py_ssize_t, b=Py_ssize_t, ja=Py_ssize_t, hi=double,
-               xa=double)
+@cython.locals(ii=Py_ssize_t, i=Py_ssize_t, start=Py_ssize_t, end=Py_ssize_t)
 cdef void _hessian_sum(const floating[:] data, const int32_t[:] indices,
                        const int64_t[:] indptr, Py_ssize_t dense_d, const int64_t[:] order,
                        const double[:] h, double[:, :] H) noexcept nogil
 cpdef hessian_sum(const floating[:] data, const int32_t[:] indices,
                   const int64_t[:] indptr, Py_ssize_t dense_d, const int64_t[:] order,
                   const double[:] h, double[:, :] H)
+cdef void _logistic_hessian_sum(const floating[:] data, const int32_t[:] indices,
+                                const int64_t[:] indptr, Py_ssize_t dense_d,
+                                const int64_t[:] order, const double[:] sw,
+                                const double[:] w, double[:, :] H) noexcept nogil
+cpdef logistic_hessian_sum(const floating[:] data, const int32_t[:] indices,
+                           const int64_t[:] indptr, Py_ssize_t dense_d,
+                           const int64_t[:] order, const double[:] sw, const double[:] w,
+                           double[:, :] H)
 
 @cython.locals(s=double, i=Py_ssize_t)
 cdef double _weighted_loss_sum(const double[:] y, const double[:] p, const double[:] sw,

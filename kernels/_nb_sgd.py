@@ -27,9 +27,9 @@ if not cython.compiled:  # Numba; the Cython build has these in the same module
     from fastgd._rules import (FP_CLIP_NORM, FP_CLIP_VALUE, FP_T, FP_U, IP_BATCH_SIZE,
                                IP_NOISE_SEED, IP_RULE, IP_SCHEDULE)
     from fastgd.kernels._nb_common import (MAX_DLOSS, _apply_rule, _col,  # noqa: F401
-                                           _corrections, _gradient_pass, _loss_dloss,
-                                           _loss_value,
-                                           _noise_key, _noise_sd, _norm_factor, _opt_run,
+                                           _corrections, _gradient_pass, _gram_add,
+                                           _logistic_hessian_rows, _loss_dloss,
+                                           _loss_value, _noise_key, _noise_sd, _norm_factor, _opt_run,
                                            _plain_run, _row, _step_size, _tooled_one,
                                            njit)
 
@@ -313,20 +313,11 @@ def weighted_loss_sum(y, p, sw, loss, param):
 @_jit
 def _hessian_sum(data, indices, indptr, dense_d, order, h, H):
     """See hessian_sum."""
-    d = H.shape[0] - 1
     for ii in range(order.shape[0]):
         i = order[ii]
-        hi = h[i]
-        if hi == 0.0:
-            continue
-        start, end = _row(indptr, dense_d, i)
-        for a in range(start, end):
-            ja = _col(indices, dense_d, start, a)
-            xa = hi * data[a]
-            for b in range(a, end):
-                H[ja, _col(indices, dense_d, start, b)] += xa * data[b]
-            H[ja, d] += xa
-        H[d, d] += hi
+        if h[i] != 0.0:
+            start, end = _row(indptr, dense_d, i)
+            _gram_add(data, indices, dense_d, start, end, h[i], H)
 
 
 @_entry
@@ -337,6 +328,21 @@ def hessian_sum(data, indices, indptr, dense_d, order, h, H):
     One pass, sum_i nnz_i^2 / 2 products: what solver='newton-cholesky' assembles."""
     with cython.nogil:
         _hessian_sum(data, indices, indptr, dense_d, order, h, H)
+
+
+@_jit
+def _logistic_hessian_sum(data, indices, indptr, dense_d, order, sw, w, H):
+    """See logistic_hessian_sum."""
+    _logistic_hessian_rows(data, indices, indptr, dense_d, order, 0, order.shape[0], sw, w,
+                           H)
+
+
+@_entry
+def logistic_hessian_sum(data, indices, indptr, dense_d, order, sw, w, H):
+    """``hessian_sum`` with h_i = s_i σ(p_i)(1 - σ(p_i)) at p_i = x_i·w[:d] + w[d], the
+    binary logistic loss's curvature, computed in the same pass (no margins array)."""
+    with cython.nogil:
+        _logistic_hessian_sum(data, indices, indptr, dense_d, order, sw, w, H)
 
 
 def _empty(dtype):

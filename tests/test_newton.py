@@ -13,7 +13,7 @@ from sklearn.datasets import load_iris, make_classification
 from sklearn.exceptions import ConvergenceWarning
 
 import fastgd
-from fastgd import _engine
+from fastgd import _backend, _engine
 from fastgd._newton import hessian_block
 
 BACKENDS = ("numba", "cython")
@@ -47,6 +47,39 @@ def test_hessian_sum_is_the_weighted_gram_matrix(backend, dtype, sparse):
     Xt = np.hstack([X.toarray().astype(np.float64), np.ones((40, 1))])[order]
     assert_allclose(H, Xt.T @ (h[order, None] * Xt), rtol=1e-12, atol=1e-13)
     assert (H == H.T).all()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_logistic_hessian_sum_is_the_curvature_weighted_gram_matrix(backend, dtype, sparse,
+                                                                    threads):
+    """Σ_{i in order} s_i σ(p_i)(1 - σ(p_i)) x̃_i x̃_iᵀ at p = Xw + b, serial and split
+    between threads (each its own matrix, reduced in thread order), triangle a <= b."""
+    rng = np.random.RandomState(2)
+    X = sp.random(50, 6, density=0.5, format="csr", random_state=3, dtype=dtype)
+    sw = rng.uniform(0.1, 2.0, 50)
+    sw[::7] = 0.0
+    w = rng.normal(0.0, 2.0, 7)
+    w[-1] = 40.0 if threads == 3 else 0.3  # margins where the curvature is ~0 or underflows
+    order = rng.permutation(50)[:41].astype(np.int64)
+    rows = _engine.Rows.of(X if sparse else X.toarray(), backend)
+    Xt = np.hstack([X.toarray().astype(np.float64), np.ones((50, 1))])
+    e = np.exp(-np.abs(Xt @ w))  # σ(1 - σ) without 1 - σ rounding to 0 at large margins
+    want = (Xt[order].T * (sw * e / (1.0 + e) ** 2)[order]) @ Xt[order]
+    H = np.zeros((threads, 7, 7))
+    if threads == 1:
+        rows.kern.logistic_hessian_sum(rows.data, rows.indices, rows.indptr, rows.dense_d,
+                                       order, sw, w, H[0])
+    else:
+        par = _backend.parallel_kernels(backend)
+        par.sync_logistic_hessian_sum(rows.data, rows.indices, rows.indptr, rows.dense_d,
+                                      order, sw, w, H)
+    got = H[0]
+    assert_allclose(np.triu(got + got.T - np.diag(got.diagonal())), np.triu(want),
+                    rtol=1e-10, atol=1e-300)
+    assert not np.tril(got, -1).any()  # sorted columns: the kernel sums a <= b only
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
