@@ -204,3 +204,17 @@ def test_sgd_newton_errors():
     with pytest.raises(ValueError, match="supports penalty='l2' or None"):
         fastgd.SGDClassifier(loss="log_loss", solver="newton-cholesky",
                              penalty="l1").fit(X, y)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_threads_share_the_hessian_and_give_the_same_fit(backend, sparse):
+    """n_jobs=2 splits the Hessian's rows between two threads (enough rows: >= 2 x
+    SYNC_MIN_BATCH); the fit is the serial one to round-off."""
+    X, y = make_classification(1200, 8, n_informative=4, random_state=3)
+    X = sp.csr_matrix(X) if sparse else X
+    one = fastgd.LogisticRegression(backend=backend, **TIGHT).fit(X, y)
+    two = fastgd.LogisticRegression(backend=backend, n_jobs=2, **TIGHT).fit(X, y)
+    assert one.n_iter_[0] == two.n_iter_[0]
+    assert_allclose(two.coef_, one.coef_, rtol=1e-10, atol=1e-12)
+    assert_allclose(two.intercept_, one.intercept_, rtol=1e-10, atol=1e-12)
