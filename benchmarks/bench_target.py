@@ -1,5 +1,6 @@
 """Time to a target: LogisticRegression (binary, L2, alpha = 1e-4) by fastgd's solvers
-('auto', 'lbfgs', 'newton-cholesky', 'sag', 'saga', 'svrg') and scikit-learn's ('lbfgs', 'sag', 'saga').
+('auto', 'lbfgs', 'newton-cholesky', 'subsampled-newton', 'sag', 'saga', 'svrg') and
+scikit-learn's ('lbfgs', 'sag', 'saga').
 
 Both sides fit the same objective, scikit-learn's ``LogisticRegression`` with
 ``C = 1 / (alpha n)``: F(w, b) = (1/n) Σ log(1 + exp(-y_i (x_i·w + b))) + alpha/2 ||w||².
@@ -37,7 +38,8 @@ from fastgd._backend import wait_for_numba  # noqa: E402
 DATASETS = ("a9a", "w8a", "mushrooms", "reuters", "ijcnn1", "covtype", "debian-size")
 TARGETS = (1e-2, 1e-4, 1e-6)
 #: fastgd's methods: a solver, or solver:sampling ('saga' samples by sampling='auto')
-FASTGD = ("auto", "lbfgs", "newton-cholesky", "sag", "saga", "saga:uniform", "svrg")
+FASTGD = ("auto", "lbfgs", "newton-cholesky", "subsampled-newton", "sag", "saga",
+          "saga:uniform", "svrg")
 #: Newton's Hessian is (d + 1)^2: not run beyond this many features (reported as "-")
 NEWTON_MAX_FEATURES = 2000
 SKLEARN = ("lbfgs", "sag", "saga")
@@ -184,7 +186,7 @@ def main(argv=None):
         methods += [("fastgd", s, 2, f"fastgd-{s}-2jobs") for s in args.fastgd_2jobs]
         methods += [("sklearn", s, None, f"sklearn-{s}") for s in args.sklearn]
         for library, solver, n_jobs, label in methods:
-            if solver.startswith("newton") and X.shape[1] > NEWTON_MAX_FEATURES:
+            if "newton" in solver and X.shape[1] > NEWTON_MAX_FEATURES:
                 continue
             pts = run(library, solver, X, y, args.alpha, fstar, args.max_seconds, n_jobs)
             d["methods"][label] = pts

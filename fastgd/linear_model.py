@@ -1029,8 +1029,9 @@ _SKLEARN_ONLY_SOLVERS = {"liblinear", "newton-cg", "newton-cholesky", "svd",
 #: also has conjugate gradient, by scikit-learn's name for it
 _EXACT_SOLVERS = ("auto", "sag", "saga", "svrg", "lbfgs")
 _LSQ_SOLVERS = _EXACT_SOLVERS + ("sparse_cg",)
-#: LogisticRegression also has Newton's method with the Hessian factored (fastgd/_newton.py)
-_LOGISTIC_SOLVERS = _EXACT_SOLVERS + ("newton-cholesky",)
+#: LogisticRegression also has Newton's method with the Hessian factored, whole or from
+#: a sample of the rows (fastgd/_newton.py)
+_LOGISTIC_SOLVERS = _EXACT_SOLVERS + ("newton-cholesky", "subsampled-newton")
 
 
 def _vr_config(*, loss, alpha, l1_ratio, fit_intercept, solver, max_iter, tol, verbose,
@@ -1069,6 +1070,11 @@ AUTO_LBFGS_KAPPA = 1.3
 #: (23, 13); behind L-BFGS on w8a (301, 23). A heuristic, not a theorem.
 AUTO_NEWTON_DIM = 256
 AUTO_NEWTON_ROW = 24
+#: ... with the Hessian of a sample of the rows ('subsampled-newton') when that sample
+#: is at most this share of them (each iteration then costs well under Newton's):
+#: measured 2026-12-07 (bench_target.py), it reached 1e-4 in half the time of
+#: newton-cholesky on ijcnn1 (2,300 of 50k rows), a9a (12,400 of 33k) and covtype.
+AUTO_SUBSAMPLE_SHARE = 0.5
 
 
 def _newton_is_cheap(rows, train_idx):
@@ -1081,12 +1087,14 @@ def _newton_is_cheap(rows, train_idx):
 
 
 def _smooth_solver(rows, sw, train_idx, cfg, curvature, multinomial):
-    """'newton-cholesky', 'saga' or 'lbfgs' for an L2 (or unpenalised) logistic problem:
-    what gets to a target first (benchmarks/bench_target.py measures all of them).
+    """'subsampled-newton', 'newton-cholesky', 'saga' or 'lbfgs' for an L2 (or
+    unpenalised) logistic problem: what gets to a target first
+    (benchmarks/bench_target.py measures all of them).
 
     Newton's method takes a handful of iterations whatever the conditioning; each
     assembles and factors the Hessian, so it goes first where that is cheap
-    (``_newton_is_cheap``, binary problems with a penalty).
+    (``_newton_is_cheap``, binary problems with a penalty), from a sample of the rows
+    when there are many more rows than the sample needs (``AUTO_SUBSAMPLE_SHARE``).
 
     The variance-reduced solvers step by 1/L, L = curvature (max_i ||x_i||² +
     fit_intercept) max_i s_i (with Lipschitz sampling, ``fastgd._vr.importance``, L_Q <
@@ -1103,7 +1111,11 @@ def _smooth_solver(rows, sw, train_idx, cfg, curvature, multinomial):
     if cfg.alpha <= 0.0:
         return "lbfgs"
     if not multinomial and _newton_is_cheap(rows, train_idx):
-        return "newton-cholesky"
+        from fastgd._newton import hessian_sample
+
+        m, _ = hessian_sample(train_idx.shape[0], rows.n_features, np.random.RandomState(0))
+        return "subsampled-newton" if m <= AUTO_SUBSAMPLE_SHARE * train_idx.shape[0] \
+            else "newton-cholesky"
     p, L = (None, None) if multinomial else _vr.sampling(rows, sw, train_idx, cfg)
     if p is None:
         max_sq = float(_vr.row_sq_norms(rows, train_idx).max())  # one pass, no copy
@@ -1496,20 +1508,22 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
     liblinear option), ``class_weight``, ``random_state``, ``solver``, ``max_iter``,
     ``verbose``, ``warm_start``, ``n_jobs``; plus ``backend``.
 
-    - ``solver``: ``'auto'`` (SAGA with an L1 part; for L2 or no penalty Newton-Cholesky,
-      L-BFGS or SAGA, by ``_smooth_solver``), ``'sag'``, ``'lbfgs'`` and ``'newton-cholesky'``
-      (L2 or none, scikit-learn's message otherwise), ``'saga'`` and ``'svrg'`` (any
-      penalty, by their proximal step). scikit-learn's other solver names are a
-      ValueError that says so. With ``'lbfgs'``, ``tol`` and ``max_iter`` are its gtol
-      and iterations, as in scikit-learn (fastgd/_lbfgs.py); with ``'newton-cholesky'``
-      scikit-learn's rule (max |∇F| <= tol and half the Newton decrement <= tol) and
-      Newton iterations (fastgd/_newton.py).
+    - ``solver``: ``'auto'`` (SAGA with an L1 part; for L2 or no penalty
+      Newton (sub-sampled or not), L-BFGS or SAGA, by ``_smooth_solver``), ``'sag'``,
+      ``'lbfgs'`` and ``'newton-cholesky'`` (L2 or none, scikit-learn's message
+      otherwise), ``'saga'`` and ``'svrg'`` (any penalty, by their proximal step); added:
+      ``'subsampled-newton'`` (L2 or none: Newton's method with the exact gradient and
+      the Hessian of 100 (d + 1) rows drawn anew each iteration from ``random_state``;
+      fastgd/_newton.py). scikit-learn's other solver names are a ValueError that says
+      so. With ``'lbfgs'``, ``tol`` and ``max_iter`` are its gtol and iterations, as in
+      scikit-learn (fastgd/_lbfgs.py); with the Newton solvers scikit-learn's rule (max
+      |∇F| <= tol and half the Newton decrement <= tol) and Newton iterations.
     - ``tol``: scikit-learn's sag stopping rule, max|Δw| / max|w| <= tol after an epoch
       (an epoch is n steps; SVRG: one outer iteration); ``max_iter``: epochs.
     - ``n_jobs``: threads of the lock-free ASAGA / AsySVRG for a binary problem with
       solver 'saga' or 'svrg' (SPEC section 5; not bit-reproducible), and of the
-      L-BFGS loss-and-gradient pass of a binary problem (deterministic); the
-      multinomial solvers are serial.
+      L-BFGS loss-and-gradient pass and of the Newton solvers' Hessian of a binary
+      problem (deterministic); the multinomial solvers are serial.
     - ``warm_start``: start from the previous ``coef_``/``intercept_`` (and reuse SAG's
       gradient memory when the data is the very same).
     - ``sampling`` (added; 'saga' and 'svrg' on binary problems): ``'auto'`` (default),
@@ -1529,7 +1543,7 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
         "intercept_scaling": [Interval(Real, 0, None, closed="neither")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "random_state": ["random_state"],
-        "solver": [StrOptions(set(_EXACT_SOLVERS) | _SKLEARN_ONLY_SOLVERS)],
+        "solver": [StrOptions(set(_LOGISTIC_SOLVERS) | _SKLEARN_ONLY_SOLVERS)],
         "sampling": [StrOptions({"uniform", "lipschitz", "auto"})],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "verbose": ["verbose"],
@@ -1610,7 +1624,8 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
         solver = self.solver
         if solver == "auto" and penalty in ("l1", "elasticnet"):
             solver = "saga"
-        if solver in ("sag", "lbfgs", "newton-cholesky") and penalty not in ("l2", None):
+        if solver in ("sag", "lbfgs", "newton-cholesky", "subsampled-newton") and \
+                penalty not in ("l2", None):
             raise ValueError(f"Solver {solver} supports only 'l2' or None penalties, got "
                              f"{penalty} penalty.")
         return solver
@@ -1680,11 +1695,13 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
             # ZeroDivisionError there; the solvers' step 1/L = 1/alpha would zero the scale)
             coef[:] = 0.0
             r = _engine.Result(coef, 0.0, 1, 1.0, [], state=None)
-        elif solver == "newton-cholesky":
+        elif solver in ("newton-cholesky", "subsampled-newton"):
+            sample = None if solver == "newton-cholesky" else _newton.hessian_sample(
+                train_idx.shape[0], n_features, rng)
             r = _newton.fit_newton_cholesky(
                 rows, np.where(y_enc == 1, 1.0, -1.0) if K == 2 else y_enc, sw,
                 coef[0] if K == 2 else coef, intercept[0] if K == 2 else intercept, cfg,
-                train_idx=train_idx, K=K)
+                train_idx=train_idx, K=K, hessian_sample=sample)
             coef = r.coef[None, :] if K == 2 else r.coef
             intercept = np.array([r.intercept]) if K == 2 else r.intercept
         elif solver == "lbfgs" and K == 2:
@@ -1706,7 +1723,8 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
             coef, intercept = r.coef, r.intercept
         if not self.fit_intercept:
             intercept = np.zeros(n_problems)
-        second_order = {"lbfgs": _lbfgs, "newton-cholesky": _newton}.get(solver)
+        second_order = {"lbfgs": _lbfgs, "newton-cholesky": _newton,
+                        "subsampled-newton": _newton}.get(solver)
         if second_order is None:
             _warn_not_converged(r.n_iter, self.max_iter)
         elif self.max_iter > 0:

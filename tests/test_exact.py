@@ -418,7 +418,8 @@ def _expected_failed_checks(estimator):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@parametrize_with_checks([fastgd.LogisticRegression(), fastgd.Ridge(),
+@parametrize_with_checks([fastgd.LogisticRegression(),
+                          fastgd.LogisticRegression(solver="subsampled-newton"), fastgd.Ridge(),
                           fastgd.LinearRegression(), fastgd.Lasso(), fastgd.ElasticNet()],
                          expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible(estimator, check):

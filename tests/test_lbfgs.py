@@ -260,3 +260,20 @@ def test_logistic_auto_picks_newton_where_the_hessian_is_cheap():
     lengths = np.diff(long_rows.indptr)
     assert (lengths ** 2).sum() > AUTO_NEWTON_ROW * lengths.sum()
     assert fastgd.LogisticRegression(C=0.5).fit(long_rows, y).solver_ != "newton-cholesky"
+
+
+def test_logistic_auto_subsamples_the_hessian_of_many_rows():
+    """Where Newton is cheap and its Hessian sample (100 (d + 1) rows, at least 1,000) is
+    at most AUTO_SUBSAMPLE_SHARE of the rows, 'auto' is 'subsampled-newton'; the answer
+    is the optimum all the same."""
+    import fastgd
+    from fastgd.linear_model import AUTO_SUBSAMPLE_SHARE
+
+    X, _, y = _problem(n=5000, d=8, seed=4)
+    assert 100 * 9 < 1000 <= AUTO_SUBSAMPLE_SHARE * 5000
+    auto = fastgd.LogisticRegression(C=0.5, tol=1e-10, random_state=0).fit(X, y)
+    exact = LogisticRegression(C=0.5, solver="newton-cholesky", tol=1e-12).fit(X, y)
+    assert auto.solver_ == "subsampled-newton"
+    np.testing.assert_allclose(auto.coef_, exact.coef_, rtol=1e-7, atol=1e-9)
+    few = fastgd.LogisticRegression(C=0.5).fit(X[:1999], y[:1999])
+    assert few.solver_ == "newton-cholesky"

@@ -218,3 +218,55 @@ def test_threads_share_the_hessian_and_give_the_same_fit(backend, sparse):
     assert one.n_iter_[0] == two.n_iter_[0]
     assert_allclose(two.coef_, one.coef_, rtol=1e-10, atol=1e-12)
     assert_allclose(two.intercept_, one.intercept_, rtol=1e-10, atol=1e-12)
+
+
+# ------------------------------------------------------------ subsampled-newton
+SUBSAMPLED = dict(solver="subsampled-newton", tol=1e-10, max_iter=200)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("K", [2, 3])
+def test_subsampled_newton_reaches_sklearns_optimum(backend, sparse, K):
+    """The Hessian of HESSIAN_ROWS_MIN of the 4,000 rows (the gradient exact): the same
+    minimiser as scikit-learn's newton-cholesky, and F descends at every iteration."""
+    from fastgd._newton import HESSIAN_ROWS_MIN
+
+    X, y = make_classification(4000, 6, n_informative=4, n_redundant=0, n_classes=K,
+                               flip_y=0.1, random_state=5)
+    sw = np.random.RandomState(2).uniform(0.2, 3.0, X.shape[0])
+    assert HESSIAN_ROWS_MIN * 2 <= X.shape[0]
+    ours = fastgd.LogisticRegression(backend=backend, C=0.3, random_state=0,
+                                     **SUBSAMPLED).fit(
+        sp.csr_matrix(X) if sparse else X, y, sample_weight=sw)
+    ref = _sklearn(C=0.3).fit(X, y, sample_weight=sw)
+    assert ours.solver_ == "subsampled-newton" and ours.n_iter_[0] < 200
+    assert_allclose(ours.coef_, ref.coef_, rtol=1e-6, atol=1e-8)
+    assert_allclose(ours.intercept_, ref.intercept_, rtol=1e-6, atol=1e-8)
+    assert np.all(np.diff(ours.loss_curve_) <= 1e-15)
+
+
+def test_subsampled_newton_draws_from_random_state():
+    """The same random_state gives the same fit, bit for bit; another one other samples
+    (other iterates) and the same minimiser; with m >= n rows it is Newton-Cholesky."""
+    X, y = make_classification(3000, 5, flip_y=0.2, random_state=6)
+    fit = lambda seed, **kw: fastgd.LogisticRegression(  # noqa: E731
+        random_state=seed, **{**SUBSAMPLED, **kw}).fit(X, y)
+    a, b, c = fit(0), fit(0), fit(1)
+    assert_allclose(a.coef_, b.coef_, rtol=0, atol=0)
+    assert a.loss_curve_ == b.loss_curve_ and a.loss_curve_ != c.loss_curve_
+    assert_allclose(a.coef_, c.coef_, rtol=1e-7)
+    few = X[:900], y[:900]  # fewer rows than HESSIAN_ROWS_MIN: every row, every time
+    sub = fastgd.LogisticRegression(random_state=0, **SUBSAMPLED).fit(*few)
+    full = fastgd.LogisticRegression(**TIGHT).fit(*few)
+    assert_allclose(sub.coef_, full.coef_, rtol=0, atol=0)
+    assert sub.loss_curve_ == full.loss_curve_
+
+
+def test_subsampled_newton_errors_and_warning():
+    X, y = make_classification(3000, 5, random_state=2)
+    with pytest.raises(ValueError, match="Solver subsampled-newton supports only 'l2' or "
+                                         "None"):
+        fastgd.LogisticRegression(solver="subsampled-newton", l1_ratio=1.0).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match="Newton solver did not converge after 1"):
+        fastgd.LogisticRegression(solver="subsampled-newton", max_iter=1).fit(X, y)
