@@ -399,15 +399,16 @@ def sampling(rows, sw, train_idx, cfg):
 
 
 def fit_vr(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, state=None,
-           callback=None, stop=None):
+           callback=None, stop=None, keep_memory=True):
     """Fit one binary (or regression) problem with cfg.solver in {'sag','saga','svrg'}.
 
     ``y`` float64 (±1 for classification), ``sw`` float64 sample*class weights, ``coef``
     and ``intercept`` the start (warm start; left untouched). ``state`` is the dict a
     previous fit returned: SAG/SAGA reuse its gradient memory when it belongs to the same
     training data (same X, targets and weights, by digest), as scikit-learn's
-    warm_start_mem; on other data the memory starts from zero. ``stop`` as in
-    ``_engine.run_epochs``. Returns an ``_engine.Result`` whose ``loss_curve`` is F after
+    warm_start_mem; on other data the memory starts from zero. ``keep_memory=False``
+    (the caller will not pass the result's state back): without a ``state`` the digest,
+    a pass over all of X, is not taken. ``stop`` as in ``_engine.run_epochs``. Returns an ``_engine.Result`` whose ``loss_curve`` is F after
     each epoch.
     """
     solver = cfg.solver
@@ -444,7 +445,8 @@ def fit_vr(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, state=None,
     w = np.empty(d + 1)
     w[:d] = coef
     w[d] = float(intercept)
-    fingerprint = _fingerprint(rows, y, sw, train_idx) if solver != "svrg" else None
+    fingerprint = _fingerprint(rows, y, sw, train_idx) if solver != "svrg" and (
+        keep_memory or state is not None) else None
     reference = _engine.zero_model_objective(y, sw, train_idx, cfg, rows.kern)
     args = (rows, y, sw, w, cfg, eta, t, rng, train_idx, reference, p)
     if par is not None:
@@ -550,13 +552,14 @@ def multinomial_step(rows, sw, train_idx, cfg, solver=None):
 
 
 def fit_multinomial(rows, y, sw, coef, intercept, cfg, *, rng, train_idx, state=None,
-                    callback=None, stop=None):
+                    callback=None, stop=None, keep_memory=True):
     """Fit the K-class softmax problem with cfg.solver in {'sag', 'saga', 'svrg'}.
 
     SPEC section 1 with the cross-entropy L_i = log Σ_c exp(p_ic) - p_{i,y_i} (``y``:
     int64 class indices 0..K-1) and ``alpha R(W)`` summed over the K rows of W; ``coef``
     (K, d) and ``intercept`` (K,) the start (left untouched); ``state`` a previous
-    result's (SAG/SAGA memory reused on the very same data, as ``fit_vr``). Serial
+    result's (SAG/SAGA memory reused on the very same data, as ``fit_vr``, and
+    ``keep_memory`` as there). Serial
     (``n_jobs`` is not used). Returns an ``_engine.Result`` with ``coef`` (K, d) and
     ``intercept`` (K,); the intercepts are centred (mean 0: the softmax does not change,
     and they are defined only up to a common shift, the intercept being unpenalised).
@@ -587,7 +590,7 @@ def fit_multinomial(rows, y, sw, coef, intercept, cfg, *, rng, train_idx, state=
     w[:, :d] = coef
     w[:, d] = intercept
     fingerprint = (_fingerprint(rows, y.astype(np.float64), sw, train_idx)
-                   if solver != "svrg" else None)
+                   if solver != "svrg" and (keep_memory or state is not None) else None)
     reference = float(sw[train_idx].sum()) * math.log(K) / train_idx.shape[0]
     run = _MultinomialRun(rows, y, sw, w, cfg, eta, rng, train_idx, reference, state,
                           fingerprint)

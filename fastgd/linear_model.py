@@ -1259,7 +1259,7 @@ class _ExactRegressor(MultiOutputMixin, RegressorMixin, BaseEstimator):
                            x_mean=x_mean if implicit_center else None, shared=cg_shared)
             else:
                 r = fit_vr(rows, y_k, sw_n, coef[k], start_b, cfg, t=1.0, rng=rng,
-                           train_idx=train_idx)
+                           train_idx=train_idx, keep_memory=False)
             coef[k] = r.coef
             if center:
                 intercept[k] = y_mean[k] - x_mean @ r.coef
@@ -1715,11 +1715,12 @@ class LogisticRegression(LinearClassifierMixin, SparseCoefMixin, BaseEstimator):
         elif K == 2:
             r = _vr.fit_vr(rows, np.where(y_enc == 1, 1.0, -1.0), sw, coef[0],
                            intercept[0], cfg, t=1.0, rng=rng, train_idx=train_idx,
-                           state=state)
+                           state=state, keep_memory=self.warm_start)
             coef, intercept = r.coef[None, :], np.array([r.intercept])
         else:
             r = _vr.fit_multinomial(rows, y_enc, sw, coef, intercept, cfg, rng=rng,
-                                    train_idx=train_idx, state=state)
+                                    train_idx=train_idx, state=state,
+                                    keep_memory=self.warm_start)
             coef, intercept = r.coef, r.intercept
         if not self.fit_intercept:
             intercept = np.zeros(n_problems)

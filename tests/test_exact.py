@@ -309,6 +309,28 @@ def test_logistic_warm_start_continues():
     assert curves[-1] >= full.loss_curve_[-1] - 1e-12
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_logistic_warm_start_keeps_sag_memory_and_cold_fits_take_no_digest(n_classes):
+    """With warm_start the SAG memory of a fit (and its data digest) carries over to the
+    next fit on the same data; without it no digest of X is taken (a pass over all of X
+    for nothing), and a later warm start begins with a fresh memory."""
+    X, y = _classification(n=200, n_classes=n_classes, seed=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        cold = fastgd.LogisticRegression(solver="sag", max_iter=2, random_state=0).fit(X, y)
+        assert cold._vr_state["fingerprint"] is None
+        warm = fastgd.LogisticRegression(solver="sag", max_iter=2, random_state=0,
+                                         warm_start=True).fit(X, y)
+        digest, seen = warm._vr_state["fingerprint"], warm._vr_state["m_seen"]
+        assert digest is not None
+        warm.set_params(random_state=1).fit(X, y)  # other draws: more samples seen
+        assert warm._vr_state["fingerprint"] == digest
+        assert warm._vr_state["m_seen"] > seen > 0  # the memory went on
+        fresh = fastgd.LogisticRegression(solver="sag", max_iter=2, random_state=1).fit(X, y)
+        cold.set_params(warm_start=True, random_state=1).fit(X, y)  # no digest: restart
+        assert cold._vr_state["m_seen"] == fresh._vr_state["m_seen"] < 200
+
+
 def test_logistic_deterministic_for_a_seed():
     X, y = _classification()
     a = fastgd.LogisticRegression(random_state=3, tol=1e-3).fit(X, y)
