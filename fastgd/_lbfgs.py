@@ -14,6 +14,8 @@ SciPy's L-BFGS-B (Byrd, Lu, Nocedal, Zhu 1995) runs with scikit-learn's options 
 ``loss_curve_`` holds F after each.
 """
 
+import functools
+
 import numpy as np
 from scipy.optimize import minimize
 
@@ -60,7 +62,9 @@ def fit_lbfgs(rows, y, sw, coef, intercept, cfg, *, t, train_idx, callback=None,
     ip, fp = cfg.records(rows.dense_d, n_threads=n_threads)
     w = np.zeros(d + 1)
     grad = np.empty(d + 1)
-    reference = _engine.zero_model_objective(y, sw, order, cfg, rows.kern)
+    # F(0, 0), computed only if the final F is absurd (check_objective)
+    reference = functools.partial(_engine.zero_model_objective, y, sw, order, cfg,
+                                  rows.kern)
 
     def objective(x):
         w[:d] = x[:d]

@@ -52,6 +52,7 @@ max_j |w_new - w_old| / max_j |w_new| <= tol after an epoch (intercept not inclu
 while every weight is 0, as under a strong L1 penalty, the intercept alone is tested).
 """
 
+import functools
 import hashlib
 import math
 
@@ -447,7 +448,9 @@ def fit_vr(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, state=None,
     w[d] = float(intercept)
     fingerprint = _fingerprint(rows, y, sw, train_idx) if solver != "svrg" and (
         keep_memory or state is not None) else None
-    reference = _engine.zero_model_objective(y, sw, train_idx, cfg, rows.kern)
+    # F(0, 0), computed only if the final F is absurd (check_objective)
+    reference = functools.partial(_engine.zero_model_objective, y, sw, train_idx, cfg,
+                                  rows.kern)
     args = (rows, y, sw, w, cfg, eta, t, rng, train_idx, reference, p)
     if par is not None:
         run = _AsyncVRRun(*args, par=par, state=state, fingerprint=fingerprint)
