@@ -79,6 +79,7 @@ def modules(backend):
 
 def families(backend, X, y, loss_name, orders, n_threads):
     """{family: zero-argument callable running one epoch} with fresh state each."""
+    from fastgd import _engine
     from fastgd._rules import HP_NAMES, LOSSES, RULES, Schedule, loss_param, records
 
     sgd, vr, par = modules(backend)
@@ -104,9 +105,13 @@ def families(backend, X, y, loss_name, orders, n_threads):
         sgd.plain_sgd_epoch(data, indices, indptr, y, sw, next(it), *s)
     out["plain sgd"] = plain
 
+    # the head replicas the engine gives Hogwild! (the columns every thread writes)
+    head = _engine.hogwild_head(_engine.Rows.of(X, "numba"), n_threads)
+
     def hog_plain(s=plain_state(), tstate=np.zeros((n_threads, 11 + par.PAD))):
         with par.guard():
-            par.hogwild_plain_epoch(data, indices, indptr, y, sw, next(it), *s, tstate)
+            par.hogwild_plain_epoch(data, indices, indptr, y, sw, next(it), *s, tstate,
+                                    *head)
 
     # -- every rule, batch 32
     def opt_family(rule, lazy, kind, batch=BATCH):
@@ -160,6 +165,7 @@ def families(backend, X, y, loss_name, orders, n_threads):
         st["ip"], st["fp"] = records(dense_d=0, solver=sid, loss=loss, param=param,
                                      eta=eta, lam2=ALPHA, fit_intercept=1)
         idx = np.arange(n, dtype=np.int64)
+        UNIFORM = np.zeros(0)  # no importance weights: uniform sampling
 
         def vr_run(solver=solver, st=st, idx=idx):
             order = next(it)
@@ -167,8 +173,8 @@ def families(backend, X, y, loss_name, orders, n_threads):
                 vr.svrg_snapshot(data, indices, indptr, 0, y, sw, idx, st["w"], st["D"],
                                  st["gmem"], loss, param)
                 order = np.concatenate([order, order[::-1]])
-            vr.vr_epoch(data, indices, indptr, y, sw, order, st["w"], st["D"], st["gmem"],
-                        st["seen"], st["ip"], st["fp"], st["last"], st["work"])
+            vr.vr_epoch(data, indices, indptr, y, sw, order, UNIFORM, st["w"], st["D"],
+                        st["gmem"], st["seen"], st["ip"], st["fp"], st["last"], st["work"])
         out[solver] = vr_run
 
     # -- threads
