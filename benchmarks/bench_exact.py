@@ -45,7 +45,7 @@ RIDGE_SETS = ("a9a", "w8a", "mushrooms", "reuters", "ijcnn1", "covtype", "debian
 MULTI_SETS = ("digits", "synth-5class")
 RIDGE_FASTGD = ("auto", "sparse_cg", "lbfgs", "sag", "saga", "svrg")
 RIDGE_SKLEARN = ("sag", "saga", "sparse_cg", "lsqr", "cholesky")
-MULTI_FASTGD = ("auto", "lbfgs", "sag", "saga")
+MULTI_FASTGD = ("auto", "lbfgs", "newton-cholesky", "subsampled-newton", "sag", "saga")
 MULTI_SKLEARN = ("lbfgs", "sag", "saga")
 ALPHA_MULTI = 1e-4
 
