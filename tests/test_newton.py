@@ -243,7 +243,8 @@ def test_subsampled_newton_reaches_sklearns_optimum(backend, sparse, K):
     assert ours.solver_ == "subsampled-newton" and ours.n_iter_[0] < 200
     assert_allclose(ours.coef_, ref.coef_, rtol=1e-6, atol=1e-8)
     assert_allclose(ours.intercept_, ref.intercept_, rtol=1e-6, atol=1e-8)
-    assert np.all(np.diff(ours.loss_curve_) <= 1e-15)
+    curve = np.asarray(ours.loss_curve_)  # descends (the line search may take a step
+    assert np.all(np.diff(curve) <= 16 * np.finfo(float).eps * curve[:-1])  # at round-off)
 
 
 def test_subsampled_newton_draws_from_random_state():
