@@ -131,12 +131,17 @@ class _Multinomial:
         H /= order.shape[0]
 
 
+def hessian_rows(n, d):
+    """m, the rows of solver='subsampled-newton''s Hessian for n training rows and d
+    features: max(HESSIAN_ROWS_PER_COEF (d + 1), HESSIAN_ROWS_MIN), at most n (all n:
+    Newton-Cholesky itself)."""
+    return min(n, max(HESSIAN_ROWS_PER_COEF * (d + 1), HESSIAN_ROWS_MIN))
+
+
 def hessian_sample(n, d, rng):
-    """(m, Generator) of solver='subsampled-newton' for n training rows and d features:
-    the Hessian of m = max(HESSIAN_ROWS_PER_COEF (d + 1), HESSIAN_ROWS_MIN) rows (at most
-    n; all n: Newton-Cholesky itself), drawn from ``rng`` (a RandomState)."""
-    m = min(n, max(HESSIAN_ROWS_PER_COEF * (d + 1), HESSIAN_ROWS_MIN))
-    return m, np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
+    """(m, Generator): ``hessian_rows`` and the generator of their draws, seeded from
+    ``rng`` (a RandomState)."""
+    return hessian_rows(n, d), np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
 
 
 def _hessian_order(problem):

@@ -1111,11 +1111,11 @@ def _smooth_solver(rows, sw, train_idx, cfg, curvature, multinomial):
     if cfg.alpha <= 0.0:
         return "lbfgs"
     if not multinomial and _newton_is_cheap(rows, train_idx):
-        from fastgd._newton import hessian_sample
+        from fastgd._newton import hessian_rows
 
-        m, _ = hessian_sample(train_idx.shape[0], rows.n_features, np.random.RandomState(0))
-        return "subsampled-newton" if m <= AUTO_SUBSAMPLE_SHARE * train_idx.shape[0] \
-            else "newton-cholesky"
+        n = train_idx.shape[0]
+        return "subsampled-newton" if hessian_rows(n, rows.n_features) <= \
+            AUTO_SUBSAMPLE_SHARE * n else "newton-cholesky"
     p, L = (None, None) if multinomial else _vr.sampling(rows, sw, train_idx, cfg)
     if p is None:
         max_sq = float(_vr.row_sq_norms(rows, train_idx).max())  # one pass, no copy
