@@ -409,8 +409,8 @@ def fit_vr(rows, y, sw, coef, intercept, cfg, *, t, rng, train_idx, state=None,
     training data (same X, targets and weights, by digest), as scikit-learn's
     warm_start_mem; on other data the memory starts from zero. ``keep_memory=False``
     (the caller will not pass the result's state back): without a ``state`` the digest,
-    a pass over all of X, is not taken. ``stop`` as in ``_engine.run_epochs``. Returns an ``_engine.Result`` whose ``loss_curve`` is F after
-    each epoch.
+    a pass over all of X, is not taken. ``stop`` as in ``_engine.run_epochs``. Returns
+    an ``_engine.Result`` whose ``loss_curve`` is F after each epoch.
     """
     solver = cfg.solver
     if solver not in ("sag", "saga", "svrg"):

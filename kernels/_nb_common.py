@@ -802,7 +802,6 @@ def _gradient_pass(data, indices, indptr, y, sw, order, lo, hi, w, ip, fp, gbuf)
     return loss_sum
 
 
-
 # ------------------------------------------------ Newton's Hessian (newton-cholesky)
 @_inline
 def _gram_add(data, indices, dense_d, start, end, c, H):
@@ -842,6 +841,7 @@ def _logistic_hessian_rows(data, indices, indptr, dense_d, order, lo, hi, sw, w,
         c = sw[i] * (e / ((1.0 + e) * (1.0 + e)))
         if c != 0.0:
             _gram_add(data, indices, dense_d, start, end, c, H)
+
 
 # ----------------------------------------- gradient noise and clipping (SPEC section 7)
 # The noise is a pure function of (seed, t, coordinate): a counter-based generator

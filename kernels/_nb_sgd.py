@@ -29,9 +29,9 @@ if not cython.compiled:  # Numba; the Cython build has these in the same module
     from fastgd.kernels._nb_common import (MAX_DLOSS, _apply_rule, _col,  # noqa: F401
                                            _corrections, _gradient_pass, _gram_add,
                                            _logistic_hessian_rows, _loss_dloss,
-                                           _loss_value, _noise_key, _noise_sd, _norm_factor, _opt_run,
-                                           _plain_run, _row, _step_size, _tooled_one,
-                                           njit)
+                                           _loss_value, _noise_key, _noise_sd,
+                                           _norm_factor, _opt_run, _plain_run, _row,
+                                           _step_size, _tooled_one, njit)
 
 _jit = njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
 _inline = njit(cache=True, nogil=True, inline="always", error_model="numpy",
