@@ -14,8 +14,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastgd._backend import get_backend
-from fastgd._rules import (FP_T, FP_U, HEAD_MAX_BYTES, HEAD_MAX_COLUMNS, HEAD_MIN_FREQ,
-                           HP_NAMES, IP_TRACK, MAX_SLOTS, PAD, SCHED_ETA,
+from fastgd._rules import (FP_T, FP_U, HEAD_ALL_WORK, HEAD_MAX_BYTES, HEAD_MAX_COLUMNS,
+                           HEAD_MIN_FREQ, HP_NAMES, IP_TRACK, MAX_SLOTS, PAD,
+                           ROUND_STEPS, SCHED_ETA,
                            SYNC_MIN_BATCH, Penalty, Rule, Schedule, records)
 from fastgd.epoch_order import Readahead
 
@@ -177,7 +178,8 @@ def hogwild_head(rows, n_threads):
     get per-thread replicas merged at each round's end (DimmWitted's PerCore replication,
     Zhang & Re 2014, for the head only; the sparse tail stays shared and lock-free).
 
-    Dense X: every column. CSR: the most frequent columns, measured: those in at least
+    Dense X, and CSR whose columns are few against a round's work (``HEAD_ALL_WORK``):
+    every column. Other CSR: the most frequent columns, measured: those in at least
     ``HEAD_MIN_FREQ`` of the rows (written by every thread every other step), at most
     ``HEAD_MAX_COLUMNS`` of them (the copies and the merge are per round and column,
     scattered); none when the replicas would pass ``HEAD_MAX_BYTES``.
@@ -185,23 +187,24 @@ def hogwild_head(rows, n_threads):
     if n_threads <= 1 or rows.n_features * n_threads * 16 > HEAD_MAX_BYTES:
         return head_arrays(np.zeros(0, np.int64), rows.n_features, n_threads)
     d = rows.n_features
-    if not rows.is_sparse:
-        return head_arrays(np.arange(d, dtype=np.int64), d, n_threads, dense=True)
+    nnz_round = n_threads * ROUND_STEPS * rows.indices.shape[0] / max(rows.n_samples, 1)
+    if not rows.is_sparse or 2 * d * (n_threads + 1) <= HEAD_ALL_WORK * nnz_round:
+        return head_arrays(np.arange(d, dtype=np.int64), d, n_threads)
     counts = np.bincount(rows.indices, minlength=d)
     top = np.argsort(-counts, kind="stable")[:HEAD_MAX_COLUMNS]
     return head_arrays(np.sort(top[counts[top] >= HEAD_MIN_FREQ * rows.n_samples]), d,
                        n_threads)
 
 
-def head_arrays(hlist, d, n_threads, dense=False):
+def head_arrays(hlist, d, n_threads):
     """(rep, hm, hlist) of the replicated columns ``hlist``: rep float64
-    (n_threads, 2, d), hm their bitset (bit j & 63 of int64 word j >> 6; empty for dense
-    X, whose replicas stand in for all of w)."""
+    (n_threads, 2, d), hm their bitset (bit j & 63 of int64 word j >> 6; empty when
+    hlist holds every column: the replicas then stand in for all of w)."""
     hlist = np.asarray(hlist, dtype=np.int64)
     if hlist.shape[0] == 0:
         return np.zeros((1, 2, 1)), np.zeros(0, np.int64), hlist
     rep = np.zeros((n_threads, 2, d))
-    if dense:
+    if hlist.shape[0] == d:
         return rep, np.zeros(0, np.int64), hlist
     hm = np.zeros((d + 63) // 64, np.uint64)
     np.bitwise_or.at(hm, hlist >> 6, np.left_shift(np.uint64(1),
@@ -362,7 +365,8 @@ class _SGDRun:
             return idx[np.argsort(self.cfg.difficulty[idx], kind="stable")]
         if self.seed is not None:
             self.rows.kern.sklearn_shuffle(self.perm, self.seed)
-            self.order = self.perm[self.is_train[self.perm]]
+            self.order = (self.perm if self.n_train == self.perm.shape[0]
+                          else self.perm[self.is_train[self.perm]])
         elif self.cfg.shuffle:
             self.order = (self.rng.permutation(self.train_idx)
                           if self.cfg.epoch_order is None

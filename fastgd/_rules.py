@@ -143,6 +143,8 @@ PAD = 16  # float64 slots between per-thread rows (128 bytes: no shared cache li
 HEAD_MIN_FREQ = 0.5  # Hogwild! replicates the CSR columns in this share of rows or more,
 HEAD_MAX_COLUMNS = 64  # ... at most this many of them (the most frequent)
 HEAD_MAX_BYTES = 1 << 28  # ... while the replicas (n_threads x 2 x d float64) fit in this
+HEAD_ALL_WORK = 0.125  # ... every CSR column when copying and merging all of them in a
+# round (2 d (n_threads + 1) numbers) is at most this share of its non-zero updates
 
 
 @dataclass(frozen=True)

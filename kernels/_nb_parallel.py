@@ -52,15 +52,18 @@ shared coefficients (and the rule's per-coordinate state, and L1's ``q``) withou
     in the serial part. With one thread there is one round and the scale is the
     serial one.
   * Head replicas (plain SGD, ``hogwild_plain_epoch``): the columns every thread
-    writes at almost every step (all of them on dense X; on CSR the most frequent ones,
-    chosen by measured column frequency, ``fastgd._engine.hogwild_head``) would bounce
-    their cache lines between the cores. Each thread gets its own replica of them (and
-    of L1's ``q``), copied from the shared values at the round's start; at the round's
-    end the shared value becomes the mean of the working threads' replicas (DimmWitted's
-    PerCore model averaging, Zhang & Re, VLDB 2014; the sum of the deltas, as for the
-    intercept, overshoots: every thread takes the full step on a frequent coordinate).
-    The sparse tail stays shared and lock-free. With every touched column replicated no
-    thread writes shared memory in a round, and the epoch is deterministic.
+    writes at almost every step would bounce their cache lines between the cores (on
+    Intel's mesh two threads sharing covtype's 54 columns ran at 0.6x one thread). Each
+    thread gets its own replica of them (and of L1's ``q``), copied from the shared
+    values at the round's start: all of them on dense X and on CSR with few columns,
+    else the most frequent ones, chosen by measured column frequency
+    (``fastgd._engine.hogwild_head``). At the round's end a shared value becomes the
+    mean of the replicas that moved (DimmWitted's PerCore model averaging, Zhang & Re,
+    VLDB 2014, over the threads that touched the column: a column one thread touched
+    gets that thread's whole step, as lock-free Hogwild! would give it; the sum of the
+    deltas, as for the intercept, overshoots where every thread takes the full step).
+    The sparse tail stays shared and lock-free. With every column replicated no thread
+    writes shared memory in a round, and the epoch is deterministic.
   * ``average`` (ASGD) keeps shared scalars (``average_a``, ``average_b``) updated by
     every step, which has no sound lock-free form here: ``n_jobs > 1`` with ``average``
     on a binary problem is a ValueError raised by the engine (one-vs-rest problems fit
@@ -199,7 +202,7 @@ def _hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, 
     K = min(ip[IP_N_THREADS], max(n, 1))
     multi = K > 1
     n_head = hlist.shape[0] if multi else 0
-    whole = n_head > 0 and ip[IP_DENSE_D] > 0  # dense: every column in the replicas
+    whole = n_head == w.shape[0]  # every column in the replicas (dense X, small d)
     t = fp[FP_T]
     for k in range(K):
         tstate[k, _PLAIN_POS] = k * n // K
@@ -221,12 +224,9 @@ def _hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, 
     S = st[0]
     while _busy(tstate, K, _PLAIN_POS, _PLAIN_HI):
         b_shared = st[6]
-        active = 0
         for k in range(K):
             tstate[k, 0] = S
             tstate[k, 6] = b_shared
-            if tstate[k, _PLAIN_POS] < tstate[k, _PLAIN_HI]:
-                active += 1
         for k in prange(K):
             for r in range(n_head):  # every thread, so that an idle one adds nothing
                 j = hlist[r]
@@ -249,17 +249,25 @@ def _hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, 
                         data, indices, indptr, y, sw, order, pos, stop, w, aw, q, ip, fp,
                         multi, S, tstate[k], w, q, hm[:0])
         if multi:
-            for r in range(n_head):  # the replicas' mean (DimmWitted's model averaging)
+            for r in range(n_head):  # the mean of the replicas that moved
                 j = hlist[r]
                 wj = w[j]
                 qj = q[j]
                 dw = 0.0
                 dq = 0.0
+                mw = 0
+                mq = 0
                 for k in range(K):
-                    dw += rep[k, 0, j] - wj
-                    dq += rep[k, 1, j] - qj
-                w[j] = wj + dw / active
-                q[j] = qj + dq / active
+                    if rep[k, 0, j] != wj:
+                        dw += rep[k, 0, j] - wj
+                        mw += 1
+                    if rep[k, 1, j] != qj:
+                        dq += rep[k, 1, j] - qj
+                        mq += 1
+                if mw > 0:
+                    w[j] = wj + dw / mw
+                if mq > 0:
+                    q[j] = qj + dq / mq
             s_new = S
             b_new = b_shared
             for k in range(K):
@@ -299,9 +307,10 @@ def hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, f
     ``tstate`` is per-thread scratch, float64 ``(n_threads, >= 11 + PAD)``. With more
     than one thread ``average`` must be 0 (the engine checks it). See the module
     docstring for the per-thread scale, the intercept merge and the head replicas:
-    ``hlist`` (int64) the replicated columns (empty: none; dense X: all of them),
-    ``hm`` their bitset (int64 words, bit j & 63 of word j >> 6; CSR), ``rep`` float64
-    ``(n_threads, 2, d)`` the replicas of w and q.
+    ``hlist`` (int64) the replicated columns (empty: none; all of them: each thread
+    works on its replicas only), ``hm`` their bitset when only some are (int64 words,
+    bit j & 63 of word j >> 6), ``rep`` float64 ``(n_threads, 2, d)`` the replicas of w
+    and q.
     """
     if ip[IP_N_THREADS] < 1:
         raise ValueError(f"n_threads must be >= 1; got {ip[IP_N_THREADS]}")
@@ -310,11 +319,13 @@ def hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, f
     if hlist.shape[0] > 0:
         d = w.shape[0]
         _need("rep", rep, K, 2, d)
-        if ip[IP_DENSE_D] == 0:
+        if hlist.shape[0] < d:
             _need("hm", hm, (d + 63) // 64)
         for c in range(hlist.shape[0]):
             if hlist[c] < 0 or hlist[c] >= d:
                 raise ValueError("hlist holds a column out of range")
+            if c > 0 and hlist[c] <= hlist[c - 1]:
+                raise ValueError("hlist must be strictly increasing")
     with cython.nogil:
         team = _set_team(K)
         r = _hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, fp,

@@ -251,9 +251,10 @@ def test_bad_scratch_is_a_clear_error():
                                    np.array([1.0, 0, 1, 0, 0, 0, 0, 0, 0]), ip, fp,
                                    np.zeros((1, 9 + PAD)), *hogwild_head(rows, 1))
     for bad, match in ((head_arrays(np.array([d]), d + 1, 2), "out of range"),
+                       (head_arrays(np.array([1, 1]), d, 2), "strictly increasing"),
                        (head_arrays(np.arange(d), d, 1), "rep"),
                        (head_arrays(np.arange(d), 64 * d, 2)[:1] + (
-                           np.zeros(0, np.int64), np.arange(d)), "hm")):
+                           np.zeros(0, np.int64), np.arange(d - 1)), "hm")):
         ip, fp = records(dense_d=0, loss=int(Loss.HINGE), param=1.0, alpha=1e-3, eta=0.01,
                          eta0=0.01, t=1.0, n_threads=2)
         with pytest.raises(ValueError, match=match):
@@ -266,7 +267,8 @@ def test_bad_scratch_is_a_clear_error():
 def _simulated_rounds(rows, y, sw, orders, n_threads, eta):
     """Hogwild! with every column replicated, by the serial kernel: each round, every
     thread runs ``plain_sgd_epoch`` on its next ROUND_STEPS samples from the shared model,
-    then w moves by the mean of the working threads' deltas, the intercept by their sum."""
+    then each coordinate of w moves by the mean of the deltas of the threads that moved
+    it, the intercept by their sum."""
     d = rows.n_features
     w = np.zeros(d)
     b, t = 0.0, 1.0
@@ -276,7 +278,6 @@ def _simulated_rounds(rows, y, sw, orders, n_threads, eta):
         his = [(k + 1) * n // n_threads for k in range(n_threads)]
         while any(p < h for p, h in zip(pos, his)):
             ws, bs = [], []
-            active = sum(p < h for p, h in zip(pos, his))
             for k in range(n_threads):
                 wk, stk = w.copy(), np.array([1.0, 0, 1, 0, 0, 0, b, 0, 0])
                 stop = min(his[k], pos[k] + ROUND_STEPS)
@@ -292,11 +293,10 @@ def _simulated_rounds(rows, y, sw, orders, n_threads, eta):
                 ws.append(wk)
                 bs.append(stk[6])
             w0, b0 = w.copy(), b
-            dw = np.zeros(d)
-            for k in range(n_threads):
-                dw += ws[k] - w0
-                b += bs[k] - b0
-            w = w0 + dw / active
+            deltas = np.array(ws) - w0
+            b += sum(bs) - n_threads * b0
+            movers = (deltas != 0).sum(axis=0)
+            w = np.where(movers > 0, w0 + deltas.sum(axis=0) / np.maximum(movers, 1), w0)
         t += n
     return w, b
 
@@ -304,16 +304,16 @@ def _simulated_rounds(rows, y, sw, orders, n_threads, eta):
 @needs_openmp
 @pytest.mark.parametrize("kind", ["dense", "csr"])
 @pytest.mark.parametrize("n_threads", [2, 3])
-def test_head_replicas_are_the_sum_of_the_threads_deltas(kind, n_threads):
+def test_head_replicas_move_by_the_mean_of_the_movers(kind, n_threads):
     """With every column replicated no thread writes shared memory during a round: the
     Hogwild! epoch is deterministic, identical on both backends, and equal to the rounds
-    simulated with the serial kernel (the mean of the threads' deltas at each round's
-    end)."""
+    simulated with the serial kernel (each coordinate moves by the mean of the deltas of
+    the threads that moved it)."""
     rows, y, sw = _problem(kind, n=2 * ROUND_STEPS * n_threads + 77, d=9, seed=3)
     d, n = rows.n_features, rows.n_samples
     orders = _orders(n, 2)
     eta = 0.01
-    head = head_arrays(np.arange(d), d, n_threads, dense=kind == "dense")
+    head = head_arrays(np.arange(d), d, n_threads)
     results = []
     for mod in (nb_par, cy_par, cy_par):
         w, st, t = np.zeros(d), np.array([1.0, 0, 1, 0, 0, 0, 0, 0, 0]), 1.0
@@ -354,6 +354,8 @@ def test_head_is_chosen_by_column_frequency():
     assert hogwild_head(rows, 1)[2].shape == (0,)
     dense = hogwild_head(Rows.of(X.toarray()[:50], "cython"), 2)
     assert np.array_equal(dense[2], np.arange(d)) and dense[1].shape == (0,)
+    few = hogwild_head(Rows.of(X[:, :40], "cython"), 2)  # few columns: all replicated
+    assert np.array_equal(few[2], np.arange(40)) and few[1].shape == (0,)
 
 
 # ------------------------------------------------------------------ estimators
