@@ -281,3 +281,24 @@ def test_show_config_reports_threading_layer():
     assert layer.startswith(threading_layer())
     if par.preferred_threading_layer() == "tbb":
         assert threading_layer() == "tbb"
+
+
+
+@pytest.mark.parametrize("name", ["w8a.xz", "ijcnn1.trn.bz2"])
+def test_hogwild_replicas_keep_the_minimiser(shared_data, name):
+    """With every column replicated (few CSR columns), the rounds' merge keeps F's
+    minimiser: n_jobs=2 gets as close to F* as the serial fit. (A merge that averaged
+    the threads' steps under the whole shrink stalled at relative suboptimality
+    1.3e-2 on w8a and 9e-3 on ijcnn1, against 1.7e-3 and 1.4e-3 serial; measured.)"""
+    X, y = shared_data(name)
+    assert hogwild_head(Rows.of(X, "numba"), 2)[2].shape[0] == X.shape[1]  # every column
+    alpha, n, yy = 1e-4, X.shape[0], np.where(y == y.max(), 1.0, -1.0)
+
+    def F(est):
+        return objective(X, yy, est.coef_.ravel(), est.intercept_[0], "log_loss", alpha)
+
+    fstar = F(fastgd.LogisticRegression(C=1 / (alpha * n), tol=1e-12).fit(X, y))
+    sub = [(F(SGDClassifier(loss="log_loss", alpha=alpha, n_jobs=n_jobs, max_iter=32,
+                            tol=None, random_state=0).fit(X, y)) - fstar) / fstar
+           for n_jobs in (1, 2)]
+    assert sub[1] < 2 * sub[0], sub
