@@ -264,26 +264,29 @@ def test_bad_scratch_is_a_clear_error():
                                        np.zeros((2, 11 + PAD)), *bad)
 
 
-def _simulated_rounds(rows, y, sw, orders, n_threads, eta):
+def _simulated_rounds(rows, y, sw, orders, n_threads, eta, alpha):
     """Hogwild! with every column replicated, by the serial kernel: each round, every
-    thread runs ``plain_sgd_epoch`` on its next ROUND_STEPS samples from the shared model,
-    then each coordinate of w moves by the mean of the deltas of the threads that moved
-    it, the intercept by their sum."""
+    thread runs ``plain_sgd_epoch`` on its next ROUND_STEPS samples from the shared model
+    (w = S v); then S takes every thread's L2 shrink, S' = S prod_k s_k / S, a coordinate
+    of v that m threads moved takes the mean of their deltas and the m-th root of that
+    shrink, v' = v (S' / S)^(1/m - 1) + sum_k delta_k / m, and the intercept the sum of
+    the deltas. Returns (v, S, b)."""
     d = rows.n_features
     w = np.zeros(d)
-    b, t = 0.0, 1.0
+    b, t, S = 0.0, 1.0, 1.0
+    penalty = int(Penalty.L2 if alpha > 0 else Penalty.NONE)
     for order in orders:
         n = order.shape[0]
         pos = [k * n // n_threads for k in range(n_threads)]
         his = [(k + 1) * n // n_threads for k in range(n_threads)]
         while any(p < h for p, h in zip(pos, his)):
-            ws, bs = [], []
+            ws, bs, ss = [], [], []
             for k in range(n_threads):
-                wk, stk = w.copy(), np.array([1.0, 0, 1, 0, 0, 0, b, 0, 0])
+                wk, stk = w.copy(), np.array([S, 0, 1, 0, 0, 0, b, 0, 0])
                 stop = min(his[k], pos[k] + ROUND_STEPS)
                 if pos[k] < stop:
                     ip, fp = records(dense_d=rows.dense_d, loss=int(Loss.HINGE), param=1.0,
-                                     penalty=int(Penalty.NONE), fit_intercept=1,
+                                     penalty=penalty, alpha=alpha, fit_intercept=1,
                                      intercept_decay=1.0, schedule=int(Schedule.CONSTANT),
                                      eta=eta, eta0=eta, t=t + pos[k], track=1)
                     cy.plain_sgd_epoch(rows.data, rows.indices, rows.indptr, y, sw,
@@ -292,44 +295,57 @@ def _simulated_rounds(rows, y, sw, orders, n_threads, eta):
                     pos[k] = stop
                 ws.append(wk)
                 bs.append(stk[6])
+                ss.append(stk[0])
             w0, b0 = w.copy(), b
+            s_new = S
+            for s_k in ss:
+                s_new *= s_k / S
             deltas = np.array(ws) - w0
             b += sum(bs) - n_threads * b0
             movers = (deltas != 0).sum(axis=0)
-            w = np.where(movers > 0, w0 + deltas.sum(axis=0) / np.maximum(movers, 1), w0)
+            undo = (s_new / S) ** (1.0 / np.maximum(movers, 1) - 1.0)
+            w = np.where(movers > 0, w0 * undo + deltas.sum(axis=0) / np.maximum(movers, 1),
+                         w0)
+            S = s_new
         t += n
-    return w, b
+    return w, S, b
 
 
 @needs_openmp
 @pytest.mark.parametrize("kind", ["dense", "csr"])
 @pytest.mark.parametrize("n_threads", [2, 3])
-def test_head_replicas_move_by_the_mean_of_the_movers(kind, n_threads):
+@pytest.mark.parametrize("alpha", [0.0, 5e-4])
+def test_head_replicas_move_by_the_mean_of_the_movers(kind, n_threads, alpha):
     """With every column replicated no thread writes shared memory during a round: the
     Hogwild! epoch is deterministic, identical on both backends, and equal to the rounds
     simulated with the serial kernel (each coordinate moves by the mean of the deltas of
-    the threads that moved it)."""
+    the threads that moved it, under the matching root of the round's L2 shrink)."""
     rows, y, sw = _problem(kind, n=2 * ROUND_STEPS * n_threads + 77, d=9, seed=3)
     d, n = rows.n_features, rows.n_samples
     orders = _orders(n, 2)
-    eta = 0.01
+    eta = 0.01  # with alpha = 5e-4 a round shrinks w by 0.5 %: no round ends early
     head = head_arrays(np.arange(d), d, n_threads)
+    penalty = int(Penalty.L2 if alpha > 0 else Penalty.NONE)
     results = []
     for mod in (nb_par, cy_par, cy_par):
         w, st, t = np.zeros(d), np.array([1.0, 0, 1, 0, 0, 0, 0, 0, 0]), 1.0
         for order in orders:
             ip, fp = records(dense_d=rows.dense_d, loss=int(Loss.HINGE), param=1.0,
-                             penalty=int(Penalty.NONE), fit_intercept=1,
+                             penalty=penalty, alpha=alpha, fit_intercept=1,
                              intercept_decay=1.0, schedule=int(Schedule.CONSTANT), eta=eta,
                              eta0=eta, t=t, track=1, n_threads=n_threads)
             mod.hogwild_plain_epoch(rows.data, rows.indices, rows.indptr, y, sw, order, w,
                                     np.zeros(d), np.zeros(d), st, ip, fp,
                                     np.zeros((n_threads, 11 + PAD)), *head)
             t = fp[FP_T]
-        results.append((w, st[6]))
-    expected_w, expected_b = _simulated_rounds(rows, y, sw, orders, n_threads, eta)
-    for w, b in results:
+        results.append((w, st[0], st[6]))
+    expected_w, expected_s, expected_b = _simulated_rounds(rows, y, sw, orders, n_threads,
+                                                           eta, alpha)
+    if alpha > 0:
+        assert expected_s < 0.99  # the shrink is in play
+    for w, scale, b in results:
         np.testing.assert_allclose(w, expected_w, rtol=1e-12, atol=1e-14)
+        assert scale == pytest.approx(expected_s, rel=1e-12)
         assert b == pytest.approx(expected_b, rel=1e-12, abs=1e-14)
     assert np.array_equal(results[1][0], results[2][0])  # run to run
     assert np.array_equal(results[0][0], results[1][0])  # numba == cython
