@@ -178,8 +178,9 @@ def hogwild_head(rows, n_threads):
     get per-thread replicas merged at each round's end (DimmWitted's PerCore replication,
     Zhang & Re 2014, for the head only; the sparse tail stays shared and lock-free).
 
-    Dense X, and CSR whose columns are few against a round's work (``HEAD_ALL_WORK``):
-    every column. Other CSR: the most frequent columns, measured: those in at least
+    Every column when copying and merging them all is cheap against a round's work
+    (``HEAD_ALL_WORK``): always on dense X, whose steps write every column, and on CSR
+    with few columns. Other CSR: the most frequent columns, measured: those in at least
     ``HEAD_MIN_FREQ`` of the rows (written by every thread every other step), at most
     ``HEAD_MAX_COLUMNS`` of them (the copies and the merge are per round and column,
     scattered); none when the replicas would pass ``HEAD_MAX_BYTES``.
@@ -187,8 +188,8 @@ def hogwild_head(rows, n_threads):
     if n_threads <= 1 or rows.n_features * n_threads * 16 > HEAD_MAX_BYTES:
         return head_arrays(np.zeros(0, np.int64), rows.n_features, n_threads)
     d = rows.n_features
-    nnz_round = n_threads * ROUND_STEPS * rows.indices.shape[0] / max(rows.n_samples, 1)
-    if not rows.is_sparse or 2 * d * (n_threads + 1) <= HEAD_ALL_WORK * nnz_round:
+    per_row = (rows.indices.shape[0] / max(rows.n_samples, 1)) if rows.is_sparse else d
+    if 2 * d * (n_threads + 1) <= HEAD_ALL_WORK * n_threads * ROUND_STEPS * per_row:
         return head_arrays(np.arange(d, dtype=np.int64), d, n_threads)
     counts = np.bincount(rows.indices, minlength=d)
     top = np.argsort(-counts, kind="stable")[:HEAD_MAX_COLUMNS]

@@ -98,9 +98,9 @@ except ImportError:  # the Numba backend runs without Cython (a build requiremen
 
 if not cython.compiled:  # Numba; the Cython build has these in the same module
     import os
-    from math import pow
     import threading
     from contextlib import contextmanager
+    from math import pow
 
     from fastgd._rules import (FP_ALPHA, FP_CLIP_NORM, FP_CLIP_VALUE, FP_L1_RATIO,
                                FP_PARAM, FP_T, FP_U, HP_MOMENTUM, IP_BATCH_SIZE,
@@ -332,6 +332,8 @@ def hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, f
         d = w.shape[0]
         _need("rep", rep, K, 2, d)
         if hlist.shape[0] < d:
+            if ip[IP_DENSE_D] > 0:
+                raise ValueError("dense X replicates every column or none")
             _need("hm", hm, (d + 63) // 64)
         for c in range(hlist.shape[0]):
             if hlist[c] < 0 or hlist[c] >= d:
