@@ -105,13 +105,13 @@ def families(backend, X, y, loss_name, orders, n_threads):
         sgd.plain_sgd_epoch(data, indices, indptr, y, sw, next(it), *s)
     out["plain sgd"] = plain
 
-    # the head replicas the engine gives Hogwild! (the columns every thread writes)
-    head = _engine.hogwild_head(_engine.Rows.of(X, "numba"), n_threads)
+    # the replicas the engine gives Hogwild! (every column, or none)
+    rep = _engine.hogwild_replicas(_engine.Rows.of(X, "numba"), n_threads)
 
     def hog_plain(s=plain_state(), tstate=np.zeros((n_threads, 11 + par.PAD))):
         with par.guard():
             par.hogwild_plain_epoch(data, indices, indptr, y, sw, next(it), *s, tstate,
-                                    *head)
+                                    rep)
 
     # -- every rule, batch 32
     def opt_family(rule, lazy, kind, batch=BATCH):

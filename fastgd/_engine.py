@@ -14,9 +14,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastgd._backend import get_backend
-from fastgd._rules import (FP_T, FP_U, HEAD_ALL_WORK, HEAD_MAX_BYTES, HEAD_MAX_COLUMNS,
-                           HEAD_MIN_FREQ, HP_NAMES, IP_TRACK, MAX_SLOTS, PAD,
-                           ROUND_STEPS, SCHED_ETA,
+from fastgd._rules import (FP_T, FP_U, HP_NAMES, IP_TRACK, MAX_SLOTS, PAD,
+                           REPLICA_MAX_BYTES, REPLICA_WORK, ROUND_STEPS, SCHED_ETA,
                            SYNC_MIN_BATCH, Penalty, Rule, Schedule, records)
 from fastgd.epoch_order import Readahead
 
@@ -173,44 +172,19 @@ def _parallel_kernels(rows, n_jobs):
     return rows.backend.threaded("parallel")
 
 
-def hogwild_head(rows, n_threads):
-    """(rep, hm, hlist) for ``hogwild_plain_epoch``: the columns every thread writes, which
-    get per-thread replicas merged at each round's end (DimmWitted's PerCore replication,
-    Zhang & Re 2014, for the head only; the sparse tail stays shared and lock-free).
-
-    Every column when copying and merging them all is cheap against a round's work
-    (``HEAD_ALL_WORK``): always on dense X, whose steps write every column, and on CSR
-    with few columns. Other CSR: the most frequent columns, measured: those in at least
-    ``HEAD_MIN_FREQ`` of the rows (written by every thread every other step), at most
-    ``HEAD_MAX_COLUMNS`` of them (the copies and the merge are per round and column,
-    scattered); none when the replicas would pass ``HEAD_MAX_BYTES``.
+def hogwild_replicas(rows, n_threads):
+    """``rep`` for ``hogwild_plain_epoch``: float64 (n_threads, 2, d), per-thread replicas
+    of w and q merged at each round's end (DimmWitted's PerCore replication, Zhang & Re
+    2014), when copying and merging every column is at most ``REPLICA_WORK`` of a
+    round's non-zero updates: always on dense X, whose steps write every column, and on
+    CSR with few columns (a9a, w8a, covtype). Else (0, 2, 0): every column shared, lock-free.
     """
-    if n_threads <= 1 or rows.n_features * n_threads * 16 > HEAD_MAX_BYTES:
-        return head_arrays(np.zeros(0, np.int64), rows.n_features, n_threads)
     d = rows.n_features
     per_row = (rows.indices.shape[0] / max(rows.n_samples, 1)) if rows.is_sparse else d
-    if 2 * d * (n_threads + 1) <= HEAD_ALL_WORK * n_threads * ROUND_STEPS * per_row:
-        return head_arrays(np.arange(d, dtype=np.int64), d, n_threads)
-    counts = np.bincount(rows.indices, minlength=d)
-    top = np.argsort(-counts, kind="stable")[:HEAD_MAX_COLUMNS]
-    return head_arrays(np.sort(top[counts[top] >= HEAD_MIN_FREQ * rows.n_samples]), d,
-                       n_threads)
-
-
-def head_arrays(hlist, d, n_threads):
-    """(rep, hm, hlist) of the replicated columns ``hlist``: rep float64
-    (n_threads, 2, d), hm their bitset (bit j & 63 of int64 word j >> 6; empty when
-    hlist holds every column: the replicas then stand in for all of w)."""
-    hlist = np.asarray(hlist, dtype=np.int64)
-    if hlist.shape[0] == 0:
-        return np.zeros((1, 2, 1)), np.zeros(0, np.int64), hlist
-    rep = np.zeros((n_threads, 2, d))
-    if hlist.shape[0] == d:
-        return rep, np.zeros(0, np.int64), hlist
-    hm = np.zeros((d + 63) // 64, np.uint64)
-    np.bitwise_or.at(hm, hlist >> 6, np.left_shift(np.uint64(1),
-                                                   (hlist & 63).astype(np.uint64)))
-    return rep, hm.view(np.int64), hlist
+    if (n_threads > 1 and d * n_threads * 16 <= REPLICA_MAX_BYTES
+            and 2 * d * (n_threads + 1) <= REPLICA_WORK * n_threads * ROUND_STEPS * per_row):
+        return np.zeros((n_threads, 2, d))
+    return np.zeros((0, 2, 0))
 
 
 def optimal_init(cfg, kern, alpha):
@@ -440,7 +414,7 @@ class _PlainRun(_SGDRun):
         self.par = par
         if par is not None:
             self.tstate = np.zeros((n_threads, 11 + PAD))
-            self.head = hogwild_head(rows, n_threads)
+            self.rep = hogwild_replicas(rows, n_threads)
         # rows memory-mapped from disk: epochs in segments, the next ones read ahead
         self.readahead = (Readahead.of(rows.data, rows.indices, rows.indptr, y)
                           if par is None and rows.is_sparse else None)
@@ -470,7 +444,7 @@ class _PlainRun(_SGDRun):
         try:
             if self.par is not None:
                 with self.par.guard():
-                    obj_sum = self.par.hogwild_plain_epoch(*args, self.tstate, *self.head)
+                    obj_sum = self.par.hogwild_plain_epoch(*args, self.tstate, self.rep)
             else:  # plain_sgd_epoch, in segments read ahead on memory-mapped rows
                 self.st[8] = obj_sum = 0.0
                 for a, b in (((0, order.shape[0]),) if self.readahead is None

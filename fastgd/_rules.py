@@ -140,11 +140,10 @@ ROUND_STEPS = 1024  # n_jobs > 1: batches per thread between two merges
 SHRINK_KEEP = 0.99  # a Hogwild! thread ends its round once its scale falls below 0.99 S
 SYNC_MIN_BATCH = 256  # batches at least this large use the synchronous kernel
 PAD = 16  # float64 slots between per-thread rows (128 bytes: no shared cache line)
-HEAD_MIN_FREQ = 0.5  # Hogwild! replicates the CSR columns in this share of rows or more,
-HEAD_MAX_COLUMNS = 64  # ... at most this many of them (the most frequent)
-HEAD_MAX_BYTES = 1 << 28  # ... while the replicas (n_threads x 2 x d float64) fit in this
-HEAD_ALL_WORK = 0.125  # ... every CSR column when copying and merging all of them in a
-# round (2 d (n_threads + 1) numbers) is at most this share of its non-zero updates
+REPLICA_WORK = 0.125  # Hogwild! plain SGD gives each thread replicas of every column when
+# copying and merging them in a round (2 d (n_threads + 1) numbers) is at most this share
+# of the round's non-zero updates,
+REPLICA_MAX_BYTES = 1 << 28  # ... and the replicas (n_threads x 2 x d float64) fit in this
 
 
 @dataclass(frozen=True)

@@ -110,21 +110,6 @@ cdef inline (double, double) _row_add_norms(const floating[:] data,
                                             const int32_t[:] indices, Py_ssize_t dense_d,
                                             Py_ssize_t start, Py_ssize_t end, double cw,
                                             double[:] w) noexcept nogil
-cdef inline bint _in_head(const int64_t[:] hm, Py_ssize_t j) noexcept nogil
-@cython.locals(k=Py_ssize_t, j=Py_ssize_t)
-cdef inline double _hrow_dot(const floating[:] data, const int32_t[:] indices,
-                             Py_ssize_t start, Py_ssize_t end, const double[:] w,
-                             const double[:] wr, const int64_t[:] hm) noexcept nogil
-@cython.locals(k=Py_ssize_t, j=Py_ssize_t)
-cdef inline void _hrow_axpy(const floating[:] data, const int32_t[:] indices,
-                            Py_ssize_t start, Py_ssize_t end, double c, double[:] w,
-                            double[:] wr, const int64_t[:] hm) noexcept nogil
-@cython.locals(k=Py_ssize_t, j=Py_ssize_t, l2acc=double, l1acc=double, x=double)
-cdef inline (double, double) _hrow_add_norms(const floating[:] data,
-                                             const int32_t[:] indices, Py_ssize_t start,
-                                             Py_ssize_t end, double cw, double[:] w,
-                                             double[:] wr,
-                                             const int64_t[:] hm) noexcept nogil
 @cython.locals(z=double, v=double)
 cdef inline void _l1_clip(double[:] w, double[:] q, Py_ssize_t j, double u,
                           double wscale) noexcept nogil
@@ -309,15 +294,13 @@ cdef inline double _shrunk(double scale, double eta, double a2, double[:] w,
                n_features=Py_ssize_t, has_l1=bint, ii=Py_ssize_t, t=double, eta_t=double,
                c=double, i=Py_ssize_t, start=Py_ssize_t, end=Py_ssize_t, p=double,
                yi=double, nrm=double, update=double, f=double, j=Py_ssize_t,
-               l2acc=double, l1acc=double, num_iter=double, mu=double, k=Py_ssize_t,
-               head=bint)
+               l2acc=double, l1acc=double, num_iter=double, mu=double, k=Py_ssize_t)
 cdef Py_ssize_t _plain_run(const floating[:] data, const int32_t[:] indices,
                            const int64_t[:] indptr, const double[:] y, const double[:] sw,
                            const int64_t[:] order, Py_ssize_t ii0, Py_ssize_t ii_stop,
                            double[:] w, double[:] aw, double[:] q, const int64_t[:] ip,
                            const double[:] fp, bint multi, double scale_ref,
-                           double[:] st, double[:] wr, double[:] qr,
-                           const int64_t[:] hm) noexcept nogil
+                           double[:] st) noexcept nogil
 
 @cython.locals(dense_d=Py_ssize_t, rule=int, loss=int, schedule=int,
                batch_size=Py_ssize_t, fit_intercept=bint, lazy=bint, param=double,

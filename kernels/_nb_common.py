@@ -298,56 +298,6 @@ def _row_add_norms(data, indices, dense_d, start, end, cw, w):
     return l2acc, l1acc
 
 
-# Hogwild! head replicas (_nb_parallel): a thread reads and writes the columns of the
-# bitset ``hm`` (int64 words, bit j of word j >> 6: column j) in its own replica ``wr``
-# (length d, indexed by column) and every other column in the shared ``w``.
-@_inline
-def _in_head(hm, j):
-    return (hm[j >> 6] >> (j & 63)) & 1 != 0
-
-
-@_inline
-def _hrow_dot(data, indices, start, end, w, wr, hm):
-    """``_row_dot`` of a CSR row with the head columns read from ``wr``."""
-    p = 0.0
-    for k in range(start, end):
-        j = indices[k]
-        if _in_head(hm, j):
-            p += wr[j] * data[k]
-        else:
-            p += w[j] * data[k]
-    return p
-
-
-@_inline
-def _hrow_axpy(data, indices, start, end, c, w, wr, hm):
-    """``_row_axpy`` of a CSR row with the head columns written to ``wr``."""
-    for k in range(start, end):
-        j = indices[k]
-        if _in_head(hm, j):
-            wr[j] += c * data[k]
-        else:
-            w[j] += c * data[k]
-
-
-@_inline
-def _hrow_add_norms(data, indices, start, end, cw, w, wr, hm):
-    """``_row_add_norms`` of a CSR row with the head columns in ``wr``."""
-    l2acc = 0.0
-    l1acc = 0.0
-    for k in range(start, end):
-        j = indices[k]
-        if _in_head(hm, j):
-            wr[j] += data[k] * cw
-            x = wr[j]
-        else:
-            w[j] += data[k] * cw
-            x = w[j]
-        l2acc += x * x
-        l1acc += abs(x)
-    return l2acc, l1acc
-
-
 @_inline
 def _l1_clip(w, q, j, u, wscale):
     """scikit-learn's cumulative L1 penalty (Tsuruoka et al. 2009) on coordinate j."""
@@ -1163,7 +1113,7 @@ def _shrunk(scale, eta, a2, w, n_features, reset):
 # (_nb_parallel) over its slice of it, for a round.
 @_jit
 def _plain_run(data, indices, indptr, y, sw, order, ii0, ii_stop, w, aw, q, ip, fp,
-               multi, scale_ref, st, wr, qr, hm):
+               multi, scale_ref, st):
     """Samples order[ii0:ii_stop] of scikit-learn's ``_plain_sgd`` (plain_sgd_epoch).
 
     ``st[:9]`` = [wscale, average_a, average_b, u, sq_norm, l1_norm, intercept,
@@ -1171,10 +1121,7 @@ def _plain_run(data, indices, indptr, y, sw, order, ii0, ii_stop, w, aw, q, ip, 
     Hogwild! thread's copies (``multi``; its round started at the shared scale
     ``scale_ref``). The step of sample order[ii] is t = fp[FP_T] + ii. Returns the
     position reached (< ii_stop when a thread ended its round on the shrink criterion).
-    With a non-empty bitset ``hm`` (CSR only) the head columns live in the thread's
-    replicas ``wr`` (of w) and ``qr`` (of q); an empty one: ``w`` and ``q`` hold all.
     """
-    head = hm.shape[0] > 0
     dense_d = ip[IP_DENSE_D]
     loss = ip[IP_LOSS]
     penalty = ip[IP_PENALTY]
@@ -1211,10 +1158,7 @@ def _plain_run(data, indices, indptr, y, sw, order, ii0, ii_stop, w, aw, q, ip, 
         _prefetch_row(data, indices, indptr, dense_d, y, sw, order, ii, w)
         i = order[ii]
         start, end = _row(indptr, dense_d, i)
-        if head:
-            p = _hrow_dot(data, indices, start, end, w, wr, hm) * wscale + intercept
-        else:
-            p = _row_dot(data, indices, dense_d, start, end, w) * wscale + intercept
+        p = _row_dot(data, indices, dense_d, start, end, w) * wscale + intercept
         yi = y[i]
         if track_objective:
             objective_sum += _loss_value(loss, yi, p, param)
@@ -1238,9 +1182,6 @@ def _plain_run(data, indices, indptr, y, sw, order, ii0, ii_stop, w, aw, q, ip, 
                     f = wscale / scale_ref
                     for j in range(n_features):
                         w[j] *= f
-                    if head:
-                        for j in range(n_features):
-                            wr[j] *= f
                     wscale = scale_ref
                 else:
                     if average > 0:
@@ -1252,17 +1193,11 @@ def _plain_run(data, indices, indptr, y, sw, order, ii0, ii_stop, w, aw, q, ip, 
                         w[j] *= wscale
                     wscale = 1.0
         if update != 0.0 and track_objective:
-            if head:
-                l2acc, l1acc = _hrow_add_norms(data, indices, start, end,
-                                               update / wscale, w, wr, hm)
-            else:
-                l2acc, l1acc = _row_add_norms(data, indices, dense_d, start, end,
-                                              update / wscale, w)
+            l2acc, l1acc = _row_add_norms(data, indices, dense_d, start, end,
+                                          update / wscale, w)
             sq_norm = l2acc * (wscale * wscale)
             l1_norm = l1acc * wscale
-        elif update != 0.0 and head:  # the norms only feed the objective
-            _hrow_axpy(data, indices, start, end, update / wscale, w, wr, hm)
-        elif update != 0.0:
+        elif update != 0.0:  # the norms only feed the objective
             _row_axpy(data, indices, dense_d, start, end, update / wscale, w)
         if fit_intercept and update != 0.0:
             intercept += update * intercept_decay
@@ -1277,11 +1212,7 @@ def _plain_run(data, indices, indptr, y, sw, order, ii0, ii_stop, w, aw, q, ip, 
         if has_l1:
             u += l1_ratio * eta_t * alpha
             for k in range(start, end):
-                j = _col(indices, dense_d, start, k)
-                if head and _in_head(hm, j):
-                    _l1_clip(wr, qr, j, u, wscale)
-                else:
-                    _l1_clip(w, q, j, u, wscale)
+                _l1_clip(w, q, _col(indices, dense_d, start, k), u, wscale)
         ii += 1
     st[0] = wscale
     st[1] = avg_a

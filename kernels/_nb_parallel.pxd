@@ -8,23 +8,21 @@ cdef Py_ssize_t _PLAIN_POS, _PLAIN_HI, _OPT_POS, _OPT_HI, _OPT_B
                penalty=int, has_l1=bint, l1_ratio=double, alpha=double, u=double,
                s=Py_ssize_t, ii=Py_ssize_t, S=double, b_shared=double, pos=Py_ssize_t,
                hi=Py_ssize_t, stop=Py_ssize_t, s_new=double, b_new=double, j=Py_ssize_t,
-               obj=double, last=Py_ssize_t, n_head=Py_ssize_t, whole=bint, r=Py_ssize_t,
+               obj=double, last=Py_ssize_t, d=Py_ssize_t, whole=bint,
                wj=double, qj=double, dw=double, dq=double, mw=Py_ssize_t,
                mq=Py_ssize_t, undo_all=double)
 cdef double _hogwild_plain_epoch(
     const floating[:] data, const int32_t[:] indices, const int64_t[:] indptr,
     const double[:] y, const double[:] sw, const int64_t[:] order, double[:] w,
     double[:] aw, double[:] q, double[:] st, const int64_t[:] ip, double[:] fp,
-    double[:, :] tstate, double[:, :, :] rep, const int64_t[:] hm,
-    const int64_t[:] hlist) noexcept nogil
+    double[:, :] tstate, double[:, :, :] rep) noexcept nogil
 
-@cython.locals(K=Py_ssize_t, team=Py_ssize_t, d=Py_ssize_t, c=Py_ssize_t, r=double)
+@cython.locals(K=Py_ssize_t, team=Py_ssize_t, r=double)
 cpdef hogwild_plain_epoch(const floating[:] data, const int32_t[:] indices,
                           const int64_t[:] indptr, const double[:] y, const double[:] sw,
                           const int64_t[:] order, double[:] w, double[:] aw, double[:] q,
                           double[:] st, const int64_t[:] ip, double[:] fp,
-                          double[:, :] tstate, double[:, :, :] rep, const int64_t[:] hm,
-                          const int64_t[:] hlist)
+                          double[:, :] tstate, double[:, :, :] rep)
 
 @cython.locals(n_features=Py_ssize_t, n=Py_ssize_t, n_slots=Py_ssize_t, rule=int,
                batch_size=Py_ssize_t, n_batches=Py_ssize_t, K=Py_ssize_t, multi=bint,

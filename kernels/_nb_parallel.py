@@ -51,23 +51,27 @@ shared coefficients (and the rule's per-coordinate state, and L1's ``q``) withou
     The rescale below 1e-9 (scikit-learn's ``wscale`` floor) happens on the merged scale
     in the serial part. With one thread there is one round and the scale is the
     serial one.
-  * Head replicas (plain SGD, ``hogwild_plain_epoch``): the columns every thread
-    writes at almost every step would bounce their cache lines between the cores (on
-    Intel's mesh two threads sharing covtype's 54 columns ran at 0.6x one thread). Each
-    thread gets its own replica of them (and of L1's ``q``), copied from the shared
-    values at the round's start: all of them on dense X and on CSR with few columns,
-    else the most frequent ones, chosen by measured column frequency
-    (``fastgd._engine.hogwild_head``). At the round's end a column that m threads
-    moved takes the mean of their deltas and the m-th root of the round's L2 shrink
-    (DimmWitted's PerCore model averaging, Zhang & Re, VLDB 2014, over the threads that
-    touched the column): a column one thread touched gets that thread's whole step, as
-    lock-free Hogwild! would give it; on a column all K threads touched, step and shrink
-    are both divided by K, so the fixed point stays F's minimiser. (Measured on a9a,
-    w8a, ijcnn1 and covtype: the sum of the deltas, as for the intercept, overshoots
-    early, F 4x its optimum on a9a after 4 epochs; the mean of the deltas under the full
-    shrink stalls at 1e-2 relative suboptimality: it minimises F with 2 alpha.) The
-    sparse tail stays shared and lock-free. With every column replicated no thread
-    writes shared memory in a round, and the epoch is deterministic.
+  * Replicas (plain SGD, ``hogwild_plain_epoch``): columns that every thread writes
+    at almost every step bounce their cache lines between the cores (on Intel's mesh
+    two threads sharing covtype's 54 columns ran at 0.6x one thread). When copying
+    and merging every column is cheap against a round's work (dense X, CSR with few
+    columns: ``fastgd._engine.hogwild_replicas``), each thread works on its own
+    replica of w (and of L1's ``q``), copied from the shared values at the round's
+    start. At the round's end a column that m threads moved takes the mean of their
+    deltas and the m-th root of the round's L2 shrink (DimmWitted's PerCore model
+    averaging, Zhang & Re, VLDB 2014, over the threads that touched the column): a
+    column one thread touched gets that thread's whole step, as lock-free Hogwild!
+    would give it; on a column all K threads touched, step and shrink are both divided
+    by K, so the fixed point stays F's minimiser. (Measured on a9a, w8a, ijcnn1 and
+    covtype: the sum of the deltas, as for the intercept, overshoots early, F 4x its
+    optimum on a9a after 4 epochs; the mean of the deltas under the full shrink stalls
+    at 1e-2 relative suboptimality: it minimises F with 2 alpha.) No thread then writes
+    shared memory in a round, and the epoch is deterministic. Other CSR shares every
+    column: replicas of only the most frequent columns (a power-law head) cost a
+    membership test per non-zero, which lost more than the cache lines it saved
+    (synth-1e7 0.95x -> 0.73x, debian-size 0.97x -> 0.54x on an AMD EPYC; 0.70x ->
+    0.62x and 0.82x -> 0.51x on an Intel Xeon), and all of them with rounds long
+    enough to pay for the merge broke up on the L2 shrink rule below.
   * ``average`` (ASGD) keeps shared scalars (``average_a``, ``average_b``) updated by
     every step, which has no sound lock-free form here: ``n_jobs > 1`` with ``average``
     on a binary problem is a ValueError raised by the engine (one-vs-rest problems fit
@@ -201,13 +205,13 @@ def _need(name, arr, *shape):
 # --------------------------------------------------------- Hogwild!: plain SGD
 @_pjit
 def _hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, fp,
-                         tstate, rep, hm, hlist):
+                         tstate, rep):
     """See hogwild_plain_epoch (the Cython build: the nogil body of that entry)."""
     n = order.shape[0]
     K = min(ip[IP_N_THREADS], max(n, 1))
     multi = K > 1
-    n_head = hlist.shape[0] if multi else 0
-    whole = n_head == w.shape[0]  # every column in the replicas (dense X, small d)
+    d = w.shape[0]
+    whole = multi and rep.shape[0] > 0  # every column in per-thread replicas
     t = fp[FP_T]
     for k in range(K):
         tstate[k, _PLAIN_POS] = k * n // K
@@ -233,10 +237,10 @@ def _hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, 
             tstate[k, 0] = S
             tstate[k, 6] = b_shared
         for k in prange(K):
-            for r in range(n_head):  # every thread, so that an idle one adds nothing
-                j = hlist[r]
-                rep[k, 0, j] = w[j]
-                rep[k, 1, j] = q[j]
+            if whole:  # every thread, so that an idle one adds nothing
+                for j in range(d):
+                    rep[k, 0, j] = w[j]
+                    rep[k, 1, j] = q[j]
             pos = _to_index(tstate[k, _PLAIN_POS])
             hi = _to_index(tstate[k, _PLAIN_HI])
             if pos < hi:
@@ -244,15 +248,11 @@ def _hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, 
                 if whole:
                     tstate[k, _PLAIN_POS] = _plain_run(
                         data, indices, indptr, y, sw, order, pos, stop, rep[k, 0], aw,
-                        rep[k, 1], ip, fp, multi, S, tstate[k], w, q, hm[:0])
-                elif n_head > 0:
-                    tstate[k, _PLAIN_POS] = _plain_run(
-                        data, indices, indptr, y, sw, order, pos, stop, w, aw, q, ip, fp,
-                        multi, S, tstate[k], rep[k, 0], rep[k, 1], hm)
+                        rep[k, 1], ip, fp, multi, S, tstate[k])
                 else:
                     tstate[k, _PLAIN_POS] = _plain_run(
                         data, indices, indptr, y, sw, order, pos, stop, w, aw, q, ip, fp,
-                        multi, S, tstate[k], w, q, hm[:0])
+                        multi, S, tstate[k])
         if multi:
             s_new = S
             b_new = b_shared
@@ -262,8 +262,7 @@ def _hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, 
             # a column m threads moved takes the mean of their deltas and the m-th root
             # of the round's shrink s_new / S (which the shared scale applies in full)
             undo_all = pow(s_new / S, 1.0 / K - 1.0)
-            for r in range(n_head):
-                j = hlist[r]
+            for j in range(d if whole else 0):
                 wj = w[j]
                 qj = q[j]
                 dw = 0.0
@@ -286,7 +285,7 @@ def _hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, 
                 if mq > 0:
                     q[j] = qj + dq / mq
             if s_new < _WSCALE_MIN:
-                for j in range(w.shape[0]):
+                for j in range(d):
                     w[j] *= s_new
                 s_new = 1.0
             S = s_new
@@ -312,38 +311,26 @@ def _hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, 
 
 @_entry
 def hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, fp,
-                        tstate, rep, hm, hlist):
+                        tstate, rep):
     """Hogwild! version of ``plain_sgd_epoch`` (same arguments, same ``st``, same
     return) with ``ip``'s n_threads threads.
 
     ``tstate`` is per-thread scratch, float64 ``(n_threads, >= 11 + PAD)``. With more
     than one thread ``average`` must be 0 (the engine checks it). See the module
-    docstring for the per-thread scale, the intercept merge and the head replicas:
-    ``hlist`` (int64) the replicated columns (empty: none; all of them: each thread
-    works on its replicas only), ``hm`` their bitset when only some are (int64 words,
-    bit j & 63 of word j >> 6), ``rep`` float64 ``(n_threads, 2, d)`` the replicas of w
-    and q.
+    docstring for the per-thread scale, the intercept merge and the replicas: ``rep``
+    float64 ``(n_threads, 2, d)``, each thread's replicas of w and q, or an empty
+    ``(0, 2, 0)`` array for every column shared.
     """
     if ip[IP_N_THREADS] < 1:
         raise ValueError(f"n_threads must be >= 1; got {ip[IP_N_THREADS]}")
     K = min(ip[IP_N_THREADS], max(order.shape[0], 1))
     _need("tstate", tstate, K, _PLAIN_HI + 1)
-    if hlist.shape[0] > 0:
-        d = w.shape[0]
-        _need("rep", rep, K, 2, d)
-        if hlist.shape[0] < d:
-            if ip[IP_DENSE_D] > 0:
-                raise ValueError("dense X replicates every column or none")
-            _need("hm", hm, (d + 63) // 64)
-        for c in range(hlist.shape[0]):
-            if hlist[c] < 0 or hlist[c] >= d:
-                raise ValueError("hlist holds a column out of range")
-            if c > 0 and hlist[c] <= hlist[c - 1]:
-                raise ValueError("hlist must be strictly increasing")
+    if rep.shape[0] > 0:
+        _need("rep", rep, K, 2, w.shape[0])
     with cython.nogil:
         team = _set_team(K)
         r = _hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, fp,
-                                 tstate, rep, hm, hlist)
+                                 tstate, rep)
         _set_team(team)
     return r
 

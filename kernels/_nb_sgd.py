@@ -60,7 +60,7 @@ def loss_dloss(loss, y, p, param):
 def _plain_sgd_steps(data, indices, indptr, y, sw, order, w, aw, q, st, ip, fp):
     """See plain_sgd_steps (the Cython build: the nogil body of that entry)."""
     _plain_run(data, indices, indptr, y, sw, order, 0, order.shape[0], w, aw, q, ip, fp,
-               False, 1.0, st, w, q, order[:0])
+               False, 1.0, st)
     fp[FP_T] += order.shape[0]
     return st[8]
 

@@ -35,10 +35,9 @@ nb_par = pytest.importorskip("fastgd.kernels._nb_parallel", reason="numba is not
 from fastgd import SGDClassifier, SGDRegressor  # noqa: E402
 from fastgd import _engine  # noqa: E402
 from fastgd._backend import parallel_kernels  # noqa: E402
-from fastgd._engine import Rows, head_arrays, hogwild_head, new_state  # noqa: E402
-from fastgd._rules import (FP_T, FP_U, HEAD_MAX_COLUMNS, HEAD_MIN_FREQ,  # noqa: E402
-                           HP_NAMES, ROUND_STEPS, RULES, Loss, Penalty,
-                           Schedule, records)
+from fastgd._engine import Rows, hogwild_replicas, new_state  # noqa: E402
+from fastgd._rules import (FP_T, FP_U, HP_NAMES, ROUND_STEPS, RULES, Loss,  # noqa: E402
+                           Penalty, Schedule, records)
 from fastgd.kernels import _cy_sgd as cy  # noqa: E402
 from fastgd.objective import objective  # noqa: E402
 
@@ -182,7 +181,7 @@ def test_sync_kernel_many_threads_identical(rule, layout, lazy, n_threads):
 
 
 def _run_plain(mod, rows, y, sw, penalty, l1_ratio, average, parallel, n_threads=1,
-               head=None):
+               ):
     d, n = rows.n_features, rows.n_samples
     w, aw, q = np.zeros(d), np.zeros(d), np.zeros(d)
     st = np.array([1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
@@ -197,7 +196,7 @@ def _run_plain(mod, rows, y, sw, penalty, l1_ratio, average, parallel, n_threads
         args = (rows.data, rows.indices, rows.indptr, y, sw, order, w, aw, q, st, ip, fp)
         if parallel:
             obj = mod.hogwild_plain_epoch(*args, np.zeros((n_threads, 11 + PAD)),
-                                          *(head or hogwild_head(rows, n_threads)))
+                                          hogwild_replicas(rows, n_threads))
         else:
             obj = mod.plain_sgd_epoch(*args)
         t = fp[FP_T]
@@ -249,19 +248,16 @@ def test_bad_scratch_is_a_clear_error():
         cy_par.hogwild_plain_epoch(rows.data, rows.indices, rows.indptr, y, sw, order,
                                    np.zeros(d), np.zeros(d), np.zeros(d),
                                    np.array([1.0, 0, 1, 0, 0, 0, 0, 0, 0]), ip, fp,
-                                   np.zeros((1, 9 + PAD)), *hogwild_head(rows, 1))
-    for bad, match in ((head_arrays(np.array([d]), d + 1, 2), "out of range"),
-                       (head_arrays(np.array([1, 1]), d, 2), "strictly increasing"),
-                       (head_arrays(np.arange(d), d, 1), "rep"),
-                       (head_arrays(np.arange(d), 64 * d, 2)[:1] + (
-                           np.zeros(0, np.int64), np.arange(d - 1)), "hm")):
+                                   np.zeros((1, 9 + PAD)), hogwild_replicas(rows, 1))
+    for bad, match in ((np.zeros((1, 2, d)), "rep"), (np.zeros((2, 2, d - 1)), "rep"),
+                       (np.zeros((2, 1, d)), "rep")):
         ip, fp = records(dense_d=0, loss=int(Loss.HINGE), param=1.0, alpha=1e-3, eta=0.01,
                          eta0=0.01, t=1.0, n_threads=2)
         with pytest.raises(ValueError, match=match):
             cy_par.hogwild_plain_epoch(rows.data, rows.indices, rows.indptr, y, sw, order,
                                        np.zeros(d), np.zeros(d), np.zeros(d),
                                        np.array([1.0, 0, 1, 0, 0, 0, 0, 0, 0]), ip, fp,
-                                       np.zeros((2, 11 + PAD)), *bad)
+                                       np.zeros((2, 11 + PAD)), bad)
 
 
 def _simulated_rounds(rows, y, sw, orders, n_threads, eta, alpha):
@@ -315,7 +311,7 @@ def _simulated_rounds(rows, y, sw, orders, n_threads, eta, alpha):
 @pytest.mark.parametrize("kind", ["dense", "csr"])
 @pytest.mark.parametrize("n_threads", [2, 3])
 @pytest.mark.parametrize("alpha", [0.0, 5e-4])
-def test_head_replicas_move_by_the_mean_of_the_movers(kind, n_threads, alpha):
+def test_replicas_move_by_the_mean_of_the_movers(kind, n_threads, alpha):
     """With every column replicated no thread writes shared memory during a round: the
     Hogwild! epoch is deterministic, identical on both backends, and equal to the rounds
     simulated with the serial kernel (each coordinate moves by the mean of the deltas of
@@ -324,7 +320,6 @@ def test_head_replicas_move_by_the_mean_of_the_movers(kind, n_threads, alpha):
     d, n = rows.n_features, rows.n_samples
     orders = _orders(n, 2)
     eta = 0.01  # with alpha = 5e-4 a round shrinks w by 0.5 %: no round ends early
-    head = head_arrays(np.arange(d), d, n_threads)
     penalty = int(Penalty.L2 if alpha > 0 else Penalty.NONE)
     results = []
     for mod in (nb_par, cy_par, cy_par):
@@ -336,7 +331,8 @@ def test_head_replicas_move_by_the_mean_of_the_movers(kind, n_threads, alpha):
                              eta0=eta, t=t, track=1, n_threads=n_threads)
             mod.hogwild_plain_epoch(rows.data, rows.indices, rows.indptr, y, sw, order, w,
                                     np.zeros(d), np.zeros(d), st, ip, fp,
-                                    np.zeros((n_threads, 11 + PAD)), *head)
+                                    np.zeros((n_threads, 11 + PAD)),
+                                    np.zeros((n_threads, 2, d)))
             t = fp[FP_T]
         results.append((w, st[0], st[6]))
     expected_w, expected_s, expected_b = _simulated_rounds(rows, y, sw, orders, n_threads,
@@ -351,27 +347,20 @@ def test_head_replicas_move_by_the_mean_of_the_movers(kind, n_threads, alpha):
     assert np.array_equal(results[0][0], results[1][0])  # numba == cython
 
 
-def test_head_is_chosen_by_column_frequency():
+def test_replicas_where_copying_every_column_is_cheap():
+    """Every column replicated on dense X and on CSR with few columns against the
+    non-zeros of a round; none on wide sparse data (a power-law column usage here),
+    nor for one thread."""
     rng = np.random.RandomState(0)
     n, d = 20000, 5000
     cols = np.minimum(rng.zipf(1.3, size=n * 8) - 1, d - 1)  # a power-law column usage
     X = sp.csr_matrix((np.ones(cols.shape[0]), cols, np.arange(0, n * 8 + 1, 8)),
                       shape=(n, d))
     X.sum_duplicates()
-    rows = Rows.of(X, "cython")
-    rep, hm, hlist = hogwild_head(rows, 2)
-    counts = np.bincount(rows.indices, minlength=d)
-    assert 0 < hlist.shape[0] < d and rep.shape == (2, 2, d)
-    assert counts[hlist].min() >= HEAD_MIN_FREQ * n  # the head is the frequent part
-    assert hlist.shape[0] <= HEAD_MAX_COLUMNS
-    assert np.all(counts[hlist].min() >= np.delete(counts, hlist))
-    in_head = (hm[np.arange(d) >> 6] >> (np.arange(d) & 63)) & 1
-    assert np.array_equal(np.flatnonzero(in_head), hlist)
-    assert hogwild_head(rows, 1)[2].shape == (0,)
-    dense = hogwild_head(Rows.of(X.toarray()[:50], "cython"), 2)
-    assert np.array_equal(dense[2], np.arange(d)) and dense[1].shape == (0,)
-    few = hogwild_head(Rows.of(X[:, :40], "cython"), 2)  # few columns: all replicated
-    assert np.array_equal(few[2], np.arange(40)) and few[1].shape == (0,)
+    assert hogwild_replicas(Rows.of(X, "cython"), 2).shape == (0, 2, 0)
+    assert hogwild_replicas(Rows.of(X[:, :40], "cython"), 2).shape == (2, 2, 40)
+    assert hogwild_replicas(Rows.of(X.toarray()[:50], "cython"), 3).shape == (3, 2, d)
+    assert hogwild_replicas(Rows.of(X[:, :40], "cython"), 1).shape == (0, 2, 0)
 
 
 # ------------------------------------------------------------------ estimators

@@ -22,7 +22,7 @@ from sklearn.preprocessing import MaxAbsScaler
 
 import fastgd
 from fastgd import SGDClassifier, SGDRegressor
-from fastgd._engine import Rows, hogwild_head, new_state
+from fastgd._engine import Rows, hogwild_replicas, new_state
 from fastgd._rules import FP_T, FP_U, HP_NAMES, RULES, Loss, Schedule, records
 from fastgd.kernels import _nb_parallel as par
 from fastgd.kernels import _nb_sgd as nb
@@ -131,7 +131,7 @@ def test_plain_kernel_one_thread_equal_serial(kind, penalty, l1_ratio, average):
                     fp)
             if parallel:
                 obj = par.hogwild_plain_epoch(*args, np.zeros((1, 11 + par.PAD)),
-                                              *hogwild_head(rows, 1))
+                                              hogwild_replicas(rows, 1))
             else:
                 obj = nb.plain_sgd_epoch(*args)
             t = fp[FP_T]
@@ -291,7 +291,7 @@ def test_hogwild_replicas_keep_the_minimiser(shared_data, name):
     the threads' steps under the whole shrink stalled at relative suboptimality
     1.3e-2 on w8a and 9e-3 on ijcnn1, against 1.7e-3 and 1.4e-3 serial; measured.)"""
     X, y = shared_data(name)
-    assert hogwild_head(Rows.of(X, "numba"), 2)[2].shape[0] == X.shape[1]  # every column
+    assert hogwild_replicas(Rows.of(X, "numba"), 2).shape == (2, 2, X.shape[1])
     alpha, n, yy = 1e-4, X.shape[0], np.where(y == y.max(), 1.0, -1.0)
 
     def F(est):

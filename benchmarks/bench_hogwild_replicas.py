@@ -1,9 +1,10 @@
-"""Hogwild! head replicas: plain SGD seconds per epoch at n_jobs=1, and at n_jobs=2 with
-every column shared (no replicas) and with the head replicated (``_engine.hogwild_head``:
-every column of dense X, the most frequent CSR columns), interleaved in one run.
+"""Hogwild! replicas: plain SGD seconds per epoch at n_jobs=1, and at n_jobs=2 with every
+column shared (no replicas) and with what the engine picks (``_engine.hogwild_replicas``:
+per-thread replicas of every column on dense X and CSR with few columns, else none),
+interleaved in one run.
 
-    python benchmarks/bench_hogwild_head.py [--sets a9a covtype covtype-dense synth-1e7]
-        [--repeat 3] [--out benchmarks/results/hogwild-head.md]
+    python benchmarks/bench_hogwild_replicas.py [--sets a9a covtype covtype-dense synth-1e7]
+        [--repeat 3] [--out benchmarks/results/hogwild-replicas.md]
 
 Seconds per epoch: the marginal cost of 5 epochs, (fit of 6 epochs - fit of 1) / 5, the
 minimum over ``--repeat`` rounds (each round runs the three variants one after the other,
@@ -40,10 +41,10 @@ def load(name, cache_dir):
 def measure(X, y, repeat):
     from fastgd import SGDClassifier, _engine
 
-    replicated = _engine.hogwild_head
+    replicated = _engine.hogwild_replicas
 
     def shared(rows, n_threads):
-        return _engine.head_arrays(np.zeros(0, np.int64), rows.n_features, n_threads)
+        return np.zeros((0, 2, 0))
 
     def fit(n_jobs, epochs):
         est = SGDClassifier(loss="log_loss", alpha=1e-4, max_iter=epochs, tol=None,
@@ -53,12 +54,12 @@ def measure(X, y, repeat):
         return time.perf_counter() - t, est
 
     variants = (("n_jobs=1", replicated, 1), ("2, shared", shared, 2),
-                ("2, head replicas", replicated, 2))
+                ("2, engine's choice", replicated, 2))
     out = {label: [] for label, _, _ in variants}
     try:
         for _ in range(repeat):
-            for label, head, n_jobs in variants:
-                _engine.hogwild_head = head
+            for label, choose, n_jobs in variants:
+                _engine.hogwild_replicas = choose
                 fit(n_jobs, 1)  # compiled and warm
                 t1, _ = fit(n_jobs, 1)
                 t6, est = fit(n_jobs, 6)
@@ -66,9 +67,9 @@ def measure(X, y, repeat):
                                     "clf", 1e-4)
                 out[label].append(((t6 - t1) / 5, F))
     finally:
-        _engine.hogwild_head = replicated
-    n_head = replicated(_engine.Rows.of(X), 2)[2].shape[0]
-    return n_head, {k: (min(s for s, _ in v), v[-1][1]) for k, v in out.items()}
+        _engine.hogwild_replicas = replicated
+    n_rep = replicated(_engine.Rows.of(X), 2).shape[2]
+    return n_rep, {k: (min(s for s, _ in v), v[-1][1]) for k, v in out.items()}
 
 
 def main(argv=None):
@@ -80,22 +81,22 @@ def main(argv=None):
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     cache = os.path.join(HERE, "results", "cache")
-    lines = [f"# Hogwild! head replicas, {time.strftime('%Y-%m-%d')}, "
+    lines = [f"# Hogwild! replicas, {time.strftime('%Y-%m-%d')}, "
              f"{compare.machine_info().get('cpu', '')}, {os.cpu_count()} cores", "",
-             "Command: `python benchmarks/bench_hogwild_head.py " +
+             "Command: `python benchmarks/bench_hogwild_replicas.py " +
              " ".join(argv if argv is not None else sys.argv[1:]) + "`", "",
-             "| set | head columns | n_jobs=1 ms/epoch | 2 threads, shared | "
-             "2 threads, head replicas | F (1 / shared / replicas) |",
+             "| set | replicated columns | n_jobs=1 ms/epoch | 2 threads, shared | "
+             "2 threads, engine's choice | F (1 / shared / engine's choice) |",
              "|---|---:|---:|---:|---:|---|"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for name in args.sets:
             X, y = load(name, cache)
-            n_head, r = measure(X, y, args.repeat)
+            n_rep, r = measure(X, y, args.repeat)
             base = r["n_jobs=1"][0]
             cells = [f"{r[k][0] * 1e3:.2f} ({base / r[k][0]:.2f}×)"
-                     for k in ("2, shared", "2, head replicas")]
-            lines.append(f"| {name} | {n_head} | {base * 1e3:.2f} | {cells[0]} | "
+                     for k in ("2, shared", "2, engine's choice")]
+            lines.append(f"| {name} | {n_rep} | {base * 1e3:.2f} | {cells[0]} | "
                          f"{cells[1]} | " + " / ".join(f"{v[1]:.5f}" for v in r.values())
                          + " |")
             print(lines[-1], flush=True)
