@@ -4,7 +4,10 @@ per-thread replicas of every column on dense X and CSR with few columns, else no
 interleaved in one run.
 
     python benchmarks/bench_hogwild_replicas.py [--sets a9a covtype covtype-dense synth-1e7]
-        [--repeat 3] [--out benchmarks/results/hogwild-replicas.md]
+        [--solver sgd|saga|svrg] [--repeat 3] [--out benchmarks/results/hogwild-replicas.md]
+
+``--solver saga`` / ``svrg``: ASAGA / AsySVRG (their default step) instead of plain SGD;
+the replicas then hold w and the mean gradient D.
 
 Seconds per epoch: the marginal cost of 5 epochs, (fit of 6 epochs - fit of 1) / 5, the
 minimum over ``--repeat`` rounds (each round runs the three variants one after the other,
@@ -38,7 +41,7 @@ def load(name, cache_dir):
     return (X.toarray(), y) if name.endswith("-dense") else (X, y)
 
 
-def measure(X, y, repeat):
+def measure(X, y, repeat, solver="sgd"):
     from fastgd import SGDClassifier, _engine
 
     replicated = _engine.hogwild_replicas
@@ -48,7 +51,7 @@ def measure(X, y, repeat):
 
     def fit(n_jobs, epochs):
         est = SGDClassifier(loss="log_loss", alpha=1e-4, max_iter=epochs, tol=None,
-                            n_jobs=n_jobs, random_state=0)
+                            n_jobs=n_jobs, random_state=0, solver=solver)
         t = time.perf_counter()
         est.fit(X, y)
         return time.perf_counter() - t, est
@@ -77,11 +80,12 @@ def main(argv=None):
     parser.add_argument("--sets", nargs="*",
                         default=["a9a", "w8a", "covtype", "covtype-dense", "ijcnn1-dense",
                                  "synth-1e7", "debian-size"])
+    parser.add_argument("--solver", default="sgd", choices=["sgd", "saga", "svrg"])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     cache = os.path.join(HERE, "results", "cache")
-    lines = [f"# Hogwild! replicas, {time.strftime('%Y-%m-%d')}, "
+    lines = [f"# Hogwild! replicas, solver={args.solver!r}, {time.strftime('%Y-%m-%d')}, "
              f"{compare.machine_info().get('cpu', '')}, {os.cpu_count()} cores", "",
              "Command: `python benchmarks/bench_hogwild_replicas.py " +
              " ".join(argv if argv is not None else sys.argv[1:]) + "`", "",
@@ -92,7 +96,7 @@ def main(argv=None):
         warnings.simplefilter("ignore")
         for name in args.sets:
             X, y = load(name, cache)
-            n_rep, r = measure(X, y, args.repeat)
+            n_rep, r = measure(X, y, args.repeat, args.solver)
             base = r["n_jobs=1"][0]
             cells = [f"{r[k][0] * 1e3:.2f} ({base / r[k][0]:.2f}×)"
                      for k in ("2, shared", "2, engine's choice")]

@@ -173,11 +173,12 @@ def _parallel_kernels(rows, n_jobs):
 
 
 def hogwild_replicas(rows, n_threads):
-    """``rep`` for ``hogwild_plain_epoch``: float64 (n_threads, 2, d), per-thread replicas
-    of w and q merged at each round's end (DimmWitted's PerCore replication, Zhang & Re
-    2014), when copying and merging every column is at most ``REPLICA_WORK`` of a
-    round's non-zero updates: always on dense X, whose steps write every column, and on
-    CSR with few columns (a9a, w8a, covtype). Else (0, 2, 0): every column shared, lock-free.
+    """``rep`` for ``hogwild_plain_epoch`` and ``async_vr_epoch``: float64
+    (n_threads, 2, d), per-thread replicas of w and q (ASAGA / AsySVRG: w and D) merged
+    at each round's end (DimmWitted's PerCore replication, Zhang & Re 2014), when
+    copying and merging every column is at most ``REPLICA_WORK`` of a round's non-zero
+    updates: always on dense X, whose steps write every column, and on CSR with few
+    columns (a9a, w8a, covtype). Else (0, 2, 0): every column shared, lock-free.
     """
     d = rows.n_features
     per_row = (rows.indices.shape[0] / max(rows.n_samples, 1)) if rows.is_sparse else d

@@ -39,7 +39,12 @@ b = b0 + Σ_k (b_k - b0) / K (model averaging over the round), not ``_nb_paralle
 at the variance-reduced step sizes (η ~ 1/L) one thread moves b most of the way to its
 optimum within a round, so the sum of K such moves overshoots by a factor K and
 oscillates (measured: SVRG on reuters.trn with 2 threads went from F = 0.08 to 0.92);
-the mean is a convex combination of stable moves. With ``n_threads=1`` there is one
+the mean is a convex combination of stable moves. With ``rep`` (the engine's choice,
+``fastgd._engine.hogwild_replicas``: few columns against a round's work) every thread
+steps its own replicas of w and D in a round, and no thread writes shared
+coefficients: a column then takes the mean of the moves of the threads that moved it
+(as b), and D the sum of the threads' increments (as D_b); the epoch is deterministic.
+With ``n_threads=1`` there is one
 round and every kernel is deterministic and equal, operation for operation, to the
 NumPy reference ``tests/reference_vr.py::async_vr``.
 
@@ -146,7 +151,7 @@ def _steps(data, indices, indptr, dense_d, y, sw, order, rw, ii0, ii1, w, D, gme
 
 @_pjit
 def _async_vr_epoch(data, indices, indptr, y, sw, order, rw, w, D, gmem, inv_p, ip, fp,
-                    tstate):
+                    tstate, rep):
     """See async_vr_epoch (the Cython build: the nogil body of that entry)."""
     dense_d = ip[IP_DENSE_D]
     saga = ip[IP_SOLVER] == SOLVER_SAGA
@@ -161,6 +166,7 @@ def _async_vr_epoch(data, indices, indptr, y, sw, order, rw, w, D, gmem, inv_p, 
     m = order.shape[0]
     K = min(ip[IP_N_THREADS], max(m, 1))
     multi = K > 1
+    whole = multi and rep.shape[0] > 0  # every column in per-thread replicas
     for k in range(K):
         tstate[k, _POS] = k * m // K
         tstate[k, _HI] = (k + 1) * m // K
@@ -171,13 +177,26 @@ def _async_vr_epoch(data, indices, indptr, y, sw, order, rw, w, D, gmem, inv_p, 
             tstate[k, 0] = b0
             tstate[k, 1] = db0
         for k in prange(K):
+            if whole:  # every thread, so that an idle one adds nothing
+                for j in range(d):
+                    rep[k, 0, j] = w[j]
+                    rep[k, 1, j] = D[j]
             pos = _to_index(tstate[k, _POS])
             hi = _to_index(tstate[k, _HI])
             if pos < hi:
                 stop = min(hi, pos + _ROUND_STEPS) if multi else hi
-                _steps(data, indices, indptr, dense_d, y, sw, order, rw, pos, stop, w, D,
-                       gmem, inv_p, saga, loss, param, eta, lam2, lam1, fit_intercept, n,
-                       tstate, k)
+                if whole and saga:
+                    _steps(data, indices, indptr, dense_d, y, sw, order, rw, pos, stop,
+                           rep[k, 0], rep[k, 1], gmem, inv_p, saga, loss, param, eta,
+                           lam2, lam1, fit_intercept, n, tstate, k)
+                elif whole:  # SVRG: D (the snapshot's mean gradient) is read only
+                    _steps(data, indices, indptr, dense_d, y, sw, order, rw, pos, stop,
+                           rep[k, 0], D, gmem, inv_p, saga, loss, param, eta, lam2, lam1,
+                           fit_intercept, n, tstate, k)
+                else:
+                    _steps(data, indices, indptr, dense_d, y, sw, order, rw, pos, stop,
+                           w, D, gmem, inv_p, saga, loss, param, eta, lam2, lam1,
+                           fit_intercept, n, tstate, k)
                 tstate[k, _POS] = stop
         if multi:
             b_new = b0
@@ -187,6 +206,22 @@ def _async_vr_epoch(data, indices, indptr, y, sw, order, rw, w, D, gmem, inv_p, 
                 db_new += tstate[k, 1] - db0
             w[d] = b_new
             D[d] = db_new
+            # a column m threads moved takes the mean of their moves (as b); D adds up
+            # the threads' disjoint increments (as D_b)
+            for j in range(d if whole else 0):
+                wj = w[j]
+                dw = 0.0
+                mw = 0
+                dD = 0.0
+                for k in range(K):
+                    if rep[k, 0, j] != wj:
+                        dw += rep[k, 0, j] - wj
+                        mw += 1
+                    dD += rep[k, 1, j] - D[j]
+                if mw > 0:
+                    w[j] = wj + dw / mw
+                if saga:
+                    D[j] += dD
         else:
             w[d] = tstate[0, 0]
             D[d] = tstate[0, 1]
@@ -195,25 +230,30 @@ def _async_vr_epoch(data, indices, indptr, y, sw, order, rw, w, D, gmem, inv_p, 
 
 @_entry
 def async_vr_epoch(data, indices, indptr, y, sw, order, rw, w, D, gmem, inv_p, ip, fp,
-                   tstate):
+                   tstate, rep):
     """The steps of ``order`` (module docstring) on ``w`` (float64[d+1], last = b).
 
     ``rw`` float64[n_samples] (or empty: uniform): the importance weights r_i = 1/(n p_i)
     of an ``order`` drawn with probabilities p (e becomes r_i e in the step, not in D).
     ``D`` float64[d+1] (last = D_b): SAGA's mean stored gradient (updated) or SVRG's μ
     (read only); ``gmem`` float64[n_samples]; ``inv_p`` float64[d]; ``tstate`` float64
-    ``(n_threads, PAD)`` scratch. The records (``fastgd._rules.records``): ``ip``
-    dense_d, solver (SAGA or SVRG), loss, fit_intercept, n_train (the number of
-    training samples), n_threads; ``fp`` eta (the step), param, lam2, lam1 and t
-    (advanced by len(order)).
+    ``(n_threads, PAD)`` scratch; ``rep`` float64 ``(n_threads, 2, d)``, each thread's
+    replicas of w and D (module docstring), or ``(0, 2, 0)`` for every column shared.
+    The records (``fastgd._rules.records``): ``ip`` dense_d, solver (SAGA or SVRG),
+    loss, fit_intercept, n_train (the number of training samples), n_threads; ``fp``
+    eta (the step), param, lam2, lam1 and t (advanced by len(order)).
     """
     K = min(ip[IP_N_THREADS], max(order.shape[0], 1))
     if K < 1 or tstate.shape[0] < K or tstate.shape[1] < 4:
         raise ValueError(f"tstate has shape {tuple(tstate.shape)[:2]}; needs ({K}, 4)")
+    if rep.shape[0] > 0 and (rep.shape[0] < K or rep.shape[1] < 2
+                             or rep.shape[2] < w.shape[0] - 1):
+        raise ValueError(f"rep has shape {tuple(rep.shape)}; needs "
+                         f"({K}, 2, {w.shape[0] - 1})")
     with cython.nogil:
         team = _set_team(K)
         _async_vr_epoch(data, indices, indptr, y, sw, order, rw, w, D, gmem, inv_p, ip,
-                        fp, tstate)
+                        fp, tstate, rep)
         _set_team(team)
 
 

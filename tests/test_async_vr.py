@@ -25,7 +25,9 @@ pytest.importorskip("numba")
 
 from fastgd import SGDClassifier, SGDRegressor  # noqa: E402
 from fastgd._engine import Rows  # noqa: E402
-from fastgd._rules import LOSSES, Solver, records  # noqa: E402
+from fastgd._vr import async_replicas  # noqa: E402
+from fastgd._rules import (IP_N_THREADS, IP_SOLVER, LOSSES, ROUND_STEPS,  # noqa: E402
+                           Solver, records)
 from fastgd.kernels import _nb_async_vr as av  # noqa: E402
 
 try:
@@ -39,6 +41,9 @@ _here = pathlib.Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location("reference_vr", _here / "reference_vr.py")
 R = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(R)
+
+
+NO_REP = np.zeros((0, 2, 0))  # every column shared
 
 
 def _problem(loss, n=50, d=9, seed=0):
@@ -98,7 +103,7 @@ def test_one_thread_equals_reference(backend, solver, kind, loss, l1_ratio, fit_
     for order, (rw, rb, rD, rDb, rg) in zip(orders, ref):
         if not saga:
             av.full_pass(*args, idx, w, D, gmem, ip, fp, gbuf, tstate)
-        av.async_vr_epoch(*args, order, rw_k, w, D, gmem, inv_p, ip, fp, tstate)
+        av.async_vr_epoch(*args, order, rw_k, w, D, gmem, inv_p, ip, fp, tstate, NO_REP)
         if saga:
             av.full_pass(*args, idx, w, D, gmem, ip, fp, gbuf, tstate)
         np.testing.assert_array_equal(w[:d], rw)
@@ -109,6 +114,97 @@ def test_one_thread_equals_reference(backend, solver, kind, loss, l1_ratio, fit_
     assert np.abs(w[:d]).sum() > 0 and not gbuf.any()
     if l1_ratio == 1.0 and loss == "log_loss":
         assert (w[:d] == 0).any()  # the L1 prox zeroes coefficients
+
+
+def _vr_rounds_simulated(rows, y, sw, order, w, D, gmem, inv_p, ip, fp, n_threads):
+    """One ASAGA / AsySVRG epoch with every column replicated, by the one-thread kernel:
+    each round, every thread's slice runs from the round's start on its own copies of
+    w and D (and of the sample memory); then a column takes the mean of the moves of
+    the threads that moved it, b the mean of all K moves, D and D_b the sum of the
+    threads' increments, and each sample's memory comes from the thread that owns it."""
+    saga = ip[IP_SOLVER] == int(Solver.SAGA)
+    d, m, K = w.shape[0] - 1, order.shape[0], n_threads
+    bounds = [(k * m // K, (k + 1) * m // K) for k in range(K)]
+    pos = [lo for lo, _ in bounds]
+    ip1 = ip.copy()
+    ip1[IP_N_THREADS] = 1
+    while any(p < hi for p, (_, hi) in zip(pos, bounds)):
+        w0, D0, g0 = w.copy(), D.copy(), gmem.copy()
+        moved = []
+        for k in range(K):
+            wk, Dk, gk = w0.copy(), D0.copy(), g0.copy()
+            stop = min(bounds[k][1], pos[k] + ROUND_STEPS)
+            if pos[k] < stop:
+                av.async_vr_epoch(rows.data, rows.indices, rows.indptr, y, sw,
+                                  order[pos[k]:stop], np.empty(0), wk, Dk, gk, inv_p, ip1,
+                                  fp.copy(), np.zeros((1, av.PAD)), NO_REP)
+                own = order[pos[k]:stop]
+                gmem[own] = gk[own]
+                pos[k] = stop
+            moved.append((wk, Dk))
+        dw, mw, dD = np.zeros(d), np.zeros(d, np.int64), np.zeros(d)
+        b, db = w0[d], D0[d]
+        for wk, Dk in moved:
+            dw += np.where(wk[:d] != w0[:d], wk[:d] - w0[:d], 0.0)
+            mw += wk[:d] != w0[:d]
+            dD += Dk[:d] - D0[:d]
+            b += (wk[d] - w0[d]) / K
+            db += Dk[d] - D0[d]
+        w[:d] = np.where(mw > 0, w0[:d] + dw / np.maximum(mw, 1), w0[:d])
+        w[d] = b
+        if saga:
+            D[:d] = D0[:d] + dD
+            D[d] = db
+
+
+@pytest.mark.parametrize("solver", ["saga", "svrg"])
+@pytest.mark.parametrize("kind", ["dense", "csr"])
+@pytest.mark.parametrize("n_threads", [2, 3])
+def test_replicas_merge_as_simulated_rounds(solver, kind, n_threads):
+    """With every column replicated (``rep``) no thread writes shared coefficients in a
+    round: the epoch is deterministic, the same on both backends, and equal to the
+    rounds simulated with the one-thread kernel (``_vr_rounds_simulated``)."""
+    saga = solver == "saga"
+    n = 2 * ROUND_STEPS * n_threads + 77
+    X, y, sw = _problem("log_loss", n=n, seed=4)
+    X = sp.csr_matrix(X) if kind == "csr" else X
+    d = X.shape[1]
+    rows = Rows.of(X, "numba")
+    ip, fp = records(dense_d=rows.dense_d, solver=int(Solver.SAGA if saga else Solver.SVRG),
+                     loss=int(LOSSES["log_loss"].id), param=0.0, eta=0.02, lam2=1e-3,
+                     lam1=1e-4, fit_intercept=1, n_train=n, n_threads=n_threads)
+    idx = np.arange(n, dtype=np.int64)
+    inv_p = np.empty(d)
+    av.column_inv_p(rows.indices, rows.indptr, rows.dense_d, idx, np.empty(0), inv_p)
+    w0, D0, g0 = np.r_[np.linspace(-0.2, 0.2, d), 0.1], np.zeros(d + 1), np.zeros(n)
+    if not saga:  # the snapshot: D = mu, gmem = g_i at w0
+        av.full_pass(rows.data, rows.indices, rows.indptr, y, sw, idx, w0, D0, g0, ip, fp,
+                     np.zeros((n_threads, d + 1 + av.PAD)), np.zeros((n_threads, av.PAD)))
+    rng = np.random.RandomState(2)
+    orders = [rng.permutation(n).astype(np.int64) for _ in range(2)]
+    results = []
+    for mod in (av, cy_av, cy_av) if cy_av is not None and cy_av.OPENMP else (av, av):
+        w, D, gmem = w0.copy(), D0.copy(), g0.copy()
+        for order in orders:
+            mod.async_vr_epoch(rows.data, rows.indices, rows.indptr, y, sw, order,
+                               np.empty(0), w, D, gmem, inv_p, ip, fp.copy(),
+                               np.zeros((n_threads, av.PAD)), np.zeros((n_threads, 2, d)))
+        results.append((w, D, gmem))
+    w, D, gmem = w0.copy(), D0.copy(), g0.copy()
+    for order in orders:
+        _vr_rounds_simulated(rows, y, sw, order, w, D, gmem, inv_p, ip, fp, n_threads)
+    assert np.abs(w - w0).max() > 1e-3  # the epochs moved w
+    for got in results:
+        for a, b in zip(got, (w, D, gmem)):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    for a, b in zip(results[0], results[-1]):
+        np.testing.assert_array_equal(a, b)  # run to run, and numba == cython
+    if cy_av is not None:  # the Cython entries check shapes (Numba's engine passes them)
+        for bad in (np.zeros((n_threads - 1, 2, d)), np.zeros((n_threads, 2, d - 1))):
+            with pytest.raises(ValueError, match="rep"):
+                cy_av.async_vr_epoch(rows.data, rows.indices, rows.indptr, y, sw,
+                                     orders[0], np.empty(0), w, D, gmem, inv_p, ip,
+                                     fp.copy(), np.zeros((n_threads, av.PAD)), bad)
 
 
 def test_cython_twin_has_every_kernel_and_constant():
@@ -255,6 +351,29 @@ def test_estimators_converge_with_two_threads(cfg, backend):
     # descheduled thread's reads go stale for longer: ASAGA/AsySVRG reach the optimum up
     # to a noise floor set by the staleness
     assert par.loss_curve_[-1] == pytest.approx(ref.loss_curve_[-1], rel=1e-2)
+
+
+@pytest.mark.parametrize("solver", ["saga", "svrg"])
+def test_replicas_make_two_thread_fits_reproducible(solver):
+    """Few columns and even rows: every thread steps its own replicas, so a 2-thread fit
+    is the same run to run and lands where the serial fit does; uneven rows (one row
+    10x longer) share every column instead."""
+    rng = np.random.RandomState(0)
+    n, d = 3 * 2 * ROUND_STEPS, 20
+    X = rng.randn(n, d)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)  # even rows: max_i L_i = mean_i L_i
+    y = np.where(X @ np.linspace(-1, 1, d) + 0.1 * rng.randn(n) > 0, 1, 0)
+    kw = dict(loss="log_loss", solver=solver, alpha=1e-3, max_iter=20, tol=None,
+              random_state=0)
+    a, b = (SGDClassifier(n_jobs=2, **kw).fit(X, y) for _ in range(2))
+    assert np.array_equal(a.coef_, b.coef_) and a.loss_curve_ == b.loss_curve_
+    ref = SGDClassifier(n_jobs=1, **kw).fit(X, y)
+    assert a.loss_curve_[-1] == pytest.approx(ref.loss_curve_[-1], rel=1e-3)
+    cfg = SGDClassifier(n_jobs=2, **kw)._config("log_loss", 20)
+    sw, idx = np.ones(n), np.arange(n, dtype=np.int64)
+    assert async_replicas(Rows.of(X, "numba"), sw, idx, cfg, 2).shape == (2, 2, d)
+    X[0] *= 10.0
+    assert async_replicas(Rows.of(X, "numba"), sw, idx, cfg, 2).shape == (0, 2, 0)
 
 
 def test_stopping_rule_and_warm_start():
