@@ -66,7 +66,7 @@ if not cython.compiled:  # Numba; the Cython build has these in the same module
                                IP_SOLVER, SCHED_ETA, SOLVER_SAGA, SOLVER_SVRG)
     from fastgd.kernels._nb_common import (PAD, ROUND_STEPS, _ROUND_STEPS, _busy,
                                            _clip_dloss, _col, _loss_dloss, _loss_value,
-                                           _prefetch_row, _reduced, _row, _row_axpy,
+                                           _movers, _prefetch_row, _reduced, _row, _row_axpy,
                                            _row_dot, _set_team, _soft, _to_index, njit)
     from fastgd.kernels._nb_parallel import guard
     from fastgd.kernels._nb_shim import prange
@@ -209,18 +209,13 @@ def _async_vr_epoch(data, indices, indptr, y, sw, order, rw, w, D, gmem, inv_p, 
             # a column m threads moved takes the mean of their moves (as b); D adds up
             # the threads' disjoint increments (as D_b)
             for j in range(d if whole else 0):
-                wj = w[j]
-                dw = 0.0
-                mw = 0
-                dD = 0.0
-                for k in range(K):
-                    if rep[k, 0, j] != wj:
-                        dw += rep[k, 0, j] - wj
-                        mw += 1
-                    dD += rep[k, 1, j] - D[j]
+                dw, mw = _movers(rep, 0, j, K, w[j])
                 if mw > 0:
-                    w[j] = wj + dw / mw
+                    w[j] += dw / mw
                 if saga:
+                    dD = 0.0
+                    for k in range(K):
+                        dD += rep[k, 1, j] - D[j]
                     D[j] += dD
         else:
             w[d] = tstate[0, 0]

@@ -110,6 +110,9 @@ cdef inline (double, double) _row_add_norms(const floating[:] data,
                                             const int32_t[:] indices, Py_ssize_t dense_d,
                                             Py_ssize_t start, Py_ssize_t end, double cw,
                                             double[:] w) noexcept nogil
+@cython.locals(dv=double, m=Py_ssize_t, k=Py_ssize_t)
+cdef inline (double, Py_ssize_t) _movers(double[:, :, :] rep, Py_ssize_t s, Py_ssize_t j,
+                                         Py_ssize_t K, double ref) noexcept nogil
 @cython.locals(z=double, v=double)
 cdef inline void _l1_clip(double[:] w, double[:] q, Py_ssize_t j, double u,
                           double wscale) noexcept nogil

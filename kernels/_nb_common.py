@@ -299,6 +299,19 @@ def _row_add_norms(data, indices, dense_d, start, end, cw, w):
 
 
 @_inline
+def _movers(rep, s, j, K, ref):
+    """(sum of rep[k, s, j] - ref over the threads k whose replica moved column j, their
+    count): what the Hogwild! merges of per-thread replicas take the mean of."""
+    dv = 0.0
+    m = 0
+    for k in range(K):
+        if rep[k, s, j] != ref:
+            dv += rep[k, s, j] - ref
+            m += 1
+    return dv, m
+
+
+@_inline
 def _l1_clip(w, q, j, u, wscale):
     """scikit-learn's cumulative L1 penalty (Tsuruoka et al. 2009) on coordinate j."""
     z = w[j]

@@ -9,7 +9,7 @@ cdef Py_ssize_t _PLAIN_POS, _PLAIN_HI, _OPT_POS, _OPT_HI, _OPT_B
                s=Py_ssize_t, ii=Py_ssize_t, S=double, b_shared=double, pos=Py_ssize_t,
                hi=Py_ssize_t, stop=Py_ssize_t, s_new=double, b_new=double, j=Py_ssize_t,
                obj=double, last=Py_ssize_t, d=Py_ssize_t, whole=bint,
-               wj=double, qj=double, dw=double, dq=double, mw=Py_ssize_t,
+               wj=double, dw=double, dq=double, mw=Py_ssize_t,
                mq=Py_ssize_t, undo_all=double)
 cdef double _hogwild_plain_epoch(
     const floating[:] data, const int32_t[:] indices, const int64_t[:] indptr,

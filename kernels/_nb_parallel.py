@@ -116,8 +116,7 @@ if not cython.compiled:  # Numba; the Cython build has these in the same module
                                            SYNC_MIN_BATCH, _ROUND_STEPS, _WSCALE_MIN,
                                            _batch_gradient, _busy, _coord_index,
                                            _coordinate, _corrections, _gradient_pass,
-                                           _logistic_hessian_rows,
-                                           _noise_key,
+                                           _logistic_hessian_rows, _movers, _noise_key,
                                            _noise_sd, _norm_factor, _opt_run, _plain_run,
                                            _reduced, _rescale, _set_team, _shrunk,
                                            _step_size, _to_index, _tooled, _tooled_one,
@@ -264,18 +263,8 @@ def _hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, 
             undo_all = pow(s_new / S, 1.0 / K - 1.0)
             for j in range(d if whole else 0):
                 wj = w[j]
-                qj = q[j]
-                dw = 0.0
-                dq = 0.0
-                mw = 0
-                mq = 0
-                for k in range(K):
-                    if rep[k, 0, j] != wj:
-                        dw += rep[k, 0, j] - wj
-                        mw += 1
-                    if rep[k, 1, j] != qj:
-                        dq += rep[k, 1, j] - qj
-                        mq += 1
+                dw, mw = _movers(rep, 0, j, K, wj)
+                dq, mq = _movers(rep, 1, j, K, q[j])
                 if mw == K:
                     w[j] = wj * undo_all + dw / K
                 elif mw > 1:
@@ -283,7 +272,7 @@ def _hogwild_plain_epoch(data, indices, indptr, y, sw, order, w, aw, q, st, ip, 
                 else:
                     w[j] = wj + dw
                 if mq > 0:
-                    q[j] = qj + dq / mq
+                    q[j] += dq / mq
             if s_new < _WSCALE_MIN:
                 for j in range(d):
                     w[j] *= s_new
