@@ -71,7 +71,14 @@ def measure(X, y, repeat, solver="sgd"):
                 out[label].append(((t6 - t1) / 5, F))
     finally:
         _engine.hogwild_replicas = replicated
-    n_rep = replicated(_engine.Rows.of(X), 2).shape[2]
+    rows = _engine.Rows.of(X)
+    if solver == "sgd":
+        n_rep = replicated(rows, 2).shape[2]
+    else:  # ASAGA / AsySVRG: where the rows are even too (fastgd._vr.async_replicas)
+        from fastgd._vr import async_replicas
+        cfg = SGDClassifier(loss="log_loss", alpha=1e-4, solver=solver)._config("log_loss", 6)
+        n_rep = async_replicas(rows, np.ones(rows.n_samples),
+                               np.arange(rows.n_samples), cfg, 2).shape[2]
     return n_rep, {k: (min(s for s, _ in v), v[-1][1]) for k, v in out.items()}
 
 
