@@ -44,9 +44,8 @@ the mean is a convex combination of stable moves. With ``rep`` (the engine's cho
 steps its own replicas of w and D in a round, and no thread writes shared
 coefficients: a column then takes the mean of the moves of the threads that moved it
 (as b), and D the sum of the threads' increments (as D_b); the epoch is deterministic.
-With ``n_threads=1`` there is one
-round and every kernel is deterministic and equal, operation for operation, to the
-NumPy reference ``tests/reference_vr.py::async_vr``.
+With ``n_threads=1`` there is one round and every kernel is deterministic and equal,
+operation for operation, to the NumPy reference ``tests/reference_vr.py::async_vr``.
 
 One source for both backends: Numba jits this file, and the Cython build compiles it
 (after ``_nb_common.py``, with ``_nb_async_vr.pxd``) as ``_cy_async_vr`` (OpenMP
@@ -66,8 +65,9 @@ if not cython.compiled:  # Numba; the Cython build has these in the same module
                                IP_SOLVER, SCHED_ETA, SOLVER_SAGA, SOLVER_SVRG)
     from fastgd.kernels._nb_common import (PAD, ROUND_STEPS, _ROUND_STEPS, _busy,
                                            _clip_dloss, _col, _loss_dloss, _loss_value,
-                                           _movers, _prefetch_row, _reduced, _row, _row_axpy,
-                                           _row_dot, _set_team, _soft, _to_index, njit)
+                                           _movers, _prefetch_row, _reduced, _row,
+                                           _row_axpy, _row_dot, _set_team, _soft,
+                                           _to_index, njit)
     from fastgd.kernels._nb_parallel import guard
     from fastgd.kernels._nb_shim import prange
 else:
