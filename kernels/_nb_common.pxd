@@ -101,6 +101,12 @@ cdef inline Py_ssize_t _col(const int32_t[:] indices, Py_ssize_t dense_d, Py_ssi
 cdef inline double _row_dot(const floating[:] data, const int32_t[:] indices,
                             Py_ssize_t dense_d, Py_ssize_t start, Py_ssize_t end,
                             const double[:] w) noexcept nogil
+@cython.locals(k=Py_ssize_t, p=double, xx=double, ww=double, x=double, wj=double)
+cdef inline (double, double, double) _row_dot_norms(const floating[:] data,
+                                                    const int32_t[:] indices,
+                                                    Py_ssize_t dense_d, Py_ssize_t start,
+                                                    Py_ssize_t end,
+                                                    const double[:] w) noexcept nogil
 @cython.locals(k=Py_ssize_t)
 cdef inline void _row_axpy(const floating[:] data, const int32_t[:] indices,
                            Py_ssize_t dense_d, Py_ssize_t start, Py_ssize_t end, double c,
@@ -269,7 +275,8 @@ cdef inline void _tooled_coordinate(size_t j, double x, double c, double a2, dou
                                     double clip_value, bint kept, double f, double eta,
                                     double a1, double u) noexcept nogil
 @cython.locals(i=Py_ssize_t, start=Py_ssize_t, end=Py_ssize_t, p=double, c=double,
-               g_int=double, f=double, sq=double, kept=bint, k=Py_ssize_t)
+               g_int=double, f=double, sq=double, kept=bint, k=Py_ssize_t, fused=bint,
+               xx=double, ww=double, xw=double)
 cdef inline double _sgd_tooled_step(
     const floating[:] data, const int32_t[:] indices, const int64_t[:] indptr,
     Py_ssize_t dense_d, const double[:] y, const double[:] sw, const int64_t[:] order,

