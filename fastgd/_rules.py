@@ -140,9 +140,9 @@ ROUND_STEPS = 1024  # n_jobs > 1: batches per thread between two merges
 SHRINK_KEEP = 0.99  # a Hogwild! thread ends its round once its scale falls below 0.99 S
 SYNC_MIN_BATCH = 256  # batches at least this large use the synchronous kernel
 PAD = 16  # float64 slots between per-thread rows (128 bytes: no shared cache line)
-REPLICA_WORK = 0.125  # Hogwild! plain SGD gives each thread replicas of every column when
-# copying and merging them in a round (2 d (n_threads + 1) numbers) is at most this share
-# of the round's non-zero updates,
+REPLICA_WORK = 0.125  # Hogwild! plain SGD and ASAGA/AsySVRG give each thread replicas of
+# every column when copying and merging them in a round (2 d (n_threads + 1) numbers) is
+# at most this share of the round's non-zero updates,
 REPLICA_MAX_BYTES = 1 << 28  # ... and the replicas (n_threads x 2 x d float64) fit in this
 
 

@@ -28,7 +28,7 @@ cdef void _steps(const floating[:] data, const int32_t[:] indices, const int64_t
                d=Py_ssize_t, m=Py_ssize_t, K=Py_ssize_t, k=Py_ssize_t, pos=Py_ssize_t,
                hi=Py_ssize_t, stop=Py_ssize_t, multi=bint, b0=double, db0=double,
                b_new=double, db_new=double, whole=bint, j=Py_ssize_t,
-               dw=double, mw=Py_ssize_t, dD=double)
+               dw=double, mw=Py_ssize_t, dD=double, mD=Py_ssize_t)
 cdef void _async_vr_epoch(const floating[:] data, const int32_t[:] indices,
                           const int64_t[:] indptr, const double[:] y, const double[:] sw,
                           const int64_t[:] order, const double[:] rw, double[:] w,

@@ -185,14 +185,10 @@ def _async_vr_epoch(data, indices, indptr, y, sw, order, rw, w, D, gmem, inv_p, 
             hi = _to_index(tstate[k, _HI])
             if pos < hi:
                 stop = min(hi, pos + _ROUND_STEPS) if multi else hi
-                if whole and saga:
+                if whole:  # (SVRG only reads its copy of D, the snapshot's mean)
                     _steps(data, indices, indptr, dense_d, y, sw, order, rw, pos, stop,
                            rep[k, 0], rep[k, 1], gmem, inv_p, saga, loss, param, eta,
                            lam2, lam1, fit_intercept, n, tstate, k)
-                elif whole:  # SVRG: D (the snapshot's mean gradient) is read only
-                    _steps(data, indices, indptr, dense_d, y, sw, order, rw, pos, stop,
-                           rep[k, 0], D, gmem, inv_p, saga, loss, param, eta, lam2, lam1,
-                           fit_intercept, n, tstate, k)
                 else:
                     _steps(data, indices, indptr, dense_d, y, sw, order, rw, pos, stop,
                            w, D, gmem, inv_p, saga, loss, param, eta, lam2, lam1,
@@ -213,9 +209,7 @@ def _async_vr_epoch(data, indices, indptr, y, sw, order, rw, w, D, gmem, inv_p, 
                 if mw > 0:
                     w[j] += dw / mw
                 if saga:
-                    dD = 0.0
-                    for k in range(K):
-                        dD += rep[k, 1, j] - D[j]
+                    dD, mD = _movers(rep, 1, j, K, D[j])
                     D[j] += dD
         else:
             w[d] = tstate[0, 0]
